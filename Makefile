@@ -1,0 +1,42 @@
+# triggerml — the two commands: `make demo` and `make test`.
+# Each creates .venv on first use and reinstalls only when pyproject.toml changes.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test test-slow lint typecheck bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+## demo: the main job end-to-end on the built-in default scenario
+demo: $(STAMP)
+	$(BIN)/triggerml info
+	$(BIN)/triggerml verify-fixed
+
+## test: the CI suite (everything not marked slow)
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m "not slow"
+
+## test-slow: the long tests only
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -m slow
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy triggerml
+
+bench: $(STAMP)
+	$(BIN)/triggerml bench fixed
+
+clean:
+	rm -rf build results .pytest_cache .ruff_cache .mypy_cache

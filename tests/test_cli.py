@@ -1,0 +1,98 @@
+"""The command line: version, info, one-line errors with exit codes, --debug tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+from conftest import run_cli
+
+from triggerml import __version__
+
+
+def test_version() -> None:
+    result = run_cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"triggerml {__version__}"
+
+
+def test_info_without_xilinx_tools_says_so_in_a_line(no_xilinx_env: dict[str, str]) -> None:
+    result = run_cli("info", env=no_xilinx_env)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    for name in ("tensorflow", "tf_keras", "qkeras", "hls4ml", "onnx", "numpy", "g++"):
+        assert name in result.stdout
+    assert "vivado_hls" in result.stdout
+    assert "No Xilinx HLS tool found" in result.stdout
+
+
+def test_info_finds_a_tool_under_its_env_var(tmp_path: Path, no_xilinx_env: dict[str, str]) -> None:
+    bin_dir = tmp_path / "Vitis_HLS" / "bin"
+    bin_dir.mkdir(parents=True)
+    tool = bin_dir / "vitis_hls"
+    tool.write_text("#!/bin/sh\nexit 0\n")
+    tool.chmod(tool.stat().st_mode | stat.S_IEXEC)
+    env = {**no_xilinx_env, "XILINX_HLS": str(tmp_path / "Vitis_HLS"), "COLUMNS": "200"}
+    result = run_cli("info", env=env)
+    assert result.returncode == 0
+    assert str(tool) in result.stdout
+    assert "No Xilinx HLS tool found" not in result.stdout
+
+
+def test_missing_compiler_is_one_line_and_exit_3(tmp_path: Path) -> None:
+    env = {"CXX": "no-such-compiler-xyz", "TMPDIR": str(tmp_path)}
+    result = run_cli("verify-fixed", env=env)
+    assert result.returncode == 3
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "no-such-compiler-xyz" in lines[0]
+    assert "install g++" in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_debug_shows_the_traceback(tmp_path: Path) -> None:
+    env = {"CXX": "no-such-compiler-xyz", "TMPDIR": str(tmp_path)}
+    result = run_cli("--debug", "verify-fixed", env=env)
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr
+
+
+def test_bad_input_is_a_one_line_error() -> None:
+    result = run_cli("bench", "fixed", "--type", "ap_fixed<8,3,AP_FOO>", "--values", "10")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert "unknown QuantMode 'AP_FOO'" in result.stderr
+
+
+def test_usage_error_exit_code_is_2() -> None:
+    result = run_cli("no-such-command")
+    assert result.returncode == 2
+
+
+def test_bench_fixed_json_line() -> None:
+    result = run_cli("bench", "fixed", "--values", "20000", "--json")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout.strip().splitlines()[-1])
+    assert set(record) == {
+        "name",
+        "throughput",
+        "unit",
+        "reference",
+        "reference_throughput",
+        "ratio",
+        "threads",
+    }
+    assert record["reference"] == "np.copy"
+    expected = record["throughput"] / record["reference_throughput"]
+    assert abs(record["ratio"] - expected) <= 1e-9 * expected
+    assert record["threads"] == 1
+
+
+def test_console_script_is_installed() -> None:
+    import shutil
+    import sys
+
+    script = Path(sys.executable).parent / "triggerml"
+    assert script.exists() or shutil.which("triggerml"), os.environ.get("PATH")

@@ -1,0 +1,60 @@
+"""Throughput benchmarks, each measured against a reference in the same run.
+
+Ratios, not absolute times, are what survive a shared, noisy machine: both sides are timed
+back to back on the same data, best of several repeats.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from triggerml.fixed import parse_type
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    name: str
+    throughput: float
+    unit: str
+    reference: str
+    reference_throughput: float
+    ratio: float
+    threads: int
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def best_seconds(func: Callable[[], object], repeats: int = 5) -> float:
+    """Fastest of ``repeats`` runs: the least disturbed by other load."""
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        func()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def bench_fixed(
+    n_values: int = 1_000_000, type_string: str = "ap_fixed<16,6,AP_RND_CONV,AP_SAT>", seed: int = 0
+) -> BenchResult:
+    """Conversions of doubles to a fixed-point type per second, against ``np.copy``."""
+    rng = np.random.default_rng(seed)
+    values = rng.normal(0.0, 40.0, n_values)
+    ftype = parse_type(type_string)
+    ftype.mantissa(values[:1000])  # warm-up
+    cast_s = best_seconds(lambda: ftype.mantissa(values))
+    copy_s = best_seconds(lambda: np.copy(values))
+    return BenchResult(
+        name=f"fixed:{type_string}",
+        throughput=n_values / cast_s,
+        unit="values/s",
+        reference="np.copy",
+        reference_throughput=n_values / copy_s,
+        ratio=copy_s / cast_s,
+        threads=1,
+    )

@@ -1,0 +1,176 @@
+"""The ``triggerml`` command line (typer + rich).
+
+Errors reach the user as one line on stderr and a non-zero exit code; ``--debug`` (before the
+command) shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from triggerml import __version__
+from triggerml.toolchain import ToolNotFoundError, find_cxx, hls_tools
+
+EXIT_FAILURE = 1
+EXIT_TOOL_MISSING = 3  # 2 is click's usage-error code
+
+app = typer.Typer(
+    name="triggerml",
+    help="Quantized NNs for DUNE triggers: training → hls4ml firmware → bit-exact emulation.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+VERSIONED_PACKAGES = (
+    "tensorflow",
+    "tf_keras",
+    "qkeras",
+    "hls4ml",
+    "onnx",
+    "numpy",
+    "numba",
+    "h5py",
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        console.print(f"triggerml {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_version_callback,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
+) -> None:
+    """triggerml command line."""
+
+
+def package_version(name: str) -> str | None:
+    """Installed version of a distribution, read from metadata (no import)."""
+    try:
+        return importlib.metadata.version(name.replace("_", "-"))
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+@app.command()
+def info() -> None:
+    """Versions of the stack, and which compilers and HLS tools this machine has."""
+    table = Table(title=f"triggerml {__version__}", show_header=True)
+    table.add_column("component")
+    table.add_column("status")
+    table.add_row("python", platform.python_version())
+    for name in VERSIONED_PACKAGES:
+        found = package_version(name)
+        table.add_row(name, found or "[red]not installed[/red]")
+    try:
+        table.add_row("g++", find_cxx())
+    except ToolNotFoundError:
+        table.add_row("g++", "[red]not found[/red] (needed for C simulation and verify-*)")
+    for tool in hls_tools():
+        env = f"{tool.env_var}={tool.env_value}" if tool.env_value else f"{tool.env_var} unset"
+        status = tool.path if tool.found else f"[yellow]not found[/yellow] (PATH; {env})"
+        table.add_row(tool.name, status)
+    console.print(table)
+    if not any(tool.found for tool in hls_tools()):
+        console.print(
+            "No Xilinx HLS tool found: `triggerml synth` needs vitis_hls/vitis-run (set "
+            "XILINX_HLS) or vivado_hls (set XILINX_VIVADO); build, C simulation and "
+            "emulation work without them."
+        )
+
+
+@app.command("verify-fixed")
+def verify_fixed(
+    seed: Annotated[int, typer.Option(help="Seed of the random part of the sweep.")] = 20261124,
+) -> None:
+    """Compare triggerml.fixed with the ap_types headers compiled by g++ (exit 0 iff equal)."""
+    from triggerml.fixed_check import run_check
+
+    with console.status("compiling the ap_types checker with g++ and sweeping values…"):
+        report = run_check(seed=seed)
+    console.print(
+        f"fixed point vs C++ ap_types: {report.types} types, {report.cases:,} conversions, "
+        f"{report.mismatches} mismatches"
+    )
+    for example in report.examples:
+        console.print(f"  {example}")
+    if report.mismatches:
+        raise typer.Exit(EXIT_FAILURE)
+
+
+bench_app = typer.Typer(
+    help="Throughput benchmarks, as ratios to a reference run alongside.", no_args_is_help=True
+)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("fixed")
+def bench_fixed_command(
+    values: Annotated[int, typer.Option(help="Doubles converted per repeat.")] = 1_000_000,
+    type_string: Annotated[str, typer.Option("--type", help="Target type.")] = (
+        "ap_fixed<16,6,AP_RND_CONV,AP_SAT>"
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
+) -> None:
+    """Fixed-point conversion of doubles, against np.copy of the same bytes."""
+    import json
+
+    from triggerml.bench import bench_fixed
+    from triggerml.fixed import parse_type
+
+    parse_type(type_string)  # a bad type is a one-line error before any timing
+    result = bench_fixed(values, type_string)
+    console.print(
+        f"{result.name}: {result.throughput:,.0f} {result.unit} on {result.threads} thread; "
+        f"{result.reference}: {result.reference_throughput:,.0f}; ratio {result.ratio:.4f}"
+    )
+    if as_json:
+        print(json.dumps(result.as_dict()))
+
+
+def main() -> None:
+    """Console-script entry point: one-line errors unless --debug."""
+    debug = "--debug" in sys.argv[1:]
+    try:
+        app()
+    except ToolNotFoundError as error:
+        if debug:
+            raise
+        err_console.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(EXIT_TOOL_MISSING)
+    except Exception as error:  # the CLI's last line of defense: one line, no traceback
+        if debug:
+            raise
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        err_console.print(
+            f"error: {type(error).__name__}: {message}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(EXIT_FAILURE)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Where the external tools are: g++, the ap_types headers, and the Xilinx HLS tools.
+
+Found without importing hls4ml (its import pulls in TensorFlow), so `triggerml info` and the
+fixed-point check stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+HLS_TOOLS = ("vitis-run", "vitis_hls", "vivado_hls")
+"""HLS tool executables, newest first."""
+
+TOOL_ENV_VARS = {
+    "vitis-run": "XILINX_HLS",
+    "vitis_hls": "XILINX_HLS",
+    "vivado_hls": "XILINX_VIVADO",
+}
+"""Environment variable naming each tool's installation folder (its `bin/` holds the tool)."""
+
+
+class ToolNotFoundError(RuntimeError):
+    """An external tool the command needs is not installed; the message says what to do."""
+
+
+def find_cxx() -> str:
+    """Path of the C++ compiler (``$CXX`` or g++)."""
+    candidate = os.environ.get("CXX", "g++")
+    path = shutil.which(candidate)
+    if path is None:
+        raise ToolNotFoundError(
+            f"C++ compiler {candidate!r} not found: install g++ (e.g. `apt-get install g++`) "
+            "or set CXX"
+        )
+    return path
+
+
+def package_dir(name: str) -> Path | None:
+    """Folder of an installed package, found without importing it."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def ap_types_dir() -> Path:
+    """The ``ap_types`` headers (ap_fixed.h, ap_int.h) that ship inside hls4ml."""
+    root = package_dir("hls4ml")
+    if root is None:
+        raise ToolNotFoundError("hls4ml is not installed: `pip install 'hls4ml>=1.3,<1.4'`")
+    headers = root / "templates" / "vivado" / "ap_types"
+    if not (headers / "ap_fixed.h").is_file():
+        raise ToolNotFoundError(f"ap_fixed.h not found under {headers}: reinstall hls4ml")
+    return headers
+
+
+def nnet_utils_dir() -> Path:
+    """hls4ml's layer templates (nnet_utils) for the Vivado/Vitis backends."""
+    return ap_types_dir().parent / "nnet_utils"
+
+
+@dataclass(frozen=True)
+class HlsTool:
+    name: str
+    path: str | None
+    env_var: str
+    env_value: str | None
+
+    @property
+    def found(self) -> bool:
+        return self.path is not None
+
+
+def locate_hls_tool(name: str) -> HlsTool:
+    """Look for an HLS tool on PATH, then under its installation variable."""
+    env_var = TOOL_ENV_VARS[name]
+    env_value = os.environ.get(env_var) or None
+    path = shutil.which(name)
+    if path is None and env_value:
+        candidate = Path(env_value) / "bin" / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            path = str(candidate)
+    return HlsTool(name, path, env_var, env_value)
+
+
+def hls_tools() -> list[HlsTool]:
+    return [locate_hls_tool(name) for name in HLS_TOOLS]
