@@ -19,6 +19,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/triggerml info
 	$(BIN)/triggerml verify-fixed
+	$(BIN)/triggerml simulate emulation/demo.yaml --out results/demo/raw.h5
+	$(BIN)/triggerml show results/demo/raw.h5 --slice 2 --out results/demo/slice2.png
 
 ## test: the CI suite (everything not marked slow)
 test: $(STAMP)
@@ -37,6 +39,7 @@ typecheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/triggerml bench fixed
+	$(BIN)/triggerml bench sim
 
 clean:
 	rm -rf build results .pytest_cache .ruff_cache .mypy_cache

@@ -96,3 +96,13 @@ def test_console_script_is_installed() -> None:
 
     script = Path(sys.executable).parent / "triggerml"
     assert script.exists() or shutil.which("triggerml"), os.environ.get("PATH")
+
+
+def test_bench_sim_json_line() -> None:
+    result = run_cli("bench", "sim", "--slices", "2", "--json")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout.strip().splitlines()[-1])
+    assert record["name"].startswith("sim:")
+    assert record["unit"] == "samples/s"
+    assert record["reference"] == "np.copy"
+    assert 0 < record["ratio"] < 10

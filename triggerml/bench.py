@@ -58,3 +58,30 @@ def bench_fixed(
         ratio=copy_s / cast_s,
         threads=1,
     )
+
+
+def bench_sim(slices: int = 20, seed: int = 1) -> BenchResult:
+    """Background-only APA streaming (samples/s, one thread) against ``np.copy`` of slices."""
+    import dataclasses
+
+    from triggerml.detector.config import Scenario
+    from triggerml.detector.stream import ApaStream
+
+    scenario = dataclasses.replace(Scenario(seed=seed), seconds=1e3)
+    stream = ApaStream(scenario)
+    first = stream.next_slice()  # compile and warm up
+    start = time.perf_counter()
+    for _ in range(slices):
+        stream.next_slice()
+    sim_s = (time.perf_counter() - start) / slices
+    copy_s = best_seconds(lambda: np.copy(first.adc), repeats=max(5, slices))
+    samples = first.adc.size
+    return BenchResult(
+        name="sim:background APA",
+        throughput=samples / sim_s,
+        unit="samples/s",
+        reference="np.copy",
+        reference_throughput=samples / copy_s,
+        ratio=copy_s / sim_s,
+        threads=1,
+    )

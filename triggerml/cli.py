@@ -9,7 +9,8 @@ from __future__ import annotations
 import importlib.metadata
 import platform
 import sys
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -17,6 +18,9 @@ from rich.table import Table
 
 from triggerml import __version__
 from triggerml.toolchain import ToolNotFoundError, find_cxx, hls_tools
+
+if TYPE_CHECKING:
+    from triggerml.bench import BenchResult
 
 EXIT_FAILURE = 1
 EXIT_TOOL_MISSING = 3  # 2 is click's usage-error code
@@ -119,6 +123,48 @@ def verify_fixed(
         raise typer.Exit(EXIT_FAILURE)
 
 
+@app.command()
+def simulate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML (or a study with `detector:`).")],
+    out: Annotated[Path, typer.Option("--out", help="Raw-data HDF5 file to write.")],
+    seconds: Annotated[float | None, typer.Option(help="Override the stream length.")] = None,
+    apa: Annotated[int, typer.Option(help="APA number (seeds its random streams).")] = 0,
+) -> None:
+    """Simulate one APA's readout into a DUNE-DAQ-layout HDF5 file, truth alongside."""
+    from rich.progress import Progress
+
+    from triggerml.detector.config import load_scenario
+    from triggerml.detector.simulate import simulate_to_file, with_duration
+
+    config = with_duration(load_scenario(str(scenario)), seconds)
+    with Progress(console=err_console, transient=True) as progress:
+        task = progress.add_task(f"simulating APA {apa}", total=config.n_slices)
+        n_slices, events = simulate_to_file(
+            config, out, apa, on_slice=lambda _: progress.advance(task)
+        )
+    ticks = n_slices * config.slice_ticks
+    console.print(
+        f"wrote {out}: {n_slices} slices × {config.slice_ticks} ticks "
+        f"({ticks * config.readout.tick_ns * 1e-9:.3f} s), {events} events"
+    )
+
+
+@app.command()
+def show(
+    raw_file: Annotated[Path, typer.Argument(help="Raw-data HDF5 file.")],
+    slice_index: Annotated[int, typer.Option("--slice", help="Slice number (0-based).")] = 0,
+    out: Annotated[Path | None, typer.Option("--out", help="PNG to write.")] = None,
+) -> None:
+    """Event display of one slice: channel × tick per plane, truth boxes on collection."""
+    from triggerml.detector.simulate import show_slice
+
+    target = out or raw_file.with_name(f"{raw_file.stem}_slice{slice_index}.png")
+    png, report = show_slice(raw_file, slice_index, target)
+    console.print(f"wrote {png}")
+    for message in report.messages:
+        err_console.print(f"warning: {message}", markup=False)
+
+
 bench_app = typer.Typer(
     help="Throughput benchmarks, as ratios to a reference run alongside.", no_args_is_help=True
 )
@@ -141,12 +187,32 @@ def bench_fixed_command(
 
     parse_type(type_string)  # a bad type is a one-line error before any timing
     result = bench_fixed(values, type_string)
-    console.print(
-        f"{result.name}: {result.throughput:,.0f} {result.unit} on {result.threads} thread; "
-        f"{result.reference}: {result.reference_throughput:,.0f}; ratio {result.ratio:.4f}"
-    )
+    _print_bench(result)
     if as_json:
         print(json.dumps(result.as_dict()))
+
+
+@bench_app.command("sim")
+def bench_sim_command(
+    slices: Annotated[int, typer.Option(help="Slices timed.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
+) -> None:
+    """Background streaming of one APA, against np.copy of the same bytes."""
+    import json
+
+    from triggerml.bench import bench_sim
+
+    result = bench_sim(slices)
+    _print_bench(result)
+    if as_json:
+        print(json.dumps(result.as_dict()))
+
+
+def _print_bench(result: BenchResult) -> None:
+    console.print(
+        f"{result.name}: {result.throughput:,.4g} {result.unit} on {result.threads} thread; "
+        f"{result.reference}: {result.reference_throughput:,.4g}; ratio {result.ratio:.3f}"
+    )
 
 
 def main() -> None:

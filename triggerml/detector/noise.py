@@ -1,0 +1,242 @@
+"""Noise from pre-computed banks, so that streaming is memory-bound, not RNG-bound.
+
+Each plane has a bank of periodic noise rows (made once by shaping Gaussian noise in the
+frequency domain: white + a 1/f-like part), stored as int16.  A slice takes, per channel, a
+random row, offset and sign, and copies with wrap-around (the rows are periodic, so the wrap
+is seamless).  A coherent part, shared by the channels of a group (64 channels: one WIBEth
+stream), comes from a second bank the same way.  Rows are scaled so that the *digitized*
+noise (after rounding to integer ADC counts) has exactly the configured rms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+from triggerml.detector.config import PLANES, Readout
+from triggerml.detector.response import PRE_TICKS
+
+BANK_LENGTH = 1 << 16  # 33.5 ms of samples per row
+BANK_ROWS = 32
+COHERENT_ROWS = 8
+QUANTIZATION_VARIANCE = 1.0 / 12.0  # variance added by rounding to integer ADC counts
+
+
+def noise_shape(freqs_hz: npt.NDArray[np.float64], readout: Readout) -> npt.NDArray[np.float64]:
+    """Relative one-sided PSD shape (integrates to 1 over 0..Nyquist): white + 1/f-like."""
+    nyquist = readout.sampling_hz / 2
+    corner = readout.pink_corner_khz * 1e3
+    white = np.full_like(freqs_hz, 1.0 / nyquist)
+    pink_raw = 1.0 / (corner + freqs_hz)
+    pink_norm = np.log((corner + nyquist) / corner)
+    pink = pink_raw / pink_norm
+    return (1.0 - readout.pink_fraction) * white + readout.pink_fraction * pink
+
+
+def expected_psd(
+    freqs_hz: npt.NDArray[np.float64], readout: Readout, plane: str
+) -> npt.NDArray[np.float64]:
+    """One-sided PSD (ADC²/Hz) of the digitized noise of one channel, rounding included."""
+    rms = readout.noise_rms(plane)
+    analog = rms**2 - _rounding_terms(readout) * QUANTIZATION_VARIANCE
+    nyquist = readout.sampling_hz / 2
+    return analog * noise_shape(freqs_hz, readout) + _rounding_terms(readout) * (
+        QUANTIZATION_VARIANCE / nyquist
+    )
+
+
+def _rounding_terms(readout: Readout) -> int:
+    return 2 if readout.coherent_fraction > 0 else 1
+
+
+def make_bank(
+    rms_analog: float,
+    readout: Readout,
+    rng: np.random.Generator,
+    rows: int = BANK_ROWS,
+    length: int = BANK_LENGTH,
+) -> npt.NDArray[np.int16]:
+    """Periodic noise rows with the configured spectrum and analog rms, rounded to int16."""
+    freqs = np.fft.rfftfreq(length, d=1.0 / readout.sampling_hz)
+    amplitude = np.sqrt(noise_shape(freqs, readout))
+    amplitude[0] = 0.0  # no DC: the pedestal carries it
+    spectrum = (
+        rng.standard_normal((rows, freqs.size)) + 1j * rng.standard_normal((rows, freqs.size))
+    ) * amplitude
+    series = np.fft.irfft(spectrum, n=length, axis=1)
+    series /= series.std(axis=1, keepdims=True)
+    return np.rint(series * rms_analog).astype(np.int16)
+
+
+@dataclass
+class NoiseBanks:
+    """Per-plane incoherent banks and one coherent bank per plane."""
+
+    incoherent: dict[str, npt.NDArray[np.int16]]
+    coherent: dict[str, npt.NDArray[np.int16]]
+
+    @classmethod
+    def build(cls, readout: Readout, rng: np.random.Generator) -> NoiseBanks:
+        incoherent, coherent = {}, {}
+        coherent_seed = int(rng.integers(2**63))
+        for plane in PLANES:
+            total = readout.noise_rms(plane) ** 2
+            frac = readout.coherent_fraction
+            inc_var = max((1 - frac) * total - QUANTIZATION_VARIANCE, 0.0)
+            incoherent[plane] = make_bank(np.sqrt(inc_var), readout, rng)
+            coh_var = max(frac * total - QUANTIZATION_VARIANCE, 0.0) if frac > 0 else 0.0
+            # The same draws for every plane: a group spanning planes shares one waveform.
+            coherent[plane] = make_bank(
+                np.sqrt(coh_var), readout, np.random.default_rng(coherent_seed), rows=COHERENT_ROWS
+            )
+        return cls(incoherent, coherent)
+
+    def stacked(self) -> tuple[npt.NDArray[np.int16], npt.NDArray[np.int16]]:
+        """All planes' banks stacked (plane-major), for the numba kernel."""
+        inc = np.concatenate([self.incoherent[p] for p in PLANES])
+        coh = np.concatenate([self.coherent[p] for p in PLANES])
+        return inc, coh
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _noise_at(
+    row: np.ndarray,
+    off: int,
+    crow: np.ndarray,
+    coff: int,
+    length: int,
+    t: int,
+    sign: int,
+    gain: float,
+) -> int:
+    """Incoherent (scaled by gain) + coherent noise at tick t, wrapping around the rows."""
+    i = off + t
+    if i >= length:
+        i -= length
+    j = coff + t
+    if j >= length:
+        j -= length
+    noise = sign * np.int32(row[np.uint64(i)])
+    if gain != 1.0:
+        noise = np.int32(np.rint(noise * gain))
+    return noise + np.int32(crow[np.uint64(j)])
+
+
+@numba.njit(cache=True, nogil=True)
+def fill_slice(
+    out: np.ndarray,
+    start: int,
+    pedestal: np.ndarray,
+    gain: np.ndarray,
+    inc_bank: np.ndarray,
+    inc_row: np.ndarray,
+    inc_offset: np.ndarray,
+    inc_sign: np.ndarray,
+    group: np.ndarray,
+    coh_bank: np.ndarray,
+    coh_base: np.ndarray,
+    coh_row: np.ndarray,
+    coh_offset: np.ndarray,
+    cluster_ptr: np.ndarray,
+    cluster_t0: np.ndarray,
+    cluster_q: np.ndarray,
+    cluster_sigma: np.ndarray,
+    cluster_kind: np.ndarray,
+    templates: np.ndarray,
+    adc_max: int,
+) -> None:
+    """out[ch, t] = clip(pedestal + noise + coherent + rint(signal), 0, adc_max), int16.
+
+    A first pass writes pedestal + noise for every sample in straight, vectorizable segments
+    (unsigned indices: no wrap-around checks).  A second pass, only over the ticks a
+    channel's clusters reach, renders them through the response templates in float, rounds
+    once per sample, and rewrites those samples from the unclipped sum.
+    """
+    n_ch, n_t = out.shape
+    length = inc_bank.shape[1]
+    n_tpl = templates.shape[3]
+    n_phase = templates.shape[2]
+    sig = np.zeros(n_t, dtype=np.float32)
+    for ch in range(n_ch):
+        row = inc_bank[inc_row[ch]]
+        off = inc_offset[ch]
+        sign = np.int32(inc_sign[ch])
+        ped = np.int32(pedestal[ch])
+        g = group[ch]
+        crow = coh_bank[coh_base[ch] + coh_row[g]]
+        coff = coh_offset[g]
+        o = out[ch]
+        if gain[ch] == 1.0:
+            b1 = min(n_t, length - off)
+            b2 = min(n_t, length - coff)
+            lo_b = min(b1, b2)
+            hi_b = max(b1, b2)
+            shift_i = np.uint64(off)
+            shift_j = np.uint64(coff)
+            for t in range(lo_b):
+                ut = np.uint64(t)
+                v = ped + sign * np.int32(row[shift_i + ut]) + np.int32(crow[shift_j + ut])
+                o[ut] = min(max(v, 0), adc_max)
+            # between the two wrap points exactly one of the rows has wrapped
+            if b1 <= b2:
+                for t in range(lo_b, hi_b):
+                    ut = np.uint64(t)
+                    v = (
+                        ped
+                        + sign * np.int32(row[np.uint64(t + off - length)])
+                        + np.int32(crow[shift_j + ut])
+                    )
+                    o[ut] = min(max(v, 0), adc_max)
+            else:
+                for t in range(lo_b, hi_b):
+                    ut = np.uint64(t)
+                    v = (
+                        ped
+                        + sign * np.int32(row[shift_i + ut])
+                        + np.int32(crow[np.uint64(t + coff - length)])
+                    )
+                    o[ut] = min(max(v, 0), adc_max)
+            for t in range(hi_b, n_t):
+                v = (
+                    ped
+                    + sign * np.int32(row[np.uint64(t + off - length)])
+                    + np.int32(crow[np.uint64(t + coff - length)])
+                )
+                o[np.uint64(t)] = min(max(v, 0), adc_max)
+        else:
+            for t in range(n_t):
+                v = ped + _noise_at(row, off, crow, coff, length, t, sign, gain[ch])
+                o[t] = min(max(v, 0), adc_max)
+        # clusters are sorted by (channel, t0): render each run of overlapping pulses
+        c = cluster_ptr[ch]
+        hi_c = cluster_ptr[ch + 1]
+        while c < hi_c:
+            run_start = c
+            run_lo = max(np.int64(np.floor(cluster_t0[c])) - PRE_TICKS - start, 0)
+            run_hi = min(np.int64(np.floor(cluster_t0[c])) - PRE_TICKS - start + n_tpl, n_t)
+            c += 1
+            while c < hi_c:
+                base = np.int64(np.floor(cluster_t0[c])) - PRE_TICKS - start
+                if base >= run_hi:
+                    break
+                run_hi = max(run_hi, min(base + n_tpl, n_t))
+                c += 1
+            if run_hi <= run_lo:
+                continue
+            for t in range(run_lo, run_hi):
+                sig[t] = 0.0
+            for k_c in range(run_start, c):
+                base_tick = np.int64(np.floor(cluster_t0[k_c]))
+                phase = min(np.int64((cluster_t0[k_c] - base_tick) * n_phase), n_phase - 1)
+                tpl = templates[cluster_kind[k_c], cluster_sigma[k_c], phase]
+                base = base_tick - PRE_TICKS - start
+                q = cluster_q[k_c]
+                for k in range(max(0, -base), min(n_tpl, n_t - base)):
+                    sig[base + k] += q * tpl[k]
+            for t in range(run_lo, run_hi):
+                v = ped + _noise_at(row, off, crow, coff, length, t, sign, gain[ch])
+                v += np.int32(np.rint(sig[t]))
+                o[t] = min(max(v, 0), adc_max)

@@ -1,0 +1,206 @@
+"""One APA's readout as a stream of fixed-length slices with truth alongside.
+
+Per slice: draw the events of its time window, turn their deposits into drifting charge
+clusters, render the clusters that arrive in this slice (charge drifts up to ≈2.2 ms, so
+clusters wait in a pending list, and pulse tails carry into the next slice), then digitize
+pedestal + banked noise + signal in one memory-bound numba pass.  Every random stream is
+derived from (scenario seed, APA number), so a slice sequence is reproducible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from triggerml.detector import conditions
+from triggerml.detector.config import PLANES, Scenario
+from triggerml.detector.drift import CLUSTER_DTYPE, deposits_to_clusters, inside
+from triggerml.detector.noise import BANK_LENGTH, BANK_ROWS, COHERENT_ROWS, NoiseBanks, fill_slice
+from triggerml.detector.response import PRE_TICKS, TEMPLATE_TICKS, ResponseTemplates, sigma_index
+from triggerml.detector.sources import EventGenerator
+
+
+@dataclass(frozen=True)
+class Slice:
+    """``adc``: int16 (channels, ticks); ``truth``: events whose interaction lies in it."""
+
+    index: int
+    start_tick: int
+    adc: npt.NDArray[np.int16]
+    truth: npt.NDArray
+
+
+class ApaStream:
+    """Iterate ``scenario.n_slices`` slices of one APA (or call :meth:`next_slice`)."""
+
+    def __init__(self, scenario: Scenario, apa: int = 0) -> None:
+        self.scenario = scenario
+        self.apa = apa
+        seeds = np.random.SeedSequence([scenario.seed, apa]).spawn(4)
+        self._noise_rng = np.random.default_rng(seeds[0])
+        self._physics_rng = np.random.default_rng(seeds[1])
+        self._conditions_rng = np.random.default_rng(seeds[2])
+        geometry, readout = scenario.geometry, scenario.readout
+        n_ch = geometry.n_channels
+        self.plane_of_channel = np.empty(n_ch, dtype=np.int64)
+        for index, plane in enumerate(PLANES):
+            first = geometry.first_channel[plane]
+            self.plane_of_channel[first : first + geometry.plane_channels[plane]] = index
+        banks = NoiseBanks.build(readout, np.random.default_rng(seeds[3]))
+        self._inc_bank, self._coh_bank = banks.stacked()
+        pedestal = np.array([readout.pedestal(PLANES[p]) for p in self.plane_of_channel])
+        spread = readout.pedestal_spread_adc_12bit * readout.adc_scale
+        pedestal += np.random.default_rng(seeds[3].spawn(1)[0]).normal(0, spread, n_ch)
+        self.pedestals = np.clip(np.rint(pedestal), 0, readout.adc_max).astype(np.int32)
+        self._gains = conditions.channel_gains(scenario)
+        self._group = np.arange(n_ch) // readout.coherent_group
+        self._templates = ResponseTemplates.build(readout).templates
+        self._events = EventGenerator(scenario, self._physics_rng)
+        self._pending = np.empty(0, dtype=CLUSTER_DTYPE)
+        self._injected: list[tuple[int, npt.NDArray[np.float64], str, float]] = []
+        self._next_index = 0
+
+    @property
+    def n_channels(self) -> int:
+        return self.scenario.geometry.n_channels
+
+    def __iter__(self) -> Iterator[Slice]:
+        while self._next_index < self.scenario.n_slices:
+            yield self.next_slice()
+
+    def next_slice(self) -> Slice:
+        ticks = self.scenario.slice_ticks
+        start = self._next_index * ticks
+        end = start + ticks
+        truth = self._simulate_events(start, end)
+        adc = self._digitize(start, self._due_clusters(end))
+        self._next_index += 1
+        return Slice(self._next_index - 1, start, adc, truth)
+
+    def inject(
+        self,
+        deposits: npt.NDArray[np.float64],
+        time_tick: int,
+        kind: str = "injected",
+        true_energy_mev: float | None = None,
+    ) -> None:
+        """Add an event with explicit deposits — rows of (x, y, z) in cm and energy in MeV —
+        interacting at ``time_tick`` (in a slice not yet produced).  For validation studies:
+        a MIP track, a charge at a slice boundary."""
+        if time_tick < self._next_index * self.scenario.slice_ticks:
+            raise ValueError(f"tick {time_tick} lies in a slice already produced")
+        deposits = np.asarray(deposits, dtype=np.float64).reshape(-1, 4)
+        energy = float(deposits[:, 3].sum()) if true_energy_mev is None else true_energy_mev
+        self._injected.append((int(time_tick), deposits, kind, energy))
+
+    # --- stages ------------------------------------------------------------------------
+    def _simulate_events(self, start: int, end: int) -> npt.NDArray:
+        first_id = self._events.next_id
+        truth, deposits = self._events.window(start, end)
+        truth, deposits = self._add_injected(start, end, truth, deposits)
+        if truth.size == 0:
+            return truth
+        deposits = deposits[inside(deposits, self.scenario)]
+        local = deposits[:, 4].astype(np.int64) - first_id
+        truth["deposited_energy_mev"] = np.bincount(
+            local, weights=deposits[:, 3], minlength=truth.size
+        )
+        clusters = deposits_to_clusters(deposits, truth["time_tick"][local], self.scenario)
+        _set_extents(truth, clusters, first_id)
+        self._pending = np.concatenate([self._pending, clusters])
+        return truth
+
+    def _add_injected(
+        self, start: int, end: int, truth: npt.NDArray, deposits: npt.NDArray[np.float64]
+    ) -> tuple[npt.NDArray, npt.NDArray[np.float64]]:
+        now = [item for item in self._injected if start <= item[0] < end]
+        if not now:
+            return truth, deposits
+        self._injected = [item for item in self._injected if not start <= item[0] < end]
+        rows = np.zeros(len(now), dtype=truth.dtype)
+        blocks = [deposits]
+        for row, (tick, points, kind, energy) in zip(rows, now, strict=True):
+            event = self._events.next_id
+            self._events.next_id += 1
+            row["event_id"], row["kind"], row["time_tick"] = event, kind, tick
+            row["true_energy_mev"] = energy
+            row["x_cm"], row["y_cm"], row["z_cm"] = points[0, :3]
+            block = np.zeros((points.shape[0], 6))
+            block[:, :4] = points
+            block[:, 4] = event
+            blocks.append(block)
+        return np.concatenate([truth, rows]), np.concatenate(blocks)
+
+    def _due_clusters(self, end: int) -> npt.NDArray:
+        """Clusters whose pulse overlaps this slice, sorted by (channel, t0); those whose pulse
+        continues past ``end`` stay pending and are rendered again in the next slice."""
+        first_tick = np.floor(self._pending["t0"]) - PRE_TICKS
+        due = self._pending[first_tick < end]
+        self._pending = self._pending[first_tick + TEMPLATE_TICKS > end]
+        return due[np.lexsort((due["t0"], due["channel"]))]
+
+    def _digitize(self, start: int, clusters: npt.NDArray) -> npt.NDArray[np.int16]:
+        ticks = self.scenario.slice_ticks
+        n_ch = self.n_channels
+        rng = self._noise_rng
+        n_groups = int(self._group[-1]) + 1
+        adc = np.empty((n_ch, ticks), dtype=np.int16)
+        pedestals = self.pedestals + conditions.pedestal_offset(self.scenario, start)
+        pointer = np.searchsorted(clusters["channel"], np.arange(n_ch + 1))
+        fill_slice(
+            adc,
+            start,
+            pedestals,
+            self._gains,
+            self._inc_bank,
+            self.plane_of_channel * BANK_ROWS + rng.integers(0, BANK_ROWS, n_ch),
+            rng.integers(0, BANK_LENGTH, n_ch),
+            rng.choice(np.array([-1, 1], dtype=np.int32), n_ch),
+            self._group,
+            self._coh_bank,
+            self.plane_of_channel * COHERENT_ROWS,
+            rng.integers(0, COHERENT_ROWS, n_groups),
+            rng.integers(0, BANK_LENGTH, n_groups),
+            pointer,
+            clusters["t0"],
+            clusters["electrons"],
+            sigma_index(clusters["sigma"]),
+            clusters["collection"].astype(np.int64),
+            self._templates,
+            self.scenario.readout.adc_max,
+        )
+        conditions.apply_after_digitization(
+            adc, self.scenario, pedestals, start, self._conditions_rng
+        )
+        return adc
+
+
+def _set_extents(truth: npt.NDArray, clusters: npt.NDArray, first_id: int) -> None:
+    """Collection-plane channel and arrival-tick extent of each event (-1: no charge)."""
+    truth["channel_min"] = -1
+    truth["channel_max"] = -1
+    truth["tick_min"] = -1
+    truth["tick_max"] = -1
+    col = clusters[clusters["collection"] == 1]
+    if col.size == 0:
+        return
+    local = col["event"] - first_id
+    n = truth.size
+    big = np.iinfo(np.int64).max
+    ch_min = np.full(n, big)
+    ch_max = np.full(n, -1)
+    t_min = np.full(n, big)
+    t_max = np.full(n, -1)
+    ticks = np.floor(col["t0"]).astype(np.int64)
+    np.minimum.at(ch_min, local, col["channel"])
+    np.maximum.at(ch_max, local, col["channel"])
+    np.minimum.at(t_min, local, ticks)
+    np.maximum.at(t_max, local, ticks)
+    has = ch_max >= 0
+    truth["channel_min"][has] = ch_min[has]
+    truth["channel_max"][has] = ch_max[has]
+    truth["tick_min"][has] = t_min[has]
+    truth["tick_max"][has] = t_max[has]
