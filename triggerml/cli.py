@@ -165,6 +165,52 @@ def show(
         err_console.print(f"warning: {message}", markup=False)
 
 
+@app.command("verify-tpg")
+def verify_tpg(
+    seconds: Annotated[
+        float, typer.Option(help="Stream length (one APA's collection plane).")
+    ] = 0.02,
+    mode: Annotated[str, typer.Option(help="fir, dunedaq or all.")] = "all",
+    config: Annotated[Path | None, typer.Option(help="TPG config YAML (overrides --mode).")] = None,
+    distance_kpc: Annotated[float, typer.Option(help="Supernova distance in the stream.")] = 0.5,
+    seed: Annotated[int, typer.Option(help="Simulation seed.")] = 11,
+) -> None:
+    """Compile firmware/tpg with g++ and compare it with the Python TPG, hit for hit."""
+    from rich.progress import Progress
+
+    from triggerml.config import from_mapping, load_yaml
+    from triggerml.tpg.config import TpgConfig, TpgMode
+    from triggerml.tpg.verify import verify
+
+    if config is not None:
+        configs = [from_mapping(TpgConfig, load_yaml(config))]
+    elif mode == "all":
+        configs = [TpgConfig(), TpgConfig(mode=TpgMode.DUNEDAQ)]
+    elif mode in ("fir", "dunedaq"):
+        configs = [TpgConfig(mode=TpgMode(mode))]
+    else:
+        raise typer.BadParameter(f"--mode must be fir, dunedaq or all, not {mode!r}")
+    failed = False
+    for cfg in configs:
+        with Progress(console=err_console, transient=True) as progress:
+            task = progress.add_task(f"TPG {cfg.mode.value}: Python vs C++", total=None)
+            result = verify(
+                cfg,
+                seconds,
+                seed=seed,
+                distance_kpc=distance_kpc,
+                on_block=lambda n: progress.update(task, completed=n),
+            )
+        console.print(
+            f"{result.mode}: {result.blocks} blocks, {result.samples:,} samples, "
+            f"{result.hits_python:,} hits (Python) vs {result.hits_cpp:,} (C++): "
+            f"{result.differing} differing hits"
+        )
+        failed |= result.differing > 0
+    if failed:
+        raise typer.Exit(EXIT_FAILURE)
+
+
 bench_app = typer.Typer(
     help="Throughput benchmarks, as ratios to a reference run alongside.", no_args_is_help=True
 )
