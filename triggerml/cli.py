@@ -199,7 +199,7 @@ def verify_tpg(
                 seconds,
                 seed=seed,
                 distance_kpc=distance_kpc,
-                on_block=lambda n: progress.update(task, completed=n),
+                on_block=lambda n, task=task: progress.update(task, completed=n),
             )
         console.print(
             f"{result.mode}: {result.blocks} blocks, {result.samples:,} samples, "

@@ -86,7 +86,7 @@ class CppTpg:
     def process(self, adc: npt.NDArray[np.int16], first_sample: int) -> npt.NDArray:
         self._write(np.array([adc.shape[1], first_sample], dtype=np.int64).tobytes())
         self._write(np.ascontiguousarray(adc, dtype=np.int16).tobytes())
-        assert self._proc.stdin is not None and self._proc.stdout is not None
+        assert self._proc.stdin is not None
         self._proc.stdin.flush()
         count = int(np.frombuffer(self._read(8), dtype=np.int64)[0])
         raw = np.frombuffer(self._read(48 * count), dtype=np.int64).reshape(count, 6)
