@@ -32,7 +32,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-console = Console()
+console = Console(soft_wrap=True)
 err_console = Console(stderr=True)
 
 VERSIONED_PACKAGES = (

@@ -158,8 +158,12 @@ def gamma(
     """Compton-scatter a photon through the argon until absorbed (the volume is open)."""
     pos = np.array(start, dtype=float)
     d = np.array(direction, dtype=float)
+    if energy <= 0:
+        return
     for _ in range(64):
-        pos = pos + d * rng.exponential(attenuation_length_cm(energy, physics))
+        pos = pos + d * rng.exponential(
+            attenuation_length_cm(max(energy, PHOTO_BELOW_MEV), physics)
+        )
         if energy < PHOTO_BELOW_MEV:
             deposits.add(pos, np.array([energy]), event)
             return

@@ -54,7 +54,7 @@ class TpgConfig:
     initial_pedestal: int | str = "first"  # an ADC value, or "first" sample of each channel
     fir_taps: tuple[int, ...] = DEFAULT_TAPS
     fir_shift: int = 6
-    iqr_accum_limit: int = 10
+    iqr_accum_limit: int = 100  # slow enough that low-frequency noise does not move the IQR
     initial_iqr: int = 16
     coherent_group: int = 0  # channels per coherent-noise group (power of two); 0: off
     absolute_value: bool = False  # threshold |f| (bipolar induction planes)

@@ -51,8 +51,20 @@ class HitFinder:
         n_channels: int,
         config: TpgConfig | Mapping[str, Any] | None = None,
         start_sample: int = 0,
+        implementation: str = "auto",
     ) -> None:
+        """``implementation``: "lanes" (vectorized across channels), "scalar" (one channel
+        at a time, the reference; the only one with coherent-noise subtraction) or "auto"."""
         self.config = as_config(config)
+        if implementation not in ("auto", "lanes", "scalar"):
+            raise ValueError(
+                f"implementation must be auto, lanes or scalar, not {implementation!r}"
+            )
+        if implementation == "lanes" and self.config.coherent_group:
+            raise ValueError("the lanes TPG has no coherent-noise subtraction: use scalar")
+        if implementation == "auto":
+            implementation = "scalar" if self.config.coherent_group else "lanes"
+        self.implementation = implementation
         self.n_channels = n_channels
         self.next_sample = start_sample
         self._params = _parameters(self.config)
@@ -74,17 +86,29 @@ class HitFinder:
         while True:
             state, hist = self._state.copy(), self._hist.copy()
             out = np.empty((self._capacity, 6), dtype=np.int64)
-            count = kernel.process_block(
-                block,
-                self.next_sample,
-                state,
-                hist,
-                self._taps,
-                self._params,
-                scratch,
-                out,
-                self._capacity,
-            )
+            if self.implementation == "lanes":
+                count = kernel.process_block_lanes(
+                    block,
+                    self.next_sample,
+                    state,
+                    hist,
+                    self._taps,
+                    self._params,
+                    out,
+                    self._capacity,
+                )
+            else:
+                count = kernel.process_block(
+                    block,
+                    self.next_sample,
+                    state,
+                    hist,
+                    self._taps,
+                    self._params,
+                    scratch,
+                    out,
+                    self._capacity,
+                )
             if count <= self._capacity:
                 break
             self._capacity = 2 * count

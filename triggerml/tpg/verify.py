@@ -11,7 +11,8 @@ import dataclasses
 import hashlib
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,17 +106,26 @@ class CppTpg:
         return data
 
     def close(self) -> None:
-        if self._proc.stdin is not None and not self._proc.stdin.closed:
-            self._proc.stdin.write(np.zeros(1, dtype=np.int64).tobytes())
-            self._proc.stdin.close()
-        self._proc.wait(timeout=60)
+        proc = self._proc
+        try:
+            if proc.stdin is not None and not proc.stdin.closed:
+                proc.stdin.write(np.zeros(1, dtype=np.int64).tobytes())
+                proc.stdin.close()
+            proc.wait(timeout=60)
+        except (BrokenPipeError, subprocess.TimeoutExpired):
+            proc.kill()
+            proc.wait()
+        finally:
+            for pipe in (proc.stdin, proc.stdout, proc.stderr):
+                if pipe is not None and not pipe.closed:
+                    pipe.close()
 
 
 def count_differences(a: npt.NDArray, b: npt.NDArray) -> int:
-    """Hits present in one list but not the other (as whole records)."""
-    left = {tuple(row) for row in a.tolist()}
-    right = {tuple(row) for row in b.tolist()}
-    return len(left ^ right)
+    """Hits in one list and not the other, as whole records, duplicates counted."""
+    left = Counter(tuple(row) for row in a.tolist())
+    right = Counter(tuple(row) for row in b.tolist())
+    return sum(((left - right) + (right - left)).values())
 
 
 def stress_samples(
@@ -178,8 +188,19 @@ def verify(
     The default supernova at 0.5 kpc over the whole stream gives ≈4000 νe-CC per second
     per APA: hits everywhere, many across block boundaries.
     """
-    binary = compile_testbench(cache_dir)
     blocks, _, n_channels = collection_blocks(seconds, seed, distance_kpc)
+    return compare_blocks(config, blocks, n_channels, on_block, cache_dir)
+
+
+def compare_blocks(
+    config: TpgConfig,
+    blocks: Iterable[npt.NDArray[np.int16]],
+    n_channels: int,
+    on_block: Callable[[int], None] | None = None,
+    cache_dir: Path | None = None,
+) -> VerifyResult:
+    """Stream the same blocks through the Python and the C++ TPG; count differing hits."""
+    binary = compile_testbench(cache_dir)
     python = HitFinder(n_channels, config)
     cpp = CppTpg(binary, config, n_channels)
     differing = n_py = n_cpp = n_blocks = samples = 0

@@ -1,0 +1,94 @@
+"""Hit clusters, the ADC-sum baseline trigger, and TPs in trgdataformats layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.testing import assert_array_equal
+
+from triggerml.tpg import HIT_DTYPE
+from triggerml.tpg.clusters import ClusterConfig, candidates, cluster_hits, tune_threshold
+from triggerml.tpg.tpformat import (
+    from_trigger_primitives,
+    read_tps,
+    to_trigger_primitives,
+    write_tps,
+)
+
+
+def make_hits(rows: list[tuple[int, int, int, int]]) -> np.ndarray:
+    """(channel, start, tot, adc_sum) → hits."""
+    hits = np.zeros(len(rows), dtype=HIT_DTYPE)
+    for hit, (channel, start, tot, total) in zip(hits, rows, strict=True):
+        hit["channel"], hit["start"], hit["tot"], hit["adc_sum"] = channel, start, tot, total
+        hit["peak_time"], hit["peak_adc"] = start + tot // 2, total // max(tot, 1)
+    return hits
+
+
+def test_adjacent_channels_close_in_time_form_one_cluster() -> None:
+    hits = make_hits(
+        [
+            (100, 1000, 10, 500),
+            (101, 1005, 10, 400),
+            (103, 1020, 8, 300),  # one track
+            (110, 1000, 10, 200),  # 7 channels away: separate
+            (100, 1200, 5, 100),  # same channel, much later: separate
+        ]
+    )
+    clusters, index = cluster_hits(hits, ClusterConfig(channel_gap=2, time_window=30))
+    assert clusters.size == 3
+    assert index[0] == index[1] == index[2]
+    assert len({index[0], index[3], index[4]}) == 3
+    track = clusters[index[0]]
+    assert (track["n_hits"], track["adc_sum"], track["channel_min"], track["channel_max"]) == (
+        3,
+        1200,
+        100,
+        103,
+    )
+    assert (track["start"], track["end"]) == (1000, 1028)
+
+
+def test_chains_join_through_intermediate_hits() -> None:
+    hits = make_hits([(10 + 2 * i, 100 + 20 * i, 5, 10) for i in range(20)])
+    clusters, _ = cluster_hits(hits[::-1].copy())
+    assert clusters.size == 1
+    assert clusters[0]["n_hits"] == 20
+
+
+def test_tune_threshold_meets_the_target_rate() -> None:
+    rng = np.random.default_rng(0)
+    sums = rng.exponential(200, 10_000).astype(np.int64)
+    live = 100.0
+    tuned = tune_threshold(sums, live, target_rate_hz=1.0)
+    assert tuned.rate_hz <= 1.0
+    assert (sums >= tuned.threshold).sum() == tuned.candidates <= 100
+    assert (sums >= tuned.threshold - 1).sum() > 100  # lowest such threshold
+    clusters = np.zeros(sums.size, dtype=[("adc_sum", "i8"), ("n_hits", "i4")])
+    clusters["adc_sum"] = sums
+    assert candidates(clusters, tuned.threshold).size == tuned.candidates
+    with pytest.raises(ValueError, match="metric"):
+        candidates(clusters, 1, metric="energy")
+
+
+def test_trigger_primitive_layout_round_trip(tmp_path: Path) -> None:
+    hits = make_hits([(2559, 123456, 70000, 5_000_000_000), (0, 0, 1, 7)])
+    hits["peak_time"] = hits["start"] + [17, 0]
+    hits["peak_adc"] = [16383, 7]
+    words = to_trigger_primitives(hits, timestamp_offset=1000)
+    assert words.shape == (2, 3)
+    assert int(words[0, 0]) & 0xFF == 2  # version
+    assert (int(words[0, 0]) >> 16) & 0xFF == 3  # detid
+    assert (int(words[0, 0]) >> 24) & 0xFFFFFF == 2559
+    assert (int(words[0, 0]) >> 48) == 0xFFFF  # samples_over_threshold saturates
+    assert int(words[0, 1]) == 123456 * 32 + 1000
+    back = from_trigger_primitives(words, timestamp_offset=1000)
+    assert_array_equal(back["channel"], hits["channel"])
+    assert_array_equal(back["start"], hits["start"])
+    assert back["adc_sum"][0] == 0xFFFFFFFF
+    assert back["peak_time"].tolist() == hits["peak_time"].tolist()
+    path = write_tps(tmp_path / "tps.bin", hits)
+    assert path.stat().st_size == 48
+    assert_array_equal(read_tps(path)["peak_adc"], hits["peak_adc"])

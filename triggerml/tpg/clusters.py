@@ -1,0 +1,137 @@
+"""Hit clusters (trigger activities) and the ADC-sum baseline trigger.
+
+Two hits belong together when their channels differ by at most ``channel_gap`` and their
+time spans, each widened by ``time_window`` samples, overlap; a cluster is a connected set.
+A cluster whose summed ADC (or hit count) reaches the threshold is a trigger candidate —
+the baseline that machine learning must beat.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import numpy.typing as npt
+
+CLUSTER_DTYPE = np.dtype(
+    [
+        ("n_hits", np.int32),
+        ("channel_min", np.int32),
+        ("channel_max", np.int32),
+        ("start", np.int64),
+        ("end", np.int64),  # first start, last end (start + tot)
+        ("adc_sum", np.int64),
+        ("peak_adc", np.int32),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    channel_gap: int = 2
+    time_window: int = 30  # samples
+
+
+@numba.njit(cache=True)
+def _find(parent: np.ndarray, i: int) -> int:
+    root = i
+    while parent[root] != root:
+        root = parent[root]
+    while parent[i] != root:
+        nxt = parent[i]
+        parent[i] = root
+        i = nxt
+    return root
+
+
+@numba.njit(cache=True)
+def _label(
+    channel: np.ndarray, start: np.ndarray, end: np.ndarray, channel_gap: int, time_window: int
+) -> np.ndarray:
+    """Cluster label per hit; hits must be sorted by start."""
+    n = channel.shape[0]
+    parent = np.arange(n)
+    longest = 0
+    for i in range(n):
+        j = i - 1
+        while j >= 0 and start[i] - start[j] <= time_window + longest:
+            if abs(channel[i] - channel[j]) <= channel_gap and start[i] <= end[j] + time_window:
+                a = _find(parent, i)
+                b = _find(parent, j)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+            j -= 1
+        longest = max(longest, end[i] - start[i])
+    labels = np.empty(n, np.int64)
+    for i in range(n):
+        labels[i] = _find(parent, i)
+    return labels
+
+
+def cluster_hits(
+    hits: npt.NDArray, config: ClusterConfig | None = None
+) -> tuple[npt.NDArray, npt.NDArray[np.int64]]:
+    """Clusters of a hit list (any order) and each hit's cluster index (into the result)."""
+    config = config or ClusterConfig()
+    order = np.argsort(hits["start"], kind="stable")
+    ordered = hits[order]
+    end = ordered["start"] + ordered["tot"]
+    labels = _label(
+        ordered["channel"].astype(np.int64),
+        ordered["start"],
+        end,
+        config.channel_gap,
+        config.time_window,
+    )
+    roots, index = np.unique(labels, return_inverse=True)
+    n = roots.size
+    clusters = np.zeros(n, dtype=CLUSTER_DTYPE)
+    clusters["n_hits"] = np.bincount(index, minlength=n)
+    clusters["adc_sum"] = np.bincount(index, weights=ordered["adc_sum"], minlength=n)
+    for name, source, func in (
+        ("channel_min", ordered["channel"], np.minimum),
+        ("channel_max", ordered["channel"], np.maximum),
+        ("start", ordered["start"], np.minimum),
+        ("end", end, np.maximum),
+        ("peak_adc", ordered["peak_adc"], np.maximum),
+    ):
+        init = np.iinfo(np.int64).max if func is np.minimum else np.iinfo(np.int64).min
+        values = np.full(n, init, dtype=np.int64)
+        func.at(values, index, source)
+        clusters[name] = values
+    hit_cluster = np.empty(hits.size, dtype=np.int64)
+    hit_cluster[order] = index
+    return clusters, hit_cluster
+
+
+@dataclass(frozen=True)
+class TunedThreshold:
+    threshold: int
+    rate_hz: float  # background candidates per second per APA at this threshold
+    candidates: int
+
+
+def tune_threshold(
+    values: npt.NDArray[np.integer], live_seconds: float, target_rate_hz: float
+) -> TunedThreshold:
+    """Lowest threshold whose background candidate rate (value ≥ threshold) ≤ target."""
+    if live_seconds <= 0:
+        raise ValueError("live time must be positive")
+    if target_rate_hz < 0:
+        raise ValueError("target rate must not be negative")
+    ordered = np.sort(np.asarray(values, dtype=np.int64))[::-1]
+    allowed = int(np.floor(target_rate_hz * live_seconds))
+    if allowed >= ordered.size:
+        threshold = int(ordered[-1]) if ordered.size else 1
+    else:
+        threshold = int(ordered[allowed]) + 1
+    passing = int((ordered >= threshold).sum())
+    return TunedThreshold(threshold, passing / live_seconds, passing)
+
+
+def candidates(clusters: npt.NDArray, threshold: int, metric: str = "adc_sum") -> npt.NDArray:
+    """Clusters that pass the baseline trigger."""
+    if metric not in ("adc_sum", "n_hits"):
+        raise ValueError(f"metric must be adc_sum or n_hits, not {metric!r}")
+    return clusters[clusters[metric] >= threshold]
