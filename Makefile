@@ -40,6 +40,8 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/triggerml bench fixed
 	$(BIN)/triggerml bench sim
+	$(BIN)/triggerml bench tpg --mode fir
+	$(BIN)/triggerml bench tpg --mode dunedaq
 
 clean:
 	rm -rf build results .pytest_cache .ruff_cache .mypy_cache

@@ -106,3 +106,20 @@ def test_bench_sim_json_line() -> None:
     assert record["unit"] == "samples/s"
     assert record["reference"] == "np.copy"
     assert 0 < record["ratio"] < 10
+
+
+def test_bench_tpg_json_line() -> None:
+    result = run_cli("bench", "tpg", "--blocks", "1", "--mode", "dunedaq", "--json")
+    assert result.returncode == 0, result.stderr
+    record = json.loads(result.stdout.strip().splitlines()[-1])
+    assert record["name"] == "tpg:dunedaq collection plane"
+    assert record["reference"] == "np.copy"
+    assert record["throughput"] > 0
+
+
+def test_tpg_efficiency_plot(tmp_path: Path) -> None:
+    png = tmp_path / "eff.png"
+    result = run_cli("tpg-efficiency", "--seconds", "0.012", "--out", str(png))
+    assert result.returncode == 0, result.stderr
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    assert "MeV:" in result.stdout

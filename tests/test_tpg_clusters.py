@@ -92,3 +92,20 @@ def test_trigger_primitive_layout_round_trip(tmp_path: Path) -> None:
     path = write_tps(tmp_path / "tps.bin", hits)
     assert path.stat().st_size == 48
     assert_array_equal(read_tps(path)["peak_adc"], hits["peak_adc"])
+
+
+def test_efficiency_rises_with_energy() -> None:
+    from triggerml.tpg.efficiency import clopper_pearson, measure
+
+    curve = measure(
+        (0.03, 3.0), seconds=0.02, rate_hz=20_000.0, bin_edges=np.array([0.01, 0.045, 1.0, 5.0])
+    )
+    assert curve.events[0] > 20
+    assert curve.events[2] > 20
+    eff = curve.efficiency
+    assert eff[2] > 0.9
+    assert eff[0] < 0.5
+    lo, hi = clopper_pearson([0, 5, 10], [10, 10, 10])
+    assert lo[0] == 0.0
+    assert hi[2] == 1.0
+    assert lo[1] < 0.5 < hi[1]

@@ -85,3 +85,36 @@ def bench_sim(slices: int = 20, seed: int = 1) -> BenchResult:
         ratio=copy_s / sim_s,
         threads=1,
     )
+
+
+def bench_tpg(mode: str = "fir", blocks: int = 8, seed: int = 2) -> BenchResult:
+    """Python TPG (lanes kernel, one thread) on one APA's collection plane, against
+    ``np.copy`` of the same int16 blocks."""
+    import dataclasses
+
+    from triggerml.detector.config import Scenario
+    from triggerml.detector.stream import ApaStream
+    from triggerml.tpg.config import TpgConfig, TpgMode
+    from triggerml.tpg.stream import HitFinder
+
+    scenario = dataclasses.replace(Scenario(seed=seed), seconds=1e3)
+    stream = ApaStream(scenario)
+    first = scenario.geometry.first_channel["x"]
+    data = [np.ascontiguousarray(stream.next_slice().adc[first:]) for _ in range(blocks + 1)]
+    finder = HitFinder(data[0].shape[0], TpgConfig(mode=TpgMode(mode)))
+    finder.process(data[0])  # compile and settle
+    start = time.perf_counter()
+    for block in data[1:]:
+        finder.process(block)
+    tpg_s = (time.perf_counter() - start) / blocks
+    copy_s = best_seconds(lambda: np.copy(data[1]), repeats=max(5, blocks))
+    samples = data[1].size
+    return BenchResult(
+        name=f"tpg:{mode} collection plane",
+        throughput=samples / tpg_s,
+        unit="samples/s",
+        reference="np.copy",
+        reference_throughput=samples / copy_s,
+        ratio=copy_s / tpg_s,
+        threads=1,
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.metadata
 import platform
 import sys
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -20,6 +21,8 @@ from triggerml import __version__
 from triggerml.toolchain import ToolNotFoundError, find_cxx, hls_tools
 
 if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
     from triggerml.bench import BenchResult
 
 EXIT_FAILURE = 1
@@ -165,6 +168,10 @@ def show(
         err_console.print(f"warning: {message}", markup=False)
 
 
+def _advance(progress: Progress, task: TaskID, done: int) -> None:
+    progress.update(task, completed=done)
+
+
 @app.command("verify-tpg")
 def verify_tpg(
     seconds: Annotated[
@@ -199,7 +206,7 @@ def verify_tpg(
                 seconds,
                 seed=seed,
                 distance_kpc=distance_kpc,
-                on_block=lambda n, task=task: progress.update(task, completed=n),
+                on_block=partial(_advance, progress, task),
             )
         console.print(
             f"{result.mode}: {result.blocks} blocks, {result.samples:,} samples, "
@@ -209,6 +216,47 @@ def verify_tpg(
         failed |= result.differing > 0
     if failed:
         raise typer.Exit(EXIT_FAILURE)
+
+
+@app.command("tpg-efficiency")
+def tpg_efficiency(
+    out: Annotated[Path, typer.Option("--out", help="PNG to write.")] = Path(
+        "results/tpg_efficiency.png"
+    ),
+    seconds: Annotated[float, typer.Option(help="Stream length simulated.")] = 0.2,
+    mode: Annotated[str, typer.Option(help="TPG mode: fir or dunedaq.")] = "fir",
+    threshold: Annotated[int | None, typer.Option(help="Absolute threshold (ADC).")] = None,
+) -> None:
+    """Plot TPG hit efficiency vs deposited energy for single electrons."""
+    from rich.progress import Progress
+
+    from triggerml.config import from_mapping
+    from triggerml.tpg.config import TpgConfig
+    from triggerml.tpg.efficiency import measure, plot
+
+    settings: dict[str, object] = {"mode": mode}
+    if threshold is not None:
+        settings.update(threshold=threshold, threshold_mode="absolute")
+    config = from_mapping(TpgConfig, settings)
+    energies = (0.04, 0.07, 0.1, 0.14, 0.2, 0.3, 0.5, 0.8, 1.2, 2.0, 4.0, 8.0, 15.0, 30.0)
+    with Progress(console=err_console, transient=True) as progress:
+        task = progress.add_task("simulating single electrons", total=None)
+        curve = measure(
+            energies, config, seconds=seconds, on_slice=partial(_advance, progress, task)
+        )
+    label = f"TPG {config.mode.value}" + (
+        f", threshold {config.threshold} ADC" if threshold is not None else ""
+    )
+    plot(curve, out, f"{label}: single electrons, one APA")
+    lo, hi = curve.interval
+    for e0, e1, n, k, low, high in zip(
+        curve.bin_edges[:-1], curve.bin_edges[1:], curve.events, curve.found, lo, hi, strict=True
+    ):
+        if n:
+            console.print(
+                f"{e0:5.2f}–{e1:5.2f} MeV: {k:4d}/{n:4d} = {k / n:.3f} [{low:.3f}, {high:.3f}]"
+            )
+    console.print(f"wrote {out}")
 
 
 bench_app = typer.Typer(
@@ -250,6 +298,30 @@ def bench_sim_command(
 
     result = bench_sim(slices)
     _print_bench(result)
+    if as_json:
+        print(json.dumps(result.as_dict()))
+
+
+@bench_app.command("tpg")
+def bench_tpg_command(
+    mode: Annotated[str, typer.Option(help="TPG mode: fir or dunedaq.")] = "fir",
+    blocks: Annotated[int, typer.Option(help="Blocks of 960 × 4096 samples timed.")] = 8,
+    as_json: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
+) -> None:
+    """Python TPG on the collection plane, against np.copy of the same bytes."""
+    import json
+
+    from triggerml.bench import bench_tpg
+
+    if mode not in ("fir", "dunedaq"):
+        raise typer.BadParameter(f"--mode must be fir or dunedaq, not {mode!r}")
+    result = bench_tpg(mode, blocks)
+    _print_bench(result)
+    real_time = 960 * 1e9 / 512.0
+    console.print(
+        f"one APA's collection plane in real time needs {real_time:.3g} samples/s: "
+        f"{result.throughput / real_time:.2f}× real time per core"
+    )
     if as_json:
         print(json.dumps(result.as_dict()))
 
