@@ -259,6 +259,75 @@ def tpg_efficiency(
     console.print(f"wrote {out}")
 
 
+@app.command()
+def dataset(
+    config_path: Annotated[Path, typer.Argument(help="Dataset YAML (models/dataset.yaml).")],
+    out: Annotated[Path, typer.Option("--out", help="HDF5 file to write.")],
+    seconds: Annotated[float | None, typer.Option(help="Override the stream length.")] = None,
+) -> None:
+    """Simulate, find hits, cluster and label: a training set for every input kind."""
+    import dataclasses
+
+    from rich.progress import Progress
+
+    from triggerml.nn.dataset import build_dataset, load_config
+
+    config = load_config(config_path)
+    if seconds is not None:
+        config = dataclasses.replace(
+            config, detector=dataclasses.replace(config.detector, seconds=seconds)
+        )
+    with Progress(console=err_console, transient=True) as progress:
+        task = progress.add_task("simulating and clustering", total=config.detector.n_slices)
+        counts = build_dataset(
+            config, out, on_slice=lambda done, _total: progress.update(task, completed=done)
+        )
+    console.print(f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@app.command()
+def train(
+    model_yaml: Annotated[Path, typer.Argument(help="Zoo model YAML (models/<name>.yaml).")],
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
+    data: Annotated[Path | None, typer.Option(help="Dataset HDF5 (made if missing).")] = None,
+) -> None:
+    """Quantization-aware training with QKeras; writes weights, history and model card."""
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from triggerml.nn.dataset import build_dataset, load_config
+    from triggerml.nn.train import train as run_training
+    from triggerml.nn.zoo import load_model_config
+
+    config = load_model_config(model_yaml)
+    out_dir = out or Path("results") / "train" / config.name
+    data_path = data or Path("results") / "datasets" / f"{Path(config.dataset).stem}.h5"
+    if not data_path.exists():
+        console.print(f"{data_path} not found: building it from {config.dataset}")
+        build_dataset(load_config(config.dataset), data_path)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} epochs {task.fields[loss]}"),
+    )
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def on_epoch(phase: str, epoch: int, total: int, logs: dict[str, float]) -> None:
+            if phase not in tasks:
+                tasks[phase] = progress.add_task(f"{config.name} {phase}", total=total, loss="")
+            loss = f"val_loss {logs.get('val_loss', float('nan')):.4f}"
+            progress.update(tasks[phase], completed=epoch, loss=loss)
+
+        card = run_training(config, out_dir, data_path, on_epoch)
+    m = card["metrics"]
+    console.print(
+        f"{config.name}: AUC {m['roc_auc']:.4f}, signal efficiency "
+        f"{m['signal_efficiency_at_background_rejection']['0.999']:.3f} at 99.9 % background "
+        f"rejection, {card['parameters']} parameters, {card['multiplications']} "
+        f"multiplications; float twin AUC {card['float_twin']['roc_auc']:.4f}; wrote {out_dir}"
+    )
+
+
 bench_app = typer.Typer(
     help="Throughput benchmarks, as ratios to a reference run alongside.", no_args_is_help=True
 )

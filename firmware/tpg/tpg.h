@@ -12,8 +12,12 @@ namespace tpg {
 const int MAX_TAPS = 15;
 const int SATURATION = 65535;
 
-typedef ap_int<32> sample_t;   // pedestal-subtracted / filtered sample
-typedef ap_int<64> tick_t;     // absolute sample number
+// Widths are chosen so that no intermediate needs more than 64 bits (the C simulation of
+// wider ap_ints is slow) and none can overflow on 14-bit data.
+typedef ap_int<32> sample_t;   // pedestal-subtracted sample
+typedef ap_int<48> wide_t;     // filtered sample, thresholds, sums
+typedef ap_int<48> tick_t;     // absolute sample number (2^47 samples: years of data)
+typedef ap_int<16> tap_t;
 typedef ap_uint<14> adc_t;     // raw ADC (14-bit WIBEth)
 
 struct Params {
@@ -39,8 +43,8 @@ struct ChannelState {
   ap_int<32> acc;
   ap_int<32> q1, q1a, q3, q3a;
   ap_uint<32> tot;
-  ap_int<64> sum;
-  ap_int<32> peak;
+  wide_t sum;
+  wide_t peak;
   tick_t peak_t, start;
   bool init;
   sample_t hist[MAX_TAPS];
@@ -51,8 +55,8 @@ struct Hit {
   tick_t start;
   ap_uint<32> tot;
   tick_t peak_time;
-  ap_int<32> peak;
-  ap_int<64> sum;
+  wide_t peak;
+  wide_t sum;
 };
 
 inline void reset(ChannelState& s, int initial_iqr) {
@@ -82,12 +86,12 @@ inline sample_t pedestal_step(ChannelState& s, adc_t x_in, const Params& p) {
 inline bool hit_step(ChannelState& s, sample_t sub, tick_t sample_index, int row,
                      const Params& p, Hit& hit) {
 #pragma HLS INLINE
-  ap_int<64> f;
+  wide_t f;
   if (p.use_fir) {
-    f = ap_int<64>(p.taps[0]) * sub;
+    f = tap_t(p.taps[0]) * sub;
     for (int k = 1; k < MAX_TAPS; k++) {
 #pragma HLS UNROLL
-      if (k < p.n_taps) f += ap_int<64>(p.taps[k]) * s.hist[k - 1];
+      if (k < p.n_taps) f += tap_t(p.taps[k]) * s.hist[k - 1];
     }
     for (int k = MAX_TAPS - 2; k > 0; k--) {
 #pragma HLS UNROLL
@@ -99,9 +103,9 @@ inline bool hit_step(ChannelState& s, sample_t sub, tick_t sample_index, int row
     f = sub;
   }
   if (p.absolute && f < 0) f = -f;
-  ap_int<64> thr;
+  wide_t thr;
   if (p.use_sigma) {
-    thr = (ap_int<64>(s.q3 - s.q1) * p.k_sigma) >> 8;
+    thr = (ap_int<40>(s.q3 - s.q1) * ap_int<24>(p.k_sigma)) >> 8;
     if (thr < p.min_thr) thr = p.min_thr;
     if (f > s.q1) s.q1a = s.q1a + 1;
     else if (f < s.q1) s.q1a = s.q1a - 3;
@@ -114,7 +118,7 @@ inline bool hit_step(ChannelState& s, sample_t sub, tick_t sample_index, int row
   } else {
     thr = p.thr_abs;
   }
-  ap_int<64> pv = f > thr ? f : ap_int<64>(0);
+  wide_t pv = f > thr ? f : wide_t(0);
   tick_t n = sample_index - p.delay;
   bool close = false;
   if (pv > 0) {

@@ -16,7 +16,7 @@ struct HitWord {
 };
 
 void tpg_top(hls::stream<tpg::adc_t>& adc_in, hls::stream<HitWord>& hits_out,
-             ap_uint<64> first_sample, const tpg::Params& params, bool reset_state) {
+             tpg::tick_t first_sample, const tpg::Params& params, bool reset_state) {
 #pragma HLS INTERFACE axis port=adc_in
 #pragma HLS INTERFACE axis port=hits_out
 #pragma HLS INTERFACE s_axilite port=first_sample

@@ -105,6 +105,37 @@ def cluster_hits(
     return clusters, hit_cluster
 
 
+class StreamingClusterer:
+    """Clusters hits as blocks arrive; a cluster is final once nothing later can join it.
+
+    ``add(hits, horizon)``: ``horizon`` is the earliest start any future hit can have (the
+    HitFinder's ``open_since``).  Returns the final clusters and their hits; hits of
+    clusters that may still grow wait for the next call.
+    """
+
+    def __init__(self, config: ClusterConfig | None = None) -> None:
+        self.config = config or ClusterConfig()
+        self._pending = np.zeros(0, dtype=None)
+
+    def add(
+        self, hits: npt.NDArray, horizon: int
+    ) -> tuple[npt.NDArray, npt.NDArray, npt.NDArray[np.int64]]:
+        pool = hits if self._pending.size == 0 else np.concatenate([self._pending, hits])
+        if pool.size == 0:
+            self._pending = pool
+            return np.zeros(0, CLUSTER_DTYPE), pool, np.zeros(0, np.int64)
+        clusters, index = cluster_hits(pool, self.config)
+        final = clusters["end"] + self.config.time_window < horizon
+        keep_hit = final[index]
+        self._pending = pool[~keep_hit]
+        renumber = np.cumsum(final) - 1
+        return clusters[final], pool[keep_hit], renumber[index[keep_hit]]
+
+    def flush(self) -> tuple[npt.NDArray, npt.NDArray, npt.NDArray[np.int64]]:
+        """Everything still pending, as final clusters (end of stream)."""
+        return self.add(self._pending[:0], np.iinfo(np.int64).max // 2)
+
+
 @dataclass(frozen=True)
 class TunedThreshold:
     threshold: int

@@ -76,6 +76,15 @@ class HitFinder:
         self._capacity = 1024
 
     @property
+    def open_since(self) -> int:
+        """First sample of the earliest hit still open (or the next sample): no hit closed
+        later can start before it."""
+        open_hits = self._state[:, kernel.S_TOT] > 0
+        if not open_hits.any():
+            return self.next_sample
+        return int(self._state[open_hits, kernel.S_START].min())
+
+    @property
     def pedestals(self) -> npt.NDArray[np.int64]:
         return self._state[:, kernel.S_PED].copy()
 

@@ -40,7 +40,10 @@ def compile_testbench(cache_dir: Path | None = None) -> Path:
     """g++ the C++ test bench against hls4ml's ap_types headers (cached by source hash)."""
     source_dir = firmware_dir()
     sources = [source_dir / "tpg.h", source_dir / "tpg_tb.cpp"]
-    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()[:16]
+    flags = ["-std=c++14", "-O3", "-w"]
+    digest = hashlib.sha256(
+        b"".join(p.read_bytes() for p in sources) + " ".join(flags).encode()
+    ).hexdigest()[:16]
     folder = cache_dir or Path(tempfile.gettempdir()) / "triggerml-tpg"
     folder.mkdir(parents=True, exist_ok=True)
     binary = folder / f"tpg_tb_{digest}"
@@ -49,9 +52,7 @@ def compile_testbench(cache_dir: Path | None = None) -> Path:
     partial = folder / f".{binary.name}.partial"
     cmd = [
         find_cxx(),
-        "-std=c++14",
-        "-O2",
-        "-w",
+        *flags,
         f"-I{ap_types_dir()}",
         f"-I{source_dir}",
         str(source_dir / "tpg_tb.cpp"),

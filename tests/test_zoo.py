@@ -1,0 +1,141 @@
+"""Zoo models: configs, hls4ml exactness up to the logits, dataset and QAT reproducibility."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO, run_cli
+from numpy.testing import assert_array_equal
+
+from triggerml.config import ConfigError, from_mapping
+from triggerml.fixed import parse_type
+from triggerml.nn.zoo import ModelConfig, build_model, count_multiplications, load_model_config
+
+ZOO = {"tpmlp": (8,), "wave1d": (128, 1), "roi2d": (16, 32, 1)}
+
+
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_zoo_models_are_small_and_start_with_an_input_quantizer(name: str) -> None:
+    from triggerml.compile.keras2 import load_qkeras_model
+
+    config = load_model_config(REPO / "models" / f"{name}.yaml")
+    model = load_qkeras_model(str(REPO / "models" / f"{name}.h5"))
+    assert model.layers[1].name == "input_quant"
+    assert model.count_params() <= 50_000
+    assert count_multiplications(model) <= 2_000_000
+    assert tuple(model.input_shape[1:]) == ZOO[name]
+    assert build_model(config, ZOO[name]).count_params() == model.count_params()
+    card = (REPO / "models" / f"{name}.json").read_text()
+    assert '"roc_auc"' in card
+
+
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_csim_equals_qkeras_up_to_the_logits(name: str, tmp_path: Path) -> None:
+    import tf_keras
+
+    from triggerml.compile.convert import convert_keras, csim_trace, logits_layer
+    from triggerml.compile.keras2 import load_qkeras_model
+
+    config = load_model_config(REPO / "models" / f"{name}.yaml")
+    model = load_qkeras_model(str(REPO / "models" / f"{name}.h5"))
+    hls_model = convert_keras(model, tmp_path / "prj", trace=True)
+    grid = parse_type(config.input_quantizer.fixed_type)
+    rng = np.random.default_rng(3)
+    x = np.concatenate(
+        [rng.normal(0, 4, (150, *ZOO[name])), rng.normal(0, 80, (50, *ZOO[name]))]
+    )  # beyond ±64: saturates
+    x = np.where(rng.random(x.shape) < 0.5, grid.cast(x), x)  # on and off the grid
+    keras_logits = (
+        tf_keras.Model(model.input, model.get_layer("logits").output)
+        .predict(x, verbose=0)
+        .reshape(len(x), -1)
+        .astype(np.float64)
+    )
+    y, trace = csim_trace(hls_model, x)
+    csim_logits = np.asarray(trace[logits_layer(hls_model)]).reshape(len(x), -1)
+    assert_array_equal(csim_logits, keras_logits)
+    assert np.unique(keras_logits).size > 20
+    # only the sigmoid table may differ, by its resolution
+    assert np.abs(y.reshape(len(x), -1) - model.predict(x, verbose=0)).max() < 2e-3
+
+
+@pytest.mark.parametrize(
+    ("layers", "fragment"),
+    [
+        ([{"type": "lstm", "units": 4}], "unsupported layer type 'lstm'; supported: conv1d"),
+        ([{"type": "dense", "units": 4, "bitz": 4}], "layers[0].bitz"),
+        ([{"type": "dense", "units": 4, "bits": 40}], "layers[0].bits"),
+        ([{"type": "relu", "bits": 4, "integer": 6}], "layers[0].integer"),
+        ([{"units": 4}], "'type'"),
+    ],
+)
+def test_bad_model_yaml_names_the_problem(layers: list, fragment: str) -> None:
+    config = from_mapping(ModelConfig, {"name": "bad", "input": "tp_features", "layers": layers})
+    with pytest.raises(ConfigError, match=fragment.replace("[", r"\[").replace("]", r"\]")):
+        config.layer_specs()
+
+
+def test_bad_model_yaml_on_the_cli_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: bad\ninput: tp_features\nlayers:\n  - {type: gru, units: 3}\n")
+    result = run_cli("train", str(path), "--data", str(tmp_path / "none.h5"))
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "unsupported layer type 'gru'" in result.stderr
+    path.write_text(
+        "name: bad\ninput: tp_features\ninput_quantizer: {bits: 40}\n"
+        "layers:\n  - {type: dense, units: 1}\n"
+    )
+    result = run_cli("train", str(path), "--data", str(tmp_path / "none.h5"))
+    assert result.returncode == 1
+    assert "input_quantizer.bits" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def small_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from triggerml.nn.dataset import build_dataset, load_config
+
+    config = load_config(REPO / "models" / "dataset.yaml")
+    config = dataclasses.replace(
+        config, detector=dataclasses.replace(config.detector, seconds=0.06), background_prescale=0.5
+    )
+    path = tmp_path_factory.mktemp("data") / "small.h5"
+    counts = build_dataset(config, path)
+    assert counts["signal"] > 50
+    return path
+
+
+def test_dataset_inputs_are_on_the_model_grid(small_dataset: Path) -> None:
+    from triggerml.nn.dataset import SIGNAL, load_dataset
+
+    for kind, shape in (("roi2d", (16, 32, 1)), ("waveform", (128, 1)), ("tp_features", (8,))):
+        data = load_dataset(small_dataset, kind)
+        assert data.x.shape[1:] == shape
+        grid = parse_type(data.input_type)
+        assert_array_equal(grid.cast(data.x.astype(np.float64)), data.x)
+        signal = data.meta["label"] == SIGNAL
+        assert np.all(data.meta["true_energy_mev"][signal] > 0)
+        assert set(np.unique(data.split)) <= {0, 1, 2}
+
+
+def test_training_is_deterministic(small_dataset: Path, tmp_path: Path) -> None:
+    import json
+
+    from triggerml.nn.train import train
+
+    config = load_model_config(REPO / "models" / "tpmlp.yaml")
+    config = dataclasses.replace(
+        config, training=dataclasses.replace(config.training, epochs=6, float_epochs=2)
+    )
+    first = train(config, tmp_path / "a", small_dataset)
+    second = train(config, tmp_path / "b", small_dataset)
+    assert first["weights"]["sha256"] == second["weights"]["sha256"]
+    assert first["metrics"] == second["metrics"]
+    assert first["metrics"]["roc_auc"] > 0.9
+    card = json.loads((tmp_path / "a" / "tpmlp.json").read_text())
+    assert card["dataset"]["sha256"]
+    assert (tmp_path / "a" / "tpmlp.md").read_text().startswith("# Model card: tpmlp")
+    assert (tmp_path / "a" / "tpmlp_efficiency.png").read_bytes()[:4] == b"\x89PNG"

@@ -1,0 +1,320 @@
+"""Training datasets from the simulator: TPG hit clusters → model inputs, with truth labels.
+
+The stream is simulated, run through the TPG, and clustered exactly as the online trigger
+does; every final cluster becomes one example in all three input kinds (roi2d, waveform,
+tp_features) built by :mod:`triggerml.tpg.roi`.  Labels come from the truth: a cluster that
+is the largest one of a signal event (single electron, supernova νe-CC) is *signal*; one
+overlapping a radiological decay is *background*; one overlapping nothing is *noise*.
+Backgrounds and noise are subsampled to a configurable multiple of the signal count, and a
+seeded split assigns train / validation / test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+import numpy.typing as npt
+
+from triggerml.config import from_mapping, load_yaml, require, to_mapping
+from triggerml.detector.config import Particle, Scenario, Singles, Supernova
+from triggerml.detector.stream import ApaStream
+from triggerml.io import atomic_path, sha256_json, versions
+from triggerml.tpg.clusters import ClusterConfig, StreamingClusterer
+from triggerml.tpg.config import TpgConfig
+from triggerml.tpg.roi import InputKind, RoiConfig, build_inputs
+from triggerml.tpg.stream import HitFinder
+
+NOISE, BACKGROUND, SIGNAL = 0, 1, 2
+CLASS_NAMES = ("noise", "background", "signal")
+SIGNAL_KINDS = (b"single_electron", b"single_gamma", b"snb_nue")
+TICK_MARGIN = (-5, 40)
+BUFFER_SLICES = 3  # raw ADC kept for windows that reach back before the current slice
+
+
+def _default_scenario() -> Scenario:
+    return Scenario(
+        name="zoo-dataset",
+        seconds=1.0,
+        singles=Singles(
+            particle=Particle.ELECTRON,
+            rate_hz=1500.0,
+            energies_mev=(
+                1.0,
+                2.0,
+                3.0,
+                4.0,
+                5.0,
+                6.0,
+                8.0,
+                10.0,
+                12.0,
+                15.0,
+                20.0,
+                25.0,
+                30.0,
+                40.0,
+            ),
+        ),
+        supernova=Supernova(distance_kpc=1.0, duration_s=10.0),
+    )
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    name: str = "zoo-dataset"
+    seed: int = 20261124
+    detector: Scenario = field(default_factory=_default_scenario)
+    tpg: TpgConfig = field(default_factory=TpgConfig)
+    clusters: ClusterConfig = field(default_factory=ClusterConfig)
+    roi2d: RoiConfig = field(default_factory=lambda: RoiConfig(kind=InputKind.ROI2D))
+    waveform: RoiConfig = field(default_factory=lambda: RoiConfig(kind=InputKind.WAVEFORM))
+    tp_features: RoiConfig = field(default_factory=lambda: RoiConfig(kind=InputKind.TP_FEATURES))
+    background_prescale: float = 0.05  # background and noise clusters kept while streaming
+    max_background_per_signal: float = 2.0
+    max_noise_per_signal: float = 1.0
+    split: tuple[float, ...] = (0.7, 0.15, 0.15)
+    warmup_slices: int = 3  # the TPG's pedestals and quartiles settle first
+
+    def validate(self) -> None:
+        require(
+            len(self.split) == 3 and abs(sum(self.split) - 1) < 1e-9 and min(self.split) >= 0,
+            "split",
+            "three fractions summing to 1",
+        )
+        require(self.max_background_per_signal > 0, "max_background_per_signal", "must be positive")
+        require(self.max_noise_per_signal >= 0, "max_noise_per_signal", "must not be negative")
+        require(0 < self.background_prescale <= 1, "background_prescale", "must be in (0, 1]")
+        require(self.warmup_slices >= 0, "warmup_slices", "must not be negative")
+
+    def kinds(self) -> dict[str, RoiConfig]:
+        return {"roi2d": self.roi2d, "waveform": self.waveform, "tp_features": self.tp_features}
+
+
+def load_config(path: str | Path) -> DatasetConfig:
+    return from_mapping(DatasetConfig, load_yaml(path))
+
+
+@dataclass
+class _Collected:
+    inputs: dict[str, list[npt.NDArray[np.float64]]]
+    meta: list[npt.NDArray]
+
+
+META_DTYPE = np.dtype(
+    [
+        ("label", np.int8),
+        ("kind", "S16"),
+        ("event_id", np.int64),
+        ("true_energy_mev", np.float64),
+        ("deposited_energy_mev", np.float64),
+        ("neutrino_energy_mev", np.float64),
+        ("start", np.int64),
+        ("channel_min", np.int32),
+        ("channel_max", np.int32),
+        ("adc_sum", np.int64),
+        ("n_hits", np.int32),
+    ]
+)
+
+
+def label_clusters(clusters: npt.NDArray, truth: npt.NDArray) -> npt.NDArray:
+    """Per cluster: class and the matched event's truth (the largest matched deposit)."""
+    meta = np.zeros(clusters.size, dtype=META_DTYPE)
+    meta["event_id"] = -1
+    for name in ("start", "channel_min", "channel_max", "adc_sum", "n_hits"):
+        meta[name] = clusters[name]
+    if truth.size == 0 or clusters.size == 0:
+        return meta
+    has_box = truth["channel_min"] >= 0
+    boxes = truth[has_box]
+    for i, cluster in enumerate(clusters):
+        overlap = (
+            (boxes["channel_min"] - 1 <= cluster["channel_max"])
+            & (boxes["channel_max"] + 1 >= cluster["channel_min"])
+            & (boxes["tick_min"] + TICK_MARGIN[0] <= cluster["end"])
+            & (boxes["tick_max"] + TICK_MARGIN[1] >= cluster["start"])
+        )
+        if not overlap.any():
+            continue
+        matched = boxes[overlap]
+        best = matched[np.argmax(matched["deposited_energy_mev"])]
+        is_signal = best["kind"] in SIGNAL_KINDS
+        meta[i]["label"] = SIGNAL if is_signal else BACKGROUND
+        for name in (
+            "kind",
+            "event_id",
+            "true_energy_mev",
+            "deposited_energy_mev",
+            "neutrino_energy_mev",
+        ):
+            meta[i][name] = best[name]
+    return meta
+
+
+def _largest_per_signal_event(meta: npt.NDArray) -> npt.NDArray[np.bool_]:
+    """Keep only the largest cluster (ADC sum) of each signal event; its γ blips and
+    fragments would otherwise be signal examples that look like background."""
+    keep = meta["label"] != SIGNAL
+    signal = np.flatnonzero(meta["label"] == SIGNAL)
+    if signal.size:
+        order = signal[np.lexsort((-meta["adc_sum"][signal], meta["event_id"][signal]))]
+        first = np.append(True, meta["event_id"][order][1:] != meta["event_id"][order][:-1])
+        keep[order[first]] = True
+    return keep
+
+
+def collect(
+    config: DatasetConfig, on_slice: Callable[[int, int], None] | None = None
+) -> tuple[dict[str, npt.NDArray[np.float64]], npt.NDArray]:
+    """Simulate, find hits, cluster, label and build every input kind."""
+    scenario = dataclasses.replace(config.detector, seed=config.seed)
+    geometry = scenario.geometry
+    first = geometry.first_channel["x"]
+    n_x = geometry.plane_channels["x"]
+    finder = HitFinder(n_x, dataclasses.replace(config.tpg, first_channel=first))
+    clusterer = StreamingClusterer(config.clusters)
+    buffers: list[npt.NDArray[np.int16]] = []
+    truths: list[npt.NDArray] = []
+    collected = _Collected({name: [] for name in config.kinds()}, [])
+    stream = ApaStream(scenario)
+    prescale = np.random.default_rng(config.seed + 2)
+    total = scenario.n_slices
+    for slice_ in stream:
+        block = slice_.adc[first:]
+        hits = finder.process(block)
+        buffers = [*buffers[-(BUFFER_SLICES - 1) :], block]
+        truths = [*truths[-(BUFFER_SLICES + 2) :], slice_.truth]
+        clusters, cluster_hits_, index = clusterer.add(hits, finder.open_since)
+        if slice_.index >= config.warmup_slices and clusters.size:
+            buffer_start = slice_.start_tick - (len(buffers) - 1) * scenario.slice_ticks
+            adc = np.concatenate(buffers, axis=1)
+            meta = label_clusters(clusters, np.concatenate(truths))
+            # all signal clusters (the largest per event is chosen at the end, once every
+            # fragment is in), a prescaled share of the plentiful backgrounds and noise
+            keep = (meta["label"] == SIGNAL) | (
+                prescale.random(meta.size) < config.background_prescale
+            )
+            # drop clusters whose window starts before the buffer: they would be padded
+            keep &= clusters["start"] - config.roi2d.pre_ticks >= buffer_start
+            if keep.any():
+                kept_ids = np.flatnonzero(keep)
+                renumber = np.full(clusters.size, -1)
+                renumber[kept_ids] = np.arange(kept_ids.size)
+                hit_keep = keep[index]
+                for name, roi in config.kinds().items():
+                    collected.inputs[name].append(
+                        build_inputs(
+                            roi,
+                            adc,
+                            buffer_start,
+                            finder.pedestals,
+                            first,
+                            clusters[keep],
+                            cluster_hits_[hit_keep],
+                            renumber[index[hit_keep]],
+                        )
+                    )
+                collected.meta.append(meta[keep])
+        if on_slice is not None:
+            on_slice(slice_.index + 1, total)
+    meta = np.concatenate(collected.meta) if collected.meta else np.zeros(0, META_DTYPE)
+    inputs = {
+        name: (np.concatenate(parts) if parts else np.zeros((0, *config.kinds()[name].shape)))
+        for name, parts in collected.inputs.items()
+    }
+    keep = _largest_per_signal_event(meta)
+    return {name: values[keep] for name, values in inputs.items()}, meta[keep]
+
+
+def balance_and_split(
+    meta: npt.NDArray, config: DatasetConfig
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int8]]:
+    """Indices kept (signal all, others capped) and a seeded train/val/test split."""
+    rng = np.random.default_rng(config.seed + 1)
+    n_signal = int((meta["label"] == SIGNAL).sum())
+    keep = [np.flatnonzero(meta["label"] == SIGNAL)]
+    for label, ratio in (
+        (BACKGROUND, config.max_background_per_signal),
+        (NOISE, config.max_noise_per_signal),
+    ):
+        candidates = np.flatnonzero(meta["label"] == label)
+        cap = min(candidates.size, int(np.ceil(ratio * max(n_signal, 1))))
+        keep.append(np.sort(rng.choice(candidates, size=cap, replace=False)))
+    kept = np.sort(np.concatenate(keep))
+    u = rng.random(kept.size)
+    train, val, _ = config.split
+    split = np.where(u < train, 0, np.where(u < train + val, 1, 2)).astype(np.int8)
+    return kept, split
+
+
+def build_dataset(
+    config: DatasetConfig, out: str | Path, on_slice: Callable[[int, int], None] | None = None
+) -> dict[str, int]:
+    """Write the dataset HDF5 (atomically); returns counts per class."""
+    inputs, meta = collect(config, on_slice)
+    kept, split = balance_and_split(meta, config)
+    config_json = json.dumps(to_mapping(config))
+    with atomic_path(out) as tmp, h5py.File(tmp, "w") as handle:
+        for name, values in inputs.items():
+            handle.create_dataset(
+                f"x/{name}",
+                data=values[kept].astype(np.float32),
+                compression="gzip",
+                compression_opts=4,
+            )
+            handle[f"x/{name}"].attrs["input_type"] = config.kinds()[name].input_type
+        handle.create_dataset("meta", data=meta[kept])
+        handle.create_dataset("split", data=split)
+        handle.attrs["config"] = config_json
+        handle.attrs["config_sha256"] = sha256_json(to_mapping(config))
+        handle.attrs["versions"] = json.dumps(versions())
+        handle.attrs["classes"] = json.dumps(CLASS_NAMES)
+        handle.attrs["seed"] = config.seed
+    labels = meta["label"][kept]
+    return {name: int((labels == i).sum()) for i, name in enumerate(CLASS_NAMES)}
+
+
+@dataclass
+class Dataset:
+    """A dataset file in memory: inputs of one kind, binary targets, truth, split."""
+
+    x: npt.NDArray[np.float32]
+    y: npt.NDArray[np.float32]  # 1 for signal
+    meta: npt.NDArray
+    split: npt.NDArray[np.int8]
+    input_type: str
+    config: dict
+
+    def part(
+        self, which: str
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray]:
+        code = {"train": 0, "val": 1, "test": 2}[which]
+        mask = self.split == code
+        return self.x[mask], self.y[mask], self.meta[mask]
+
+
+def load_dataset(path: str | Path, kind: str) -> Dataset:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"dataset {path} not found: make it with `triggerml dataset`")
+    with h5py.File(path, "r") as handle:
+        if f"x/{kind}" not in handle:
+            raise ValueError(
+                f"{path} has no inputs of kind {kind!r}; it has {', '.join(handle['x'])}"
+            )
+        x = handle[f"x/{kind}"][()]
+        meta = handle["meta"][()]
+        return Dataset(
+            x,
+            (meta["label"] == SIGNAL).astype(np.float32),
+            meta,
+            handle["split"][()],
+            str(handle[f"x/{kind}"].attrs["input_type"]),
+            json.loads(handle.attrs["config"]),
+        )

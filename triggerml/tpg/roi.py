@@ -1,0 +1,159 @@
+"""Regions of interest around hit clusters: the one implementation of every model input.
+
+Both the training datasets (triggerml.nn) and the streaming trigger (triggerml.trigger)
+build model inputs here, from the same raw ADC, the same TPG pedestals and the same fixed
+point cast, so a model sees online exactly what it was trained on.
+
+Input kinds (DESIGN.md §6):
+- ``roi2d``: wires × time image around a cluster — ``channels`` collection wires centred on
+  the cluster, ``ticks`` samples from ``pre_ticks`` before its start, max-pooled in time by
+  ``time_pool``; pixel = (ADC − pedestal) / adc_scale.
+- ``waveform``: the cluster's peak channel, ``ticks`` samples from ``pre_ticks`` before its
+  start, pixel as above.
+- ``tp_features``: a fixed summary of the cluster's hits (see :data:`FEATURES`).
+All are cast to the model's input type (``ap_fixed<12,7,AP_RND_CONV,AP_SAT>`` by default,
+the grid of QKeras ``quantized_bits(12, 6, alpha=1)``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+import numpy.typing as npt
+
+from triggerml.config import require
+from triggerml.fixed import parse_type
+
+FEATURES = (
+    "n_hits",
+    "channel_span",
+    "time_span",
+    "adc_sum",
+    "peak_adc",
+    "mean_tot",
+    "max_tot",
+    "hits_per_channel",
+)
+FEATURE_SCALES = np.array([1 / 4, 1 / 4, 1 / 64, 1 / 1024, 1 / 256, 1 / 16, 1 / 16, 1.0])
+
+
+class InputKind(StrEnum):
+    ROI2D = "roi2d"
+    WAVEFORM = "waveform"
+    TP_FEATURES = "tp_features"
+
+
+@dataclass(frozen=True)
+class RoiConfig:
+    kind: InputKind = InputKind.ROI2D
+    channels: int = 16  # roi2d: wires in the window
+    ticks: int = 128  # samples in the window (before pooling)
+    pre_ticks: int = 32  # samples before the cluster's first hit
+    time_pool: int = 4  # roi2d: max-pool in time
+    adc_scale: float = 32.0  # ADC counts per unit of model input (a power of two: exact)
+    input_type: str = "ap_fixed<12,7,AP_RND_CONV,AP_SAT>"
+
+    def validate(self) -> None:
+        require(self.channels > 0, "channels", "must be positive")
+        require(
+            self.ticks > 0 and self.ticks % self.time_pool == 0,
+            "ticks",
+            "must be a positive multiple of time_pool",
+        )
+        require(self.time_pool > 0, "time_pool", "must be positive")
+        require(self.adc_scale > 0, "adc_scale", "must be positive")
+        parse_type(self.input_type)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Model input shape, without the batch dimension (channels last)."""
+        if self.kind is InputKind.ROI2D:
+            return (self.channels, self.ticks // self.time_pool, 1)
+        if self.kind is InputKind.WAVEFORM:
+            return (self.ticks, 1)
+        return (len(FEATURES),)
+
+
+def cluster_features(
+    clusters: npt.NDArray, hits: npt.NDArray, hit_cluster: npt.NDArray[np.int64]
+) -> npt.NDArray[np.float64]:
+    """(n_clusters, len(FEATURES)) in physical units (before scaling)."""
+    n = clusters.size
+    tot = hits["tot"].astype(np.float64)
+    sum_tot = np.bincount(hit_cluster, weights=tot, minlength=n)
+    max_tot = np.zeros(n)
+    np.maximum.at(max_tot, hit_cluster, tot)
+    n_hits = clusters["n_hits"].astype(np.float64)
+    span = (clusters["channel_max"] - clusters["channel_min"] + 1).astype(np.float64)
+    return np.stack(
+        [
+            n_hits,
+            span,
+            (clusters["end"] - clusters["start"]).astype(np.float64),
+            clusters["adc_sum"].astype(np.float64),
+            clusters["peak_adc"].astype(np.float64),
+            sum_tot / np.maximum(n_hits, 1),
+            max_tot,
+            n_hits / span,
+        ],
+        axis=1,
+    )
+
+
+def build_inputs(
+    config: RoiConfig,
+    adc: npt.NDArray[np.int16],
+    first_tick: int,
+    pedestals: npt.NDArray[np.integer],
+    first_channel: int,
+    clusters: npt.NDArray,
+    hits: npt.NDArray,
+    hit_cluster: npt.NDArray[np.int64],
+) -> npt.NDArray[np.float64]:
+    """Model inputs for ``clusters`` from a buffer of raw ADC.
+
+    ``adc`` holds rows ``first_channel …`` of one plane over ticks ``first_tick …``;
+    windows reaching outside it are zero-padded (as an online buffer edge would be).
+    """
+    ftype = parse_type(config.input_type)
+    if config.kind is InputKind.TP_FEATURES:
+        raw = cluster_features(clusters, hits, hit_cluster) * FEATURE_SCALES
+        return ftype.cast(raw)
+    n = clusters.size
+    n_rows, n_ticks = adc.shape
+    signal = adc.astype(np.float64) - np.asarray(pedestals, dtype=np.float64)[:, None]
+    starts = clusters["start"] - config.pre_ticks - first_tick
+    if config.kind is InputKind.ROI2D:
+        centre = (clusters["channel_min"] + clusters["channel_max"]) // 2 - first_channel
+        rows = centre[:, None] - config.channels // 2 + np.arange(config.channels)[None, :]
+    else:
+        peak_row = _peak_channels(clusters.size, hits, hit_cluster) - first_channel
+        rows = peak_row[:, None]
+    cols = starts[:, None] + np.arange(config.ticks)[None, :]
+    valid_rows = (rows >= 0) & (rows < n_rows)
+    valid_cols = (cols >= 0) & (cols < n_ticks)
+    window = signal[
+        np.clip(rows, 0, n_rows - 1)[:, :, None], np.clip(cols, 0, n_ticks - 1)[:, None, :]
+    ]
+    window *= valid_rows[:, :, None] & valid_cols[:, None, :]
+    window /= config.adc_scale
+    if config.kind is InputKind.ROI2D:
+        pooled = window.reshape(
+            n, config.channels, config.ticks // config.time_pool, config.time_pool
+        ).max(axis=3)
+        return ftype.cast(pooled[..., None])
+    return ftype.cast(window[:, 0, :, None])
+
+
+def _peak_channels(
+    n: int, hits: npt.NDArray, hit_cluster: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """The channel of each cluster's largest hit (the first of equals)."""
+    order = np.lexsort((-np.arange(hits.size), hits["peak_adc"], hit_cluster))
+    clusters = hit_cluster[order]
+    last = np.flatnonzero(np.append(clusters[1:] != clusters[:-1], True))
+    channel = np.zeros(n, dtype=np.int64)
+    channel[clusters[last]] = hits["channel"][order][last]
+    return channel
