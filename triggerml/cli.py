@@ -328,6 +328,92 @@ def train(
     )
 
 
+@app.command("build")
+def build_command(
+    model: Annotated[Path, typer.Argument(help="QKeras .h5/.keras model.")],
+    out: Annotated[Path, typer.Option("--out", help="Build folder (replaced atomically).")],
+    config: Annotated[
+        Path | None, typer.Option(help="build.yaml: options + hls4ml sections.")
+    ] = None,
+    backend: Annotated[str | None, typer.Option(help="Vitis or Vivado.")] = None,
+    io_type: Annotated[str | None, typer.Option(help="io_parallel or io_stream.")] = None,
+    strategy: Annotated[str | None, typer.Option(help="Latency or Resource.")] = None,
+    reuse_factor: Annotated[int | None, typer.Option(help="hls4ml reuse factor.")] = None,
+    part: Annotated[str | None, typer.Option(help="FPGA part (default: hls4ml's).")] = None,
+    clock_ns: Annotated[float | None, typer.Option(help="Clock period in ns.")] = None,
+    events: Annotated[int | None, typer.Option(help="Events compared in C simulation.")] = None,
+    no_csim: Annotated[bool, typer.Option("--no-csim", help="Skip the C simulation.")] = False,
+) -> None:
+    """Model → hls4ml HLS project, C simulation compared with QKeras, manifest.json."""
+    import dataclasses
+    import warnings
+
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from triggerml.compile.build import BuildConfig, BuildWarning, build
+    from triggerml.config import from_mapping, load_yaml
+
+    settings = load_yaml(config) if config is not None else {}
+    base = from_mapping(BuildConfig, settings)
+    overrides = {
+        key: value
+        for key, value in {
+            "backend": backend,
+            "io_type": io_type,
+            "strategy": strategy,
+            "reuse_factor": reuse_factor,
+            "part": part,
+            "clock_ns": clock_ns,
+            "events": events,
+        }.items()
+        if value is not None
+    }
+    if no_csim:
+        overrides["csim"] = False
+    build_config = from_mapping(BuildConfig, {**_as_settings(base), **overrides})
+    with (
+        warnings.catch_warnings(record=True) as caught,
+        Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), console=err_console, transient=True
+        ) as progress,
+    ):
+        warnings.simplefilter("always", BuildWarning)
+        task = progress.add_task("build")
+        manifest = build(
+            model,
+            out,
+            build_config,
+            on_step=lambda name: progress.update(task, description=f"build: {name}"),
+        )
+    for warning in caught:
+        if issubclass(warning.category, BuildWarning):
+            err_console.print(f"warning: {warning.message}", markup=False, soft_wrap=True)
+    _ = dataclasses
+    steps = ", ".join(f"{s['name']} {s['seconds']:.1f} s" for s in manifest["steps"])
+    console.print(f"wrote {out}: {steps}")
+    csim = manifest.get("csim")
+    if csim is not None:
+        console.print(
+            f"C simulation vs QKeras on {csim['events']} events: {csim['mismatches']} "
+            f"logit mismatches, max |Δ| after the output table {csim['max_abs_diff']:.3g}"
+        )
+        if any(step["verdict"] == "fail" for step in manifest["steps"]):
+            err_console.print(
+                f"error: C simulation differs from QKeras on {csim['mismatches']}"
+                f" events: see {out}/manifest.json",
+                markup=False,
+            )
+            raise typer.Exit(EXIT_FAILURE)
+
+
+def _as_settings(config: object) -> dict[str, object]:
+    from triggerml.config import to_mapping
+
+    mapping = to_mapping(config)
+    assert isinstance(mapping, dict)
+    return mapping
+
+
 bench_app = typer.Typer(
     help="Throughput benchmarks, as ratios to a reference run alongside.", no_args_is_help=True
 )

@@ -38,11 +38,22 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def atomic_dir(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary folder beside ``target``; it replaces ``target`` only on success."""
+def atomic_dir(target: str | Path, fixed_name: bool = False) -> Iterator[Path]:
+    """Yield a temporary folder beside ``target``; it replaces ``target`` only on success.
+
+    ``fixed_name``: the folder is always ``.<name>.partial`` (a stale one is removed), so
+    tools that record absolute paths give the same bytes on every run into ``target``.
+    """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
+    if fixed_name:
+        tmp = target.parent / f".{target.name}.partial"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+    else:
+        tmp = Path(
+            tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+        )
     try:
         yield tmp
         if target.exists():

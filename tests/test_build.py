@@ -1,0 +1,196 @@
+"""`triggerml build`: exact C simulation, manifest, determinism, safety and bad inputs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO, run_cli
+
+from triggerml.compile.build import BuildConfig, BuildWarning, build
+from triggerml.compile.model_file import ModelFileError
+
+
+def _files(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in root.rglob("*")
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def tpmlp_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("builds") / "tpmlp"
+    manifest = build(REPO / "models" / "tpmlp.h5", out, BuildConfig(events=300))
+    return out, manifest
+
+
+def test_manifest_fields_and_exact_csim(tpmlp_build: tuple[Path, dict]) -> None:
+    out, manifest = tpmlp_build
+    on_disk = json.loads((out / "manifest.json").read_text())
+    assert on_disk == manifest
+    assert manifest["schema_version"] == 1
+    assert manifest["hls_project"] == "hls_project"
+    assert (manifest["backend"], manifest["io_type"], manifest["strategy"]) == (
+        "Vitis",
+        "io_parallel",
+        "Latency",
+    )
+    assert manifest["inputs"] == [
+        {"name": "x", "shape": [8], "precision": "ap_fixed<12,7,AP_RND_CONV,AP_SAT>"}
+    ]
+    assert manifest["csim"]["events"] == 300
+    assert manifest["csim"]["mismatches"] == 0
+    assert 0 <= manifest["csim"]["max_abs_diff"] < 2e-3
+    assert [s["name"] for s in manifest["steps"]] == ["load", "convert", "write", "csim"]
+    assert all(s["verdict"] == "ok" for s in manifest["steps"])
+    assert manifest["source"]["sha256"]
+    assert set(manifest["versions"]) == {"triggerml", "hls4ml", "qkeras", "tensorflow", "numpy"}
+    dense = [layer for layer in manifest["layers"] if layer["class"] == "Dense"]
+    assert dense[0]["weight_t"].startswith("ap_fixed<8,1")
+    assert dense[0]["multiplications"] == 8 * 16
+    project = out / "hls_project"
+    assert str(out.resolve()) in (project / "hls4ml_config.yml").read_text()
+    assert ".partial" not in (project / "hls4ml_config.yml").read_text()
+    lines = (project / "tb_data" / "tb_input_features.dat").read_text().splitlines()
+    assert len(lines) == 300
+    assert len(lines[0].split()) == 8
+
+
+def test_two_builds_differ_only_in_the_manifest_times(
+    tpmlp_build: tuple[Path, dict], tmp_path: Path
+) -> None:
+    out, first = tpmlp_build
+    before = _files(out)
+    second = build(REPO / "models" / "tpmlp.h5", out, BuildConfig(events=300))
+    after = _files(out)
+    assert {k for k in before if before[k] != after.get(k)} == {"manifest.json"}
+    strip = ("created", "steps")
+    assert {k: v for k, v in first.items() if k not in strip} == {
+        k: v for k, v in second.items() if k not in strip
+    }
+    assert [s["name"] for s in first["steps"]] == [s["name"] for s in second["steps"]]
+
+
+def test_io_stream_conv_model_is_exact(tmp_path: Path) -> None:
+    manifest = build(
+        REPO / "models" / "wave1d.h5",
+        tmp_path / "wave1d",
+        BuildConfig(io_type="io_stream", events=200),
+    )
+    assert manifest["io_type"] == "io_stream"
+    assert manifest["csim"]["mismatches"] == 0
+
+
+def _save(model, path: Path) -> Path:  # type: ignore[no-untyped-def]
+    model.save(path)
+    return path
+
+
+def test_float_model_builds_with_a_precision_warning(tmp_path: Path) -> None:
+    import tf_keras
+
+    inputs = tf_keras.Input((6,))
+    x = tf_keras.layers.Dense(4, activation="relu")(inputs)
+    model = tf_keras.Model(inputs, tf_keras.layers.Dense(2)(x))
+    path = _save(model, tmp_path / "float.h5")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", BuildWarning)
+        manifest = build(path, tmp_path / "out", BuildConfig(events=50))
+    messages = [str(w.message) for w in caught if w.category is BuildWarning]
+    assert any("no QKeras quantizers" in m for m in messages)
+    assert any("input quantizer" in m for m in messages)
+    assert manifest["inputs"][0]["precision"].startswith("ap_fixed<16,6")
+    assert {s["name"]: s["verdict"] for s in manifest["steps"]}["csim"] in ("ok", "warn")
+    assert manifest["warnings"] == messages
+
+
+def test_wide_sigmoid_input_warns(tmp_path: Path) -> None:
+    import tf_keras
+    from qkeras import QActivation, QDense, quantized_bits
+
+    inputs = tf_keras.Input((4,))
+    x = QActivation(quantized_bits(10, 5, alpha=1))(inputs)
+    x = QDense(
+        1,
+        kernel_quantizer=quantized_bits(8, 0, alpha=1),
+        bias_quantizer=quantized_bits(8, 0, alpha=1),
+    )(x)
+    model = tf_keras.Model(inputs, tf_keras.layers.Activation("sigmoid")(x))
+    path = _save(model, tmp_path / "wide.h5")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", BuildWarning)
+        build(path, tmp_path / "out", BuildConfig(csim=False))
+    assert any("lookup table" in str(w.message) for w in caught if w.category is BuildWarning)
+
+
+def test_lambda_and_unsupported_layers_are_refused_before_loading(tmp_path: Path) -> None:
+    import tf_keras
+
+    inputs = tf_keras.Input((4,))
+    lam = tf_keras.Model(inputs, tf_keras.layers.Lambda(lambda t: t * 2)(inputs))
+    with pytest.raises(ModelFileError, match="Lambda layer"):
+        build(_save(lam, tmp_path / "lam.h5"), tmp_path / "a")
+    seq = tf_keras.Input((5, 3))
+    lstm = tf_keras.Model(seq, tf_keras.layers.LSTM(2)(seq))
+    with pytest.raises(ModelFileError, match=r"unsupported layer .*LSTM.*supported: InputLayer"):
+        build(_save(lstm, tmp_path / "lstm.h5"), tmp_path / "b")
+    a, b = tf_keras.Input((2,)), tf_keras.Input((2,))
+    two = tf_keras.Model([a, b], tf_keras.layers.Add()([a, b]))
+    with pytest.raises(ModelFileError, match="single-input, single-output"):
+        build(_save(two, tmp_path / "two.h5"), tmp_path / "c")
+    assert not any(p.name in ("a", "b", "c") for p in tmp_path.iterdir())
+    assert not list(tmp_path.glob(".*.partial"))
+
+
+@pytest.mark.parametrize("kind", ["missing", "corrupt", "not_a_model"])
+def test_bad_files_are_one_line_errors_and_leave_nothing(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "model.h5"
+    if kind == "corrupt":
+        data = (REPO / "models" / "tpmlp.h5").read_bytes()
+        path.write_bytes(data[: len(data) // 3])
+    elif kind == "not_a_model":
+        import h5py
+
+        with h5py.File(path, "w") as handle:
+            handle["x"] = np.arange(3)
+    out = tmp_path / "out"
+    result = run_cli("build", str(path), "--out", str(out), "--no-csim")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists()
+    assert not list(tmp_path.glob(".*.partial"))
+
+
+def test_build_cli_with_a_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "build.yaml"
+    config.write_text(
+        "events: 64\nreuse_factor: 2\nstrategy: Resource\n"
+        "LayerName:\n  dense_0:\n    ReuseFactor: 4\n"
+    )
+    out = tmp_path / "tpmlp"
+    result = run_cli(
+        "build",
+        str(REPO / "models" / "tpmlp.h5"),
+        "--out",
+        str(out),
+        "--config",
+        str(config),
+        "--events",
+        "80",
+    )
+    assert result.returncode == 0, result.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["csim"]["events"] == 80  # the flag overrides the file
+    assert manifest["strategy"] == "Resource"
+    assert manifest["reuse_factor"] == 2
+    layers = {layer["name"]: layer for layer in manifest["layers"]}
+    assert layers["dense_0"]["reuse_factor"] == 4
+    assert "0 logit mismatches" in result.stdout

@@ -1,0 +1,551 @@
+"""`triggerml build`: a trained model → an hls4ml HLS project, verified, with a manifest.
+
+The build is an explicit list of named steps (:data:`STEPS`), each timed and given a verdict
+in the manifest: load → convert → write → csim → manifest.  Everything is written into a
+temporary folder beside DIR and renamed into place at the end, so a failed build leaves no
+half-written DIR; ``manifest.json`` is written last.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import shutil
+import time
+import uuid
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from triggerml.compile import model_file
+from triggerml.compile.keras2 import hls4ml_sees_keras2, qkeras_custom_objects
+from triggerml.config import require
+from triggerml.io import atomic_dir, now_iso, sha256_file, versions, write_json
+
+SCHEMA_VERSION = 1
+PROJECT_DIR = "hls_project"
+TABLE_ACTIVATIONS = ("sigmoid", "softmax")
+WIDE_TABLE_INPUT_INTEGER_BITS = 8  # ±128: 16× the table range
+
+
+class BuildWarning(UserWarning):
+    """Something the user should know about a build that still succeeds."""
+
+
+class Backend(StrEnum):
+    VITIS = "Vitis"
+    VIVADO = "Vivado"
+
+
+class IoType(StrEnum):
+    PARALLEL = "io_parallel"
+    STREAM = "io_stream"
+
+
+class Strategy(StrEnum):
+    LATENCY = "Latency"
+    RESOURCE = "Resource"
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """One build; ``Model`` and ``LayerName`` are hls4ml's own HLSConfig sections."""
+
+    backend: Backend = Backend.VITIS
+    io_type: IoType = IoType.PARALLEL
+    strategy: Strategy = Strategy.LATENCY
+    reuse_factor: int = 1
+    part: str | None = None  # None: hls4ml's default for the backend
+    clock_ns: float | None = None
+    events: int = 1000  # events compared in the C simulation
+    csim: bool = True
+    input_precision: str = "ap_fixed<16,6>"  # for models without an input quantizer
+    seed: int = 0  # random events when the model's dataset is not at hand
+    Model: dict[str, Any] = field(default_factory=dict)
+    LayerName: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name, enum in (("backend", Backend), ("io_type", IoType), ("strategy", Strategy)):
+            object.__setattr__(self, name, enum(getattr(self, name)))
+
+    def validate(self) -> None:
+        require(self.reuse_factor >= 1, "reuse_factor", "must be at least 1")
+        require(self.events >= 1, "events", "must be at least 1")
+        if self.clock_ns is not None:
+            require(self.clock_ns > 0, "clock_ns", "must be positive")
+
+
+@dataclass
+class BuildState:
+    """What the steps hand to each other."""
+
+    source: Path
+    config: BuildConfig
+    work: Path  # the temporary DIR
+    final: Path
+    model: Any = None
+    info: model_file.ModelInfo | None = None
+    hls_model: Any = None
+    events: npt.NDArray[np.float64] | None = None
+    csim: dict[str, Any] | None = None
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+# --- steps ---------------------------------------------------------------------------------
+def step_load(state: BuildState) -> str:
+    info = model_file.read_architecture(state.source)
+    model_file.check_supported(info)
+    state.info = info
+    import tf_keras
+
+    try:
+        model = tf_keras.models.load_model(
+            state.source, custom_objects=qkeras_custom_objects(), compile=False, safe_mode=True
+        )
+    except TypeError:  # older loaders take no safe_mode
+        model = tf_keras.models.load_model(
+            state.source, custom_objects=qkeras_custom_objects(), compile=False
+        )
+    except Exception as error:
+        raise model_file.ModelFileError(
+            f"{state.source} could not be loaded as a QKeras model: {error}"
+        ) from None
+    if len(model.inputs) != 1 or len(model.outputs) != 1:
+        raise model_file.ModelFileError(
+            f"the model has {len(model.inputs)} inputs and {len(model.outputs)} outputs; "
+            "triggerml builds single-input, single-output models"
+        )
+    if not info.quantized:
+        _warn(
+            state,
+            "the model has no QKeras quantizers: the firmware uses fixed-point "
+            f"types ({state.config.input_precision} at the input) and will not "
+            "match a float model exactly",
+        )
+    if not model_file.starts_with_input_quantizer(info):
+        model = _with_input_quantizer(model, state.config.input_precision)
+        _warn(
+            state,
+            "no input quantizer after the Input: one matching "
+            f"{state.config.input_precision} was inserted so that the firmware's "
+            "input type is explicit and the conversion exact",
+        )
+    state.model = model
+    return "ok"
+
+
+def step_convert(state: BuildState) -> str:
+    config = state.config
+    with hls4ml_sees_keras2() as hls4ml:
+        hls_config = hls4ml.utils.config_from_keras_model(
+            state.model, granularity="name", backend=config.backend.value
+        )
+        hls_config["Model"]["Strategy"] = config.strategy.value
+        hls_config["Model"]["ReuseFactor"] = config.reuse_factor
+        _merge(hls_config["Model"], config.Model)
+        for name, section in config.LayerName.items():
+            if name not in hls_config["LayerName"]:
+                raise ValueError(
+                    f"build config LayerName.{name}: no such layer; layers: "
+                    f"{', '.join(hls_config['LayerName'])}"
+                )
+            _merge(hls_config["LayerName"][name], section)
+        for section in hls_config["LayerName"].values():
+            section["Trace"] = True
+        kwargs: dict[str, Any] = {}
+        if config.part:
+            kwargs["part"] = config.part
+        if config.clock_ns:
+            kwargs["clock_period"] = config.clock_ns
+        state.hls_model = hls4ml.converters.convert_from_keras_model(
+            state.model,
+            hls_config=hls_config,
+            output_dir=str(state.work / PROJECT_DIR),
+            backend=config.backend.value,
+            io_type=config.io_type.value,
+            bit_exact=True,
+            project_name="myproject",
+            **kwargs,
+        )
+    return "ok"
+
+
+def step_write(state: BuildState) -> str:
+    with hls4ml_sees_keras2(), _deterministic_stamp(_stamp(state)):
+        state.hls_model.write()
+    _check_tables(state)  # precisions are final once the write flow has run
+    return "ok"
+
+
+def _stamp(state: BuildState) -> str:
+    """hls4ml's project stamp, from the model file and the build config (reproducible)."""
+    return hashlib.sha256(
+        sha256_file(state.source).encode() + repr(dataclasses.asdict(state.config)).encode()
+    ).hexdigest()
+
+
+def step_csim(state: BuildState) -> str:
+    if not state.config.csim:
+        return "skipped"
+    x = _events(state)
+    state.events = x
+    import tf_keras
+
+    keras_out = state.model.predict(x, verbose=0, batch_size=512).reshape(len(x), -1)
+    logits_name = _logits_name(state)
+    # trace() compiles the C simulation (with per-layer tracing, inert in synthesis)
+    with hls4ml_sees_keras2(), _deterministic_stamp(_stamp(state)):
+        y, trace = state.hls_model.trace(np.ascontiguousarray(x, dtype=np.float64))
+    y = np.asarray(y, dtype=np.float64).reshape(len(x), -1)
+    if logits_name is None:
+        keras_logits, csim_logits = keras_out.astype(np.float64), y
+    else:
+        keras_logits = (
+            tf_keras.Model(state.model.input, state.model.get_layer(logits_name).output)
+            .predict(x, verbose=0, batch_size=512)
+            .reshape(len(x), -1)
+            .astype(np.float64)
+        )
+        csim_logits = np.asarray(trace[_trace_key(trace, logits_name)], dtype=np.float64).reshape(
+            len(x), -1
+        )
+    mismatches = int(np.any(csim_logits != keras_logits, axis=1).sum())
+    state.csim = {
+        "events": len(x),
+        "mismatches": mismatches,
+        "max_abs_diff": float(np.abs(y - keras_out).max()),
+        "emulator_mismatches": None,
+    }
+    _write_tb_data(state.work / PROJECT_DIR, x, keras_out)
+    if mismatches == 0:
+        return "ok"
+    if state.info is not None and not state.info.quantized:
+        _warn(
+            state,
+            f"C simulation differs from the float model on {mismatches} of {len(x)} "
+            "events, as fixed-point firmware of a float model must: train with "
+            "QKeras quantizers for an exact build",
+        )
+        return "warn"
+    return "fail"
+
+
+STEPS: tuple[tuple[str, Callable[[BuildState], str]], ...] = (
+    ("load", step_load),
+    ("convert", step_convert),
+    ("write", step_write),
+    ("csim", step_csim),
+)
+
+
+# --- the runner ----------------------------------------------------------------------------
+def build(
+    source: str | Path,
+    out: str | Path,
+    config: BuildConfig | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Run every step into a temporary folder, then move it to ``out``; returns the manifest."""
+    source = Path(source)
+    config = config or BuildConfig()
+    final = Path(out).resolve()
+    with atomic_dir(final, fixed_name=True) as work:
+        state = BuildState(source, config, work, final)
+        for name, step in STEPS:
+            if on_step is not None:
+                on_step(name)
+            started = time.perf_counter()
+            verdict = step(state)
+            state.steps.append(
+                {
+                    "name": name,
+                    "seconds": round(time.perf_counter() - started, 3),
+                    "verdict": verdict,
+                }
+            )
+        _finalize_paths(state)
+        manifest = _manifest(state)
+        write_json(work / "manifest.json", manifest)
+    return manifest
+
+
+def _manifest(state: BuildState) -> dict[str, Any]:
+    hls = state.hls_model
+    config = state.config
+    inputs = [_port(var) for var in hls.get_input_variables()]
+    outputs = [_port(var) for var in hls.get_output_variables()]
+    manifest: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "hls_project": PROJECT_DIR,
+        "emulation_graph": None,
+        "backend": config.backend.value,
+        "io_type": config.io_type.value,
+        "strategy": config.strategy.value,
+        "reuse_factor": config.reuse_factor,
+        "part": hls.config.get_config_value("Part"),
+        "clock_ns": float(hls.config.get_config_value("ClockPeriod")),
+        "inputs": inputs,
+        "outputs": outputs,
+        "layers": [_layer_record(layer) for layer in hls.get_layers()],
+        "source": {"path": str(state.source), "sha256": sha256_file(state.source)},
+        "versions": {
+            k: v
+            for k, v in versions().items()
+            if k in ("triggerml", "hls4ml", "qkeras", "tensorflow", "numpy")
+        },
+        "warnings": state.warnings,
+        "steps": state.steps,
+        "created": now_iso(),
+    }
+    if state.csim is not None:
+        manifest["csim"] = state.csim
+    return manifest
+
+
+def _port(var: Any) -> dict[str, Any]:
+    return {
+        "name": var.name,
+        "shape": [int(d) for d in var.shape],
+        "precision": _cpp_type(var.type.precision),
+    }
+
+
+def _cpp_type(precision: Any) -> str:
+    """C++ spelling, e.g. ap_fixed<16,6,AP_TRN,AP_WRAP>, also for types wider than 62 bits."""
+    import re
+
+    from triggerml.fixed import parse_type
+
+    text = str(precision)
+    try:
+        return str(parse_type(text))
+    except ValueError:
+        match = re.fullmatch(r"(u?)fixed<(\d+),(-?\d+)(?:,(\w+))?(?:,(\w+))?(?:,(\d+))?>", text)
+        if match is None:
+            return text
+        sign, width, integer, quant, overflow, sat = match.groups()
+        args = [width, integer, f"AP_{quant or 'TRN'}", f"AP_{overflow or 'WRAP'}"]
+        if sat and sat != "0":
+            args.append(sat)
+        return f"ap_{sign}fixed<{','.join(args)}>"
+
+
+def _layer_record(layer: Any) -> dict[str, Any]:
+    def typed(attr: str) -> str | None:
+        var = layer.get_attr(attr)
+        return None if var is None else _cpp_type(getattr(var, "precision", var))
+
+    result_t = _cpp_type(layer.get_output_variable().type.precision)
+    weight = layer.weights.get("weight") if hasattr(layer, "weights") else None
+    n_out = int(np.prod(layer.get_output_variable().shape))
+    multiplications = None
+    if weight is not None and layer.class_name in ("Dense", "Conv1D", "Conv2D"):
+        kernel = int(np.prod(weight.shape))
+        positions = n_out // int(layer.get_attr("n_out") or layer.get_attr("n_filt") or 1)
+        multiplications = kernel * max(positions, 1)
+    return {
+        "name": layer.name,
+        "class": layer.class_name,
+        "result_t": result_t,
+        "accum_t": typed("accum_t"),
+        "weight_t": None if weight is None else _cpp_type(weight.type.precision),
+        "bias_t": (
+            None
+            if layer.weights.get("bias") is None
+            else _cpp_type(layer.weights["bias"].type.precision)
+        ),
+        "reuse_factor": layer.get_attr("reuse_factor"),
+        "multiplications": multiplications,
+    }
+
+
+# --- helpers -------------------------------------------------------------------------------
+def _warn(state: BuildState, message: str) -> None:
+    state.warnings.append(message)
+    warnings.warn(message, BuildWarning, stacklevel=3)
+
+
+def _merge(target: dict[str, Any], update: dict[str, Any]) -> None:
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        else:
+            target[key] = value
+
+
+def _with_input_quantizer(model: Any, precision: str) -> Any:
+    """Insert QActivation(quantized_bits) on the input grid of ``precision`` after Input."""
+    import tf_keras
+    from qkeras import QActivation, quantized_bits
+
+    from triggerml.fixed import parse_type
+
+    ftype = parse_type(precision)
+    integer = ftype.integer - (1 if ftype.signed else 0)
+    quantizer = quantized_bits(ftype.width, integer, alpha=1, keep_negative=ftype.signed)
+    layers = [layer for layer in model.layers if layer.__class__.__name__ != "InputLayer"]
+    if any(len(layer.inbound_nodes) != 1 or isinstance(layer.input, list) for layer in layers):
+        raise model_file.ModelFileError(
+            "the model has no input quantizer and is not a simple chain of layers: add "
+            "QActivation(quantized_bits(...)) right after its Input yourself"
+        )
+    inputs = tf_keras.Input(model.input_shape[1:], name=model.input.name.split(":")[0])
+    x = QActivation(quantizer, name="input_quant")(inputs)
+    for layer in layers:
+        x = layer(x)
+    return tf_keras.Model(inputs, x, name=model.name)
+
+
+def _output_activation(state: BuildState) -> str | None:
+    last = state.hls_model.get_layers()[-1]
+    if last.class_name in ("Softmax",) or last.get_attr("activation") in TABLE_ACTIVATIONS:
+        return str(last.get_attr("activation") or "softmax").lower()
+    return None
+
+
+def _check_tables(state: BuildState) -> None:
+    """Warn when a sigmoid/softmax lookup table is fed a type wider than its table range."""
+    for layer in state.hls_model.get_layers():
+        activation = str(layer.get_attr("activation") or "").lower()
+        if layer.class_name not in ("Activation", "Softmax") or activation not in (
+            *TABLE_ACTIVATIONS,
+            "softmax",
+        ):
+            continue
+        precision = layer.get_input_variable().type.precision
+        integer = getattr(precision, "integer", 0)
+        if integer >= WIDE_TABLE_INPUT_INTEGER_BITS:
+            _warn(
+                state,
+                f"{activation} layer {layer.name!r} is fed {_cpp_type(precision)} "
+                f"(values up to ±{2 ** (integer - 1)}), far wider than its lookup "
+                "table's ±8: hls4ml's tables may then return constants; quantize "
+                "its input first (QActivation(quantized_bits(12, 5)))",
+            )
+
+
+def _logits_name(state: BuildState) -> str | None:
+    """The Keras layer whose output feeds a final sigmoid/softmax (None: no such table)."""
+    layers = [layer for layer in state.model.layers if layer.__class__.__name__ != "InputLayer"]
+    last = layers[-1]
+    activation = getattr(last, "activation", None)
+    name = getattr(activation, "__name__", str(activation)).lower()
+    is_table = (
+        last.__class__.__name__ in ("Activation", "Softmax")
+        and any(t in name for t in TABLE_ACTIVATIONS)
+    ) or (last.__class__.__name__ == "Softmax")
+    return layers[-2].name if is_table and len(layers) > 1 else None
+
+
+def _trace_key(trace: dict[str, Any], keras_name: str) -> str:
+    """hls4ml may fold a QActivation into the layer before it: find its trace."""
+    if keras_name in trace:
+        return keras_name
+    keys = [k for k in trace if not k.endswith("_linear")]
+    linear = [k for k in trace if k.endswith("_linear")]
+    candidates = linear or keys
+    return candidates[-1]
+
+
+def _events(state: BuildState) -> npt.NDArray[np.float64]:
+    """Events for the C simulation: random on the input grid, plus out-of-range values."""
+    from triggerml.fixed import parse_type
+
+    shape = tuple(int(d) for d in state.model.input_shape[1:])
+    precision = state.hls_model.get_input_variables()[0].type.precision
+    try:
+        grid = parse_type(str(precision))
+    except ValueError:
+        grid = parse_type(state.config.input_precision)
+    rng = np.random.default_rng(state.config.seed)
+    n = state.config.events
+    scale = max(abs(grid.max_value), abs(grid.min_value))
+    x = rng.normal(0.0, scale / 8, (n, *shape))
+    x[: n // 10] *= 12  # a tenth far out of range
+    return grid.cast(x) if n > 20 else x
+
+
+def _write_tb_data(project: Path, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> None:
+    """The events and expected outputs where the HLS tool's own C simulation reads them."""
+    tb = project / "tb_data"
+    tb.mkdir(exist_ok=True)
+    np.savetxt(tb / "tb_input_features.dat", x.reshape(len(x), -1), fmt="%.17g")
+    np.savetxt(tb / "tb_output_predictions.dat", y.reshape(len(y), -1), fmt="%.17g")
+
+
+class _deterministic_stamp:
+    """hls4ml names the compiled library with a random stamp: derive it from the model."""
+
+    def __init__(self, seed: str) -> None:
+        self.seed = seed
+
+    def __enter__(self) -> None:
+        from hls4ml.model import graph
+        from hls4ml.model.optimizer.passes import stamp
+
+        self._saved = (stamp.uuid.uuid4, graph.uuid.uuid4)
+        value = uuid.UUID(self.seed[:32])
+        stamp.uuid.uuid4 = graph.uuid.uuid4 = lambda: value
+
+    def __exit__(self, *exc: object) -> None:
+        from hls4ml.model import graph
+        from hls4ml.model.optimizer.passes import stamp
+
+        stamp.uuid.uuid4, graph.uuid.uuid4 = self._saved
+
+
+def _finalize_paths(state: BuildState) -> None:
+    """Point hls4ml_config.yml at the final DIR and make the saved Keras archive
+    deterministic (hls4ml stores it with the time of saving)."""
+    project = state.work / PROJECT_DIR
+    config_file = project / "hls4ml_config.yml"
+    if config_file.exists():
+        text = config_file.read_text()
+        config_file.write_text(text.replace(str(state.work), str(state.final)))
+    archive = project / "keras_model.keras"
+    if archive.exists():
+        _normalize_keras_archive(archive)
+    for leftover in project.glob("*.tar.gz"):
+        leftover.unlink()
+    shutil.rmtree(project / "__pycache__", ignore_errors=True)
+
+
+def _renumber_shared_ids(node: Any, seen: dict[int, int]) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "shared_object_id" and isinstance(value, int):
+                out[key] = seen.setdefault(value, len(seen) + 1)
+            else:
+                out[key] = _renumber_shared_ids(value, seen)
+        return out
+    if isinstance(node, list):
+        return [_renumber_shared_ids(item, seen) for item in node]
+    return node
+
+
+def _normalize_keras_archive(path: Path) -> None:
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(path) as source:
+        entries = [(info.filename, source.read(info.filename)) for info in source.infolist()]
+    tmp = path.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for name, raw in sorted(entries):
+            data = raw
+            if name == "metadata.json":
+                meta = json.loads(raw)
+                meta.pop("date_saved", None)
+                data = json.dumps(meta, sort_keys=True).encode()
+            elif name == "config.json":  # shared_object_id is a Python id(): renumber
+                data = json.dumps(_renumber_shared_ids(json.loads(raw), {})).encode()
+            target.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), data)
+    tmp.replace(path)
