@@ -406,6 +406,75 @@ def build_command(
             raise typer.Exit(EXIT_FAILURE)
 
 
+@app.command()
+def synth(
+    build_dir: Annotated[Path, typer.Argument(help="A build folder (or an HLS project).")],
+    tool: Annotated[str | None, typer.Option(help="vitis-run, vitis_hls or vivado_hls.")] = None,
+    csim: Annotated[bool, typer.Option("--csim", help="Also the tool's C simulation.")] = False,
+    cosim: Annotated[bool, typer.Option("--cosim", help="Also C/RTL co-simulation.")] = False,
+    export: Annotated[bool, typer.Option("--export", help="Also export the IP.")] = False,
+    vsynth: Annotated[bool, typer.Option("--vsynth", help="Also Vivado synthesis.")] = False,
+) -> None:
+    """Run Vivado/Vitis HLS on the project and write report.json."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from triggerml.compile.synth import SynthOptions, run
+
+    options = SynthOptions(csim=csim, cosim=cosim, export=export, vsynth=vsynth)
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), console=err_console, transient=True
+    ) as progress:
+        task = progress.add_task("synthesis")
+        run(
+            build_dir,
+            tool,
+            options,
+            on_line=lambda line: progress.update(task, description=line[:100]),
+        )
+    _print_report(build_dir)
+
+
+@app.command()
+def report(build_dir: Annotated[Path, typer.Argument(help="A synthesized build folder.")]) -> None:
+    """Print report.json as a table: latency, interval, resources against the part."""
+    _print_report(build_dir)
+
+
+def _print_report(build_dir: Path) -> None:
+    import json
+
+    path = build_dir / "report.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: run `triggerml synth {build_dir}` first")
+    data = json.loads(path.read_text())
+    clock = data["clock_ns"]
+    latency, interval = data["latency_cycles"], data["interval_cycles"]
+    ns = data["latency_ns"]
+    summary = Table(title=f"{build_dir} · {data['tool']} · {data['part']}")
+    summary.add_column("quantity")
+    summary.add_column("value", justify="right")
+    summary.add_row("clock target / estimated (ns)", f"{clock['target']} / {clock['estimated']}")
+    summary.add_row("latency (cycles, best–worst)", f"{latency['best']}–{latency['worst']}")
+    summary.add_row("latency (ns, best–worst)", f"{ns['best']}–{ns['worst']}")
+    summary.add_row("interval (cycles, min–max)", f"{interval['min']}–{interval['max']}")
+    console.print(summary)
+    for key, title in (
+        ("resources", "C synthesis estimate"),
+        ("resources_vsynth", "Vivado synthesis"),
+    ):
+        if key not in data:
+            continue
+        table = Table(title=title)
+        for column in ("resource", "used", "available", "%"):
+            table.add_column(column, justify="right")
+        for name, row in data[key].items():
+            percent = "—" if row["percent"] is None else f"{row['percent']:.2f}"
+            table.add_row(name, str(row["used"]), str(row["available"]), percent)
+        console.print(table)
+    verdict = "[green]fits[/green]" if data["fits"] else "[red]does not fit[/red]"
+    console.print(f"{verdict} the part {data['part']}")
+
+
 def _as_settings(config: object) -> dict[str, object]:
     from triggerml.config import to_mapping
 

@@ -1,0 +1,168 @@
+"""The synthesis flow without Xilinx tools: a fake tool on PATH writes fixture reports in
+the real tool's XML schema; failures and a missing tool are clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO, run_cli
+
+from triggerml.compile.synth import SynthError, SynthOptions, parse_vsynth, run
+
+FIXTURES = Path(__file__).parent / "fixtures" / "hls"
+
+
+def fake_tool(tmp_path: Path, name: str = "vitis_hls") -> Path:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    tool = bin_dir / name
+    shutil.copy(FIXTURES / "fake_hls_tool.sh", tool)
+    tool.chmod(0o755)
+    return bin_dir
+
+
+def env_with(bin_dir: Path | None, **extra: str) -> dict[str, str]:
+    path = f"{Path(sys.executable).parent}:/usr/bin:/bin"
+    env = {
+        "PATH": f"{bin_dir}:{path}" if bin_dir else path,
+        "XILINX_HLS": "",
+        "XILINX_VIVADO": "",
+        "FAKE_HLS_CSYNTH": str(FIXTURES / "csynth_vitis.xml"),
+    }
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A build-folder stand-in: manifest + an HLS project with build_prj.tcl."""
+    build = tmp_path / "build"
+    (build / "hls_project").mkdir(parents=True)
+    (build / "hls_project" / "build_prj.tcl").write_text("# hls4ml build script\n")
+    (build / "manifest.json").write_text(json.dumps({"hls_project": "hls_project"}))
+    return build
+
+
+def test_report_equals_the_fixture_field_for_field(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in env_with(
+        fake_tool(tmp_path), FAKE_HLS_VSYNTH=str(FIXTURES / "vivado_synth.rpt")
+    ).items():
+        monkeypatch.setenv(key, value)
+    report = run(project, options=SynthOptions(vsynth=True))
+    assert report == json.loads((project / "report.json").read_text())
+    assert report["tool"] == "vitis_hls"
+    assert report["part"] == "xcvu13p-flga2577-2-e"
+    assert report["clock_ns"] == {"target": 5.0, "estimated": 3.912}
+    assert report["latency_cycles"] == {"best": 14, "worst": 17}
+    assert report["latency_ns"] == {"best": 70.0, "worst": 85.0}
+    assert report["interval_cycles"] == {"min": 4, "max": 6}
+    assert report["resources"]["DSP"] == {"used": 37, "available": 12288, "percent": 0.3}
+    assert report["resources"]["LUT"] == {"used": 12987, "available": 1728000, "percent": 0.75}
+    assert report["resources_vsynth"]["LUT"]["used"] == 9876
+    assert report["resources_vsynth"]["FF"]["used"] == 4410
+    assert report["resources_vsynth"]["BRAM_18K"] == {"used": 3, "available": 5376, "percent": 0.06}
+    assert report["resources_vsynth"]["DSP"]["available"] == 12288
+    assert report["fits"] is True
+    args = (project / "hls_project" / "fake_tool_args.txt").read_text()
+    assert "-f build_prj.tcl" in args
+    assert "synth=1" in args
+    assert "vsynth=1" in args
+    assert "csim=0" in args
+
+
+def test_undef_latency_and_a_design_that_does_not_fit(project: Path, tmp_path: Path) -> None:
+    env = env_with(
+        fake_tool(tmp_path, "vivado_hls"),
+        FAKE_HLS_CSYNTH=str(FIXTURES / "csynth_vivado_toobig.xml"),
+    )
+    result = run_cli("synth", str(project), env=env)
+    assert result.returncode == 0, result.stderr
+    report = json.loads((project / "report.json").read_text())
+    assert report["tool"] == "vivado_hls"
+    assert report["latency_cycles"] == {"best": None, "worst": None}
+    assert report["latency_ns"] == {"best": None, "worst": None}
+    assert report["resources"]["DSP"] == {"used": 260, "available": 90, "percent": 288.89}
+    assert report["fits"] is False
+    assert "does not fit" in result.stdout
+    shown = run_cli("report", str(project), env=env)
+    assert shown.returncode == 0
+    assert "288.89" in shown.stdout
+
+
+def test_vitis_run_gets_its_options_in_build_opt_tcl(project: Path, tmp_path: Path) -> None:
+    env = env_with(fake_tool(tmp_path, "vitis-run"))
+    result = run_cli("synth", str(project), "--tool", "vitis-run", "--cosim", env=env)
+    assert result.returncode == 0, result.stderr
+    options = (project / "hls_project" / "build_opt.tcl").read_text()
+    assert "cosim 1" in options
+    assert "synth 1" in options
+    args = (project / "hls_project" / "fake_tool_args.txt").read_text()
+    assert args.split() == ["--mode", "hls", "--tcl", "build_prj.tcl"]
+
+
+@pytest.mark.parametrize("mode", ["fail", "error-log"])
+def test_failed_synthesis_is_an_error_without_a_report(
+    project: Path, tmp_path: Path, mode: str
+) -> None:
+    env = env_with(fake_tool(tmp_path), FAKE_HLS_MODE=mode)
+    result = run_cli("synth", str(project), env=env)
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "synth.log" in result.stderr
+    assert not (project / "report.json").exists()
+    assert "ERROR" in (project / "synth.log").read_text()
+
+
+def test_tool_that_writes_no_report_is_an_error(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in env_with(fake_tool(tmp_path), FAKE_HLS_MODE="none").items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(SynthError, match="no csynth.xml"):
+        run(project)
+
+
+def test_missing_tool_exit_3_and_names_what_to_install(project: Path) -> None:
+    result = run_cli("synth", str(project), env=env_with(None))
+    assert result.returncode == 3
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "XILINX_HLS" in lines[0]
+    assert "vivado_hls" in lines[0]
+    assert (project / "hls_project" / "build_prj.tcl").exists()  # the project stays complete
+    result = run_cli("synth", str(project), "--tool", "vivado_hls", env=env_with(None))
+    assert result.returncode == 3
+    assert "XILINX_VIVADO" in result.stderr
+
+
+def test_tool_found_under_its_installation_variable(project: Path, tmp_path: Path) -> None:
+    install = tmp_path / "Vitis_HLS" / "2023.2"
+    (install / "bin").mkdir(parents=True)
+    shutil.copy(FIXTURES / "fake_hls_tool.sh", install / "bin" / "vitis_hls")
+    os.chmod(install / "bin" / "vitis_hls", 0o755)
+    env = env_with(None, XILINX_HLS=str(install))
+    result = run_cli("synth", str(project), env=env)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_tpg_firmware_goes_through_the_same_flow(tmp_path: Path) -> None:
+    tpg = tmp_path / "tpg"
+    shutil.copytree(REPO / "firmware" / "tpg", tpg)
+    env = env_with(fake_tool(tmp_path))
+    result = run_cli("synth", str(tpg), env=env)
+    assert result.returncode == 0, result.stderr
+    assert (tpg / "tpg_prj" / "solution1" / "syn" / "report" / "csynth.xml").exists()
+    assert json.loads((tpg / "report.json").read_text())["fits"] is True
+
+
+def test_vsynth_parser_counts_bram_tiles_as_two_18k() -> None:
+    table = parse_vsynth(FIXTURES / "vivado_synth.rpt")
+    assert table["BRAM_18K"]["used"] == 3
+    assert table["URAM"] == {"used": 0, "available": 1280, "percent": 0.0}
