@@ -125,7 +125,7 @@ def test_tool_that_writes_no_report_is_an_error(
 ) -> None:
     for key, value in env_with(fake_tool(tmp_path), FAKE_HLS_MODE="none").items():
         monkeypatch.setenv(key, value)
-    with pytest.raises(SynthError, match="no csynth.xml"):
+    with pytest.raises(SynthError, match=r"no csynth\.xml"):
         run(project)
 
 
