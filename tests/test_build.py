@@ -47,7 +47,15 @@ def test_manifest_fields_and_exact_csim(tpmlp_build: tuple[Path, dict]) -> None:
     assert manifest["csim"]["events"] == 300
     assert manifest["csim"]["mismatches"] == 0
     assert 0 <= manifest["csim"]["max_abs_diff"] < 2e-3
-    assert [s["name"] for s in manifest["steps"]] == ["load", "convert", "write", "csim"]
+    assert [s["name"] for s in manifest["steps"]] == [
+        "load",
+        "convert",
+        "write",
+        "csim",
+        "export",
+        "verify",
+    ]
+    assert manifest["csim"]["emulator_mismatches"] == 0
     assert all(s["verdict"] == "ok" for s in manifest["steps"])
     assert manifest["source"]["sha256"]
     assert set(manifest["versions"]) == {"triggerml", "hls4ml", "qkeras", "tensorflow", "numpy"}
@@ -78,11 +86,12 @@ def test_two_builds_differ_only_in_the_manifest_times(
 
 
 def test_io_stream_conv_model_is_exact(tmp_path: Path) -> None:
-    manifest = build(
-        REPO / "models" / "wave1d.h5",
-        tmp_path / "wave1d",
-        BuildConfig(io_type="io_stream", events=200),
-    )
+    with pytest.warns(BuildWarning, match="io_stream is not emulated yet"):
+        manifest = build(
+            REPO / "models" / "wave1d.h5",
+            tmp_path / "wave1d",
+            BuildConfig(io_type="io_stream", events=200),
+        )
     assert manifest["io_type"] == "io_stream"
     assert manifest["csim"]["mismatches"] == 0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -118,3 +119,55 @@ def bench_tpg(mode: str = "fir", blocks: int = 8, seed: int = 2) -> BenchResult:
         ratio=copy_s / tpg_s,
         threads=1,
     )
+
+
+def bench_emulator(
+    build_dir: str, events: int = 10000, csim_events: int = 500
+) -> list[dict[str, object]]:
+    """Emulator vs hls4ml C simulation vs QKeras predict, same events, one run."""
+    import json
+    import os
+    from pathlib import Path
+
+    import numba
+
+    from triggerml.compile.keras2 import load_qkeras_model
+    from triggerml.compile.relink import csim_predict, link_project
+    from triggerml.emulator import load_emulator
+
+    emulator = load_emulator(build_dir)
+    rng = np.random.default_rng(0)
+    grid = emulator.input_type
+    x = grid.cast(rng.normal(0, max(abs(grid.max_value), 1.0) / 8, (events, *emulator.input_shape)))
+    model = link_project(build_dir)
+    csim_predict(model, x[:10])
+    start = time.perf_counter()
+    csim_predict(model, x[:csim_events])
+    csim_rate = csim_events / (time.perf_counter() - start)
+    manifest = json.loads((Path(build_dir) / "manifest.json").read_text())
+    keras: Any = load_qkeras_model(manifest["source"]["path"])
+    keras.predict(x[:256], verbose=0, batch_size=1024)
+    start = time.perf_counter()
+    keras.predict(x, verbose=0, batch_size=1024)
+    keras_rate = events / (time.perf_counter() - start)
+    results = []
+    for threads in (1, os.cpu_count() or 1):
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
+        emulator.predict(x[:512])
+        start = time.perf_counter()
+        emulator.predict(x)
+        rate = events / (time.perf_counter() - start)
+        results.append(
+            {
+                "name": f"emulator:{Path(build_dir).name}",
+                "throughput": rate,
+                "unit": "events/s",
+                "reference": "hls4ml C-sim",
+                "reference_throughput": csim_rate,
+                "ratio": rate / csim_rate,
+                "qkeras_throughput": keras_rate,
+                "ratio_qkeras": rate / keras_rate,
+                "threads": threads,
+            }
+        )
+    return results

@@ -475,6 +475,65 @@ def _print_report(build_dir: Path) -> None:
     console.print(f"{verdict} the part {data['part']}")
 
 
+@app.command()
+def emulate(
+    build_dir: Annotated[Path, typer.Argument(help="A build folder.")],
+    input_path: Annotated[Path, typer.Option("--input", help="X.npy (events first).")],
+    output_path: Annotated[Path, typer.Option("--output", help="Y.npy to write.")],
+) -> None:
+    """Bit-exact firmware outputs for X, without hls4ml, TensorFlow or a compiler."""
+    import numpy as np
+
+    from triggerml.emulator import load_emulator
+    from triggerml.io import atomic_path
+
+    emulator = load_emulator(build_dir)
+    x = np.load(input_path, allow_pickle=False)
+    y = emulator.predict(x)
+    with atomic_path(output_path) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, y)
+    console.print(f"wrote {output_path}: {y.shape[0]} events × {y.shape[1]} outputs")
+
+
+@app.command()
+def verify(
+    build_dir: Annotated[Path, typer.Argument(help="A build folder.")],
+    events: Annotated[int, typer.Option(help="Events per input kind.")] = 500,
+    data: Annotated[Path | None, typer.Option(help="X.npy of real events to add.")] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the generated events.")] = 1,
+) -> None:
+    """Re-link the HLS project and compare its C simulation with the emulator, bit for bit."""
+    import numpy as np
+
+    from triggerml.compile.relink import csim_predict, link_project
+    from triggerml.emulator import load_emulator
+
+    emulator = load_emulator(build_dir)
+    grid = emulator.input_type
+    rng = np.random.default_rng(seed)
+    shape = (events, *emulator.input_shape)
+    scale = max(abs(grid.max_value), abs(grid.min_value))
+    kinds = {
+        "on-grid": grid.cast(rng.normal(0, scale / 8, shape)),
+        "off-grid": rng.normal(0, scale / 8, shape),
+        "out-of-range": rng.normal(0, scale * 4, shape),
+        "zeros": np.zeros(shape),
+    }
+    if data is not None:
+        kinds["data"] = np.load(data, allow_pickle=False)[:events]
+    model = link_project(build_dir)
+    failed = False
+    for name, x in kinds.items():
+        bad = np.any(emulator.predict(x) != csim_predict(model, x), axis=0)
+        per_output = np.sum(emulator.predict(x) != csim_predict(model, x), axis=0)
+        console.print(
+            f"{name}: {len(x)} events, mismatching events per output {per_output.tolist()}"
+        )
+        failed |= bool(bad.any())
+    if failed:
+        raise typer.Exit(EXIT_FAILURE)
+
+
 def _as_settings(config: object) -> dict[str, object]:
     from triggerml.config import to_mapping
 
@@ -548,6 +607,30 @@ def bench_tpg_command(
     )
     if as_json:
         print(json.dumps(result.as_dict()))
+
+
+@bench_app.command("emulator")
+def bench_emulator_command(
+    build_dir: Annotated[Path, typer.Argument(help="A build folder.")],
+    events: Annotated[int, typer.Option(help="Events for the emulator and QKeras.")] = 10000,
+    csim_events: Annotated[int, typer.Option(help="Events for the (slow) C simulation.")] = 500,
+    as_json: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
+) -> None:
+    """Emulator events/s (one thread and all cores) vs hls4ml C-sim and QKeras predict."""
+    import json
+
+    from triggerml.bench import bench_emulator
+
+    results = bench_emulator(str(build_dir), events, csim_events)
+    for result in results:
+        console.print(
+            f"{result['name']} ({result['threads']} thread(s)): {result['throughput']:,.0f} "
+            f"events/s; C-sim {result['reference_throughput']:,.0f} → ratio "
+            f"{result['ratio']:.1f}; QKeras {result['qkeras_throughput']:,.0f} → ratio "
+            f"{result['ratio_qkeras']:.2f}"
+        )
+    if as_json:
+        print(json.dumps(results[-1]))
 
 
 def _print_bench(result: BenchResult) -> None:

@@ -30,6 +30,7 @@ from triggerml.io import atomic_dir, now_iso, sha256_file, versions, write_json
 
 SCHEMA_VERSION = 1
 PROJECT_DIR = "hls_project"
+EMULATION_DIR = "emulation"
 TABLE_ACTIVATIONS = ("sigmoid", "softmax")
 WIDE_TABLE_INPUT_INTEGER_BITS = 8  # ±128: 16× the table range
 
@@ -94,6 +95,7 @@ class BuildState:
     hls_model: Any = None
     events: npt.NDArray[np.float64] | None = None
     csim: dict[str, Any] | None = None
+    csim_outputs: npt.NDArray[np.float64] | None = None
     steps: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -204,6 +206,7 @@ def step_csim(state: BuildState) -> str:
     with hls4ml_sees_keras2(), _deterministic_stamp(_stamp(state)):
         y, trace = state.hls_model.trace(np.ascontiguousarray(x, dtype=np.float64))
     y = np.asarray(y, dtype=np.float64).reshape(len(x), -1)
+    state.csim_outputs = y
     if logits_name is None:
         keras_logits, csim_logits = keras_out.astype(np.float64), y
     else:
@@ -237,11 +240,46 @@ def step_csim(state: BuildState) -> str:
     return "fail"
 
 
+def step_export(state: BuildState) -> str:
+    """The emulation graph, from the final ModelGraph (the one that wrote the firmware)."""
+    from triggerml.compile.export import ExportError, export_graph
+
+    from triggerml.emulator import EmulationError, load_emulator
+
+    try:
+        export_graph(state.hls_model, state.work / EMULATION_DIR)
+        load_emulator(state.work)  # refuses what it cannot reproduce exactly
+    except (ExportError, EmulationError, ValueError) as error:
+        shutil.rmtree(state.work / EMULATION_DIR, ignore_errors=True)
+        _warn(state, f"no emulator for this model: {error}")
+        return "skipped"
+    return "ok"
+
+
+def step_verify(state: BuildState) -> str:
+    """Emulator vs C simulation on the same events: must be equal bit for bit."""
+    if (
+        state.csim_outputs is None
+        or state.events is None
+        or not (state.work / EMULATION_DIR / "graph.json").exists()
+    ):
+        return "skipped"
+    from triggerml.emulator import load_emulator
+
+    emulated = load_emulator(state.work).predict(state.events)
+    mismatches = int(np.any(emulated != state.csim_outputs, axis=1).sum())
+    assert state.csim is not None
+    state.csim["emulator_mismatches"] = mismatches
+    return "ok" if mismatches == 0 else "fail"
+
+
 STEPS: tuple[tuple[str, Callable[[BuildState], str]], ...] = (
     ("load", step_load),
     ("convert", step_convert),
     ("write", step_write),
     ("csim", step_csim),
+    ("export", step_export),
+    ("verify", step_verify),
 )
 
 
@@ -284,7 +322,11 @@ def _manifest(state: BuildState) -> dict[str, Any]:
     manifest: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "hls_project": PROJECT_DIR,
-        "emulation_graph": None,
+        "emulation_graph": (
+            f"{EMULATION_DIR}/graph.json"
+            if (state.work / EMULATION_DIR / "graph.json").exists()
+            else None
+        ),
         "backend": config.backend.value,
         "io_type": config.io_type.value,
         "strategy": config.strategy.value,

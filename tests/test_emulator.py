@@ -1,0 +1,195 @@
+"""The emulator equals the hls4ml C simulation bit for bit; bad graphs and inputs are clear."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import REPO, run_cli
+from numpy.testing import assert_array_equal
+
+from triggerml.compile.build import BuildConfig, build
+from triggerml.emulator import EmulationError, load_emulator
+
+
+def _random_model(kind: str, seed: int):  # type: ignore[no-untyped-def]
+    """A small QKeras model with random precisions (seeded): the emulator must be general."""
+    import tf_keras
+    from qkeras import (
+        QActivation,
+        QConv1D,
+        QConv2D,
+        QDense,
+        quantized_bits,
+        quantized_relu,
+    )
+
+    rng = np.random.default_rng(seed)
+    tf_keras.utils.set_random_seed(seed)
+
+    def bits() -> quantized_bits:
+        return quantized_bits(int(rng.integers(3, 9)), int(rng.integers(0, 2)), alpha=1)
+
+    def relu() -> quantized_relu:
+        width = int(rng.integers(4, 10))
+        return quantized_relu(width, int(rng.integers(1, width - 1)))
+
+    shape = {"dense": (12,), "conv1d": (20, 2), "conv2d": (8, 10, 2)}[kind]
+    inputs = tf_keras.Input(shape)
+    width = int(rng.integers(8, 14))
+    x = QActivation(quantized_bits(width, int(rng.integers(2, width - 3)), alpha=1))(inputs)
+    if kind == "conv1d":
+        x = QConv1D(4, 3, padding="same", kernel_quantizer=bits(), bias_quantizer=bits())(x)
+        x = QActivation(relu())(x)
+        x = tf_keras.layers.MaxPooling1D(2)(x)
+        x = QConv1D(3, 3, strides=2, kernel_quantizer=bits(), bias_quantizer=bits())(x)
+        x = tf_keras.layers.Flatten()(x)
+    elif kind == "conv2d":
+        x = QConv2D(3, (3, 3), padding="same", kernel_quantizer=bits(), bias_quantizer=bits())(x)
+        x = QActivation(relu())(x)
+        x = tf_keras.layers.MaxPooling2D((2, 2))(x)
+        x = QConv2D(4, (2, 3), kernel_quantizer=bits(), bias_quantizer=bits())(x)
+        x = tf_keras.layers.Flatten()(x)
+    x = QDense(7, kernel_quantizer=bits(), bias_quantizer=bits())(x)
+    x = QActivation(relu())(x)
+    x = QDense(3, kernel_quantizer=bits(), bias_quantizer=bits())(x)
+    x = QActivation(quantized_bits(10, 4, alpha=1))(x)
+    outputs = tf_keras.layers.Activation("sigmoid")(x)
+    return tf_keras.Model(inputs, outputs)
+
+
+@pytest.mark.parametrize(("kind", "seed"), [("dense", 1), ("conv1d", 2), ("conv2d", 3)])
+def test_random_models_match_csim_exactly(kind: str, seed: int, tmp_path: Path) -> None:
+    model = _random_model(kind, seed)
+    path = tmp_path / "model.h5"
+    model.save(path)
+    manifest = build(path, tmp_path / "build", BuildConfig(events=600, seed=seed))
+    assert manifest["csim"]["mismatches"] == 0
+    assert manifest["csim"]["emulator_mismatches"] == 0
+    assert manifest["emulation_graph"] == "emulation/graph.json"
+    assert {s["name"]: s["verdict"] for s in manifest["steps"]}["verify"] == "ok"
+
+
+@pytest.fixture(scope="module")
+def tpmlp_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("emu") / "tpmlp"
+    build(REPO / "models" / "tpmlp.h5", out, BuildConfig(events=500))
+    return out
+
+
+def test_zoo_model_against_relinked_csim_on_adversarial_inputs(tpmlp_dir: Path) -> None:
+    from triggerml.compile.relink import csim_predict, link_project
+
+    emulator = load_emulator(tpmlp_dir)
+    rng = np.random.default_rng(9)
+    x = np.concatenate(
+        [
+            rng.normal(0, 3, (200, 8)),  # off the input grid
+            emulator.input_type.cast(rng.normal(0, 20, (200, 8))),  # on the grid
+            rng.normal(0, 1e4, (100, 8)),  # far out of range: saturation
+            np.full((1, 8), 5e-324),
+            np.full((1, 8), -0.0),
+            np.zeros((1, 8)),  # subnormal, ±0
+            np.full((1, 8), 1e300),
+        ]
+    )
+    model = link_project(tpmlp_dir)
+    assert_array_equal(emulator.predict(x), csim_predict(model, x))
+
+
+def test_emulate_cli_round_trip(tpmlp_dir: Path, tmp_path: Path) -> None:
+    x = np.random.default_rng(1).normal(0, 5, (300, 8)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    result = run_cli(
+        "emulate",
+        str(tpmlp_dir),
+        "--input",
+        str(tmp_path / "x.npy"),
+        "--output",
+        str(tmp_path / "y.npy"),
+    )
+    assert result.returncode == 0, result.stderr
+    y = np.load(tmp_path / "y.npy")
+    assert y.shape == (300, 1)
+    assert_array_equal(y, load_emulator(tpmlp_dir).predict(x.astype(np.float64)))
+
+
+def test_verify_cli_reports_zero_mismatches(tpmlp_dir: Path) -> None:
+    result = run_cli("verify", str(tpmlp_dir), "--events", "200")
+    assert result.returncode == 0, result.stderr
+    assert "out-of-range: 200 events, mismatching events per output [0]" in result.stdout
+
+
+def test_bad_graphs_and_inputs_are_one_line_errors(tpmlp_dir: Path, tmp_path: Path) -> None:
+    emulator = load_emulator(tpmlp_dir)
+    with pytest.raises(EmulationError, match=r"input shape \(9,\) does not match"):
+        emulator.predict(np.zeros((3, 9)))
+    with pytest.raises(EmulationError, match="NaN or inf"):
+        emulator.predict(np.array([[np.nan] * 8]))
+    with pytest.raises(EmulationError, match="events axis"):
+        emulator.predict(np.zeros(8))
+    copy = tmp_path / "copy"
+    (copy / "emulation").mkdir(parents=True)
+    with pytest.raises(EmulationError, match=r"graph\.json not found"):
+        load_emulator(copy)
+    graph = json.loads((tpmlp_dir / "emulation" / "graph.json").read_text())
+    (copy / "emulation" / "weights.npz").write_bytes(
+        (tpmlp_dir / "emulation" / "weights.npz").read_bytes() + b"edit"
+    )
+    (copy / "emulation" / "graph.json").write_text(json.dumps(graph))
+    with pytest.raises(EmulationError, match="does not match"):
+        load_emulator(copy)
+    (copy / "emulation" / "weights.npz").write_bytes(
+        (tpmlp_dir / "emulation" / "weights.npz").read_bytes()
+    )
+    graph["layers"][1]["class"] = "LSTM"
+    (copy / "emulation" / "graph.json").write_text(json.dumps(graph))
+    with pytest.raises(EmulationError, match="not emulated"):
+        load_emulator(copy)
+    graph["schema_version"] = 99
+    (copy / "emulation" / "graph.json").write_text(json.dumps(graph))
+    with pytest.raises(EmulationError, match="schema_version"):
+        load_emulator(copy)
+    result = run_cli("emulate", str(copy), "--input", "x.npy", "--output", "y.npy")
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_emulator_needs_no_hls4ml_or_tensorflow(tpmlp_dir: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "sys.modules['hls4ml'] = None; sys.modules['tensorflow'] = None\n"
+        "sys.modules['tf_keras'] = None\n"
+        "from triggerml.emulator import load_emulator\n"
+        f"e = load_emulator({str(tpmlp_dir)!r})\n"
+        "print(e.predict(np.ones((2, 8))).shape)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "(2, 1)"
+
+
+def test_fast_casts_equal_the_reference() -> None:
+    import itertools
+
+    from triggerml.emulator.fastcast import mantissa_from_double, requantize_fast
+    from triggerml.fixed import FixedType, OverflowMode, QuantMode, requantize
+
+    rng = np.random.default_rng(0)
+    for q, o in itertools.product(QuantMode, OverflowMode):
+        for signed, (w, i, sat) in itertools.product(
+            (True, False), [(8, 3, 0), (1, 1, 0), (12, -2, 0), (40, 25, 0), (16, 6, 2)]
+        ):
+            target = FixedType(w, i, signed, q, o, sat)
+            m = rng.integers(-(2**40), 2**40, 2000)
+            for frac in (-3, 0, 7, 30):
+                assert_array_equal(requantize_fast(m, frac, target), requantize(m, frac, target))
+            values = rng.normal(0, 2.0 ** (i + 1), 2000)
+            assert_array_equal(mantissa_from_double(values, target), target.mantissa(values))

@@ -1,0 +1,223 @@
+"""Export the final hls4ml ModelGraph as an emulation graph: JSON + int64 mantissas (.npz).
+
+Reading the ModelGraph is compile's job (DESIGN.md §3): the emulator loads these files with
+numpy alone.  Weights are taken from the written project's ``firmware/weights/*.txt`` — the
+text the C simulation itself parses (decimal → fixed point, exactly, with the weight type's
+quantization) — so the emulator holds exactly the firmware's numbers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from triggerml.fixed import FixedType, OverflowMode, QuantMode, parse_type
+from triggerml.io import atomic_path
+
+GRAPH_SCHEMA = 1
+GRAPH_FILE = "graph.json"
+WEIGHTS_FILE = "weights.npz"
+
+
+class ExportError(ValueError):
+    """The ModelGraph holds something the emulator cannot reproduce exactly."""
+
+
+def _type(precision: Any) -> str:
+    """A precision in C++ spelling; integer types become ap_int/ap_uint."""
+    text = str(precision)
+    try:
+        return str(parse_type(text))
+    except ValueError:
+        from triggerml.compile.build import _cpp_type
+
+        return _cpp_type(text)
+
+
+def _attr_type(layer: Any, name: str) -> str | None:
+    value = layer.get_attr(name)
+    if value is None:
+        return None
+    return _type(getattr(value, "precision", value))
+
+
+def decimal_to_mantissa(token: str, ftype: FixedType) -> int:
+    """ap_fixed's string constructor: the exact decimal value, quantized and overflowed by
+    the type's modes (what ``std::istringstream(token) >> w`` does in the C simulation)."""
+    value = Fraction(token.strip())
+    scaled = value * (Fraction(2) ** ftype.frac_bits)
+    floor = scaled.numerator // scaled.denominator
+    rest = scaled - floor
+    half = Fraction(1, 2)
+    quant = ftype.quant
+    if quant is QuantMode.AP_TRN:
+        bump = False
+    elif quant is QuantMode.AP_TRN_ZERO:
+        bump = value < 0 and rest != 0
+    elif quant is QuantMode.AP_RND:
+        bump = rest >= half
+    elif quant is QuantMode.AP_RND_ZERO:
+        bump = rest > half or (rest == half and value < 0)
+    elif quant is QuantMode.AP_RND_MIN_INF:
+        bump = rest > half
+    elif quant is QuantMode.AP_RND_INF:
+        bump = rest > half or (rest == half and value > 0)
+    else:
+        bump = rest > half or (rest == half and floor % 2 == 1)
+    mantissa = floor + int(bump)
+    lo, hi = ftype.min_mantissa, ftype.max_mantissa
+    if lo <= mantissa <= hi:
+        return mantissa
+    if ftype.overflow is OverflowMode.AP_WRAP and ftype.sat_bits == 0:
+        mask = (1 << ftype.width) - 1
+        bits = mantissa & mask
+        return bits - (1 << ftype.width) if ftype.signed and bits >> (ftype.width - 1) else bits
+    if ftype.overflow is OverflowMode.AP_SAT_ZERO:
+        return 0
+    return hi if mantissa > hi else lo
+
+
+def _read_weights(project: Path, variable: str, ftype: FixedType, size: int) -> np.ndarray:
+    path = project / "firmware" / "weights" / f"{variable}.txt"
+    if not path.is_file():
+        raise ExportError(f"weights file {path} missing: was the project written?")
+    tokens = [t for t in path.read_text().strip().split(",") if t.strip()]
+    if len(tokens) != size:
+        raise ExportError(f"{path}: {len(tokens)} values, expected {size}")
+    return np.array([decimal_to_mantissa(t, ftype) for t in tokens], dtype=np.int64)
+
+
+def export_graph(hls_model: Any, out_dir: str | Path) -> Path:
+    """Write ``graph.json`` and ``weights.npz`` describing the firmware's arithmetic."""
+    out_dir = Path(out_dir)
+    project = Path(hls_model.config.get_output_dir())
+    io_type = hls_model.config.get_config_value("IOType")
+    if io_type != "io_parallel":
+        raise ExportError(f"{io_type} is not emulated yet (io_parallel is)")
+    strategy = str(
+        hls_model.config.get_config_value("Model", {}).get("Strategy", "Latency")
+        if isinstance(hls_model.config.get_config_value("Model"), dict)
+        else "Latency"
+    )
+    layers: list[dict[str, Any]] = []
+    arrays: dict[str, np.ndarray] = {}
+    for layer in hls_model.get_layers():
+        record = _layer(layer, project, arrays)
+        layers.append(record)
+    graph = {
+        "schema_version": GRAPH_SCHEMA,
+        "io_type": io_type,
+        "strategy": strategy,
+        "layers": layers,
+        "weights_sha256": None,
+    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out_dir / WEIGHTS_FILE) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)  # type: ignore[arg-type]
+    graph["weights_sha256"] = hashlib.sha256((out_dir / WEIGHTS_FILE).read_bytes()).hexdigest()
+    with atomic_path(out_dir / GRAPH_FILE) as tmp:
+        tmp.write_text(json.dumps(graph, indent=1) + "\n")
+    return out_dir / GRAPH_FILE
+
+
+def _layer(layer: Any, project: Path, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    kind = layer.class_name
+    out_var = layer.get_output_variable()
+    record: dict[str, Any] = {
+        "name": layer.name,
+        "class": kind,
+        "inputs": list(layer.inputs),
+        "result_t": _type(out_var.type.precision),
+        "shape": [int(d) for d in out_var.shape],
+    }
+    if kind == "Input":
+        return record
+    if kind in ("Dense", "Conv1D", "Conv2D"):
+        weight = layer.weights["weight"]
+        bias = layer.weights["bias"]
+        weight_t = parse_type(_type(weight.type.precision))
+        bias_t = parse_type(_type(bias.type.precision))
+        n_weights = int(np.prod(weight.shape))
+        record.update(
+            accum_t=_attr_type(layer, "accum_t"),
+            weight_t=str(weight_t),
+            bias_t=str(bias_t),
+            weight_shape=[int(d) for d in weight.shape],
+            strategy=str(layer.get_attr("strategy") or "latency"),
+            # the Resource strategy stores weights transposed: (n_out, …) first
+            weights_transposed=bool(layer.get_attr("_weights_transposed") or False),
+        )
+        arrays[f"{layer.name}/weight"] = _read_weights(project, weight.name, weight_t, n_weights)
+        arrays[f"{layer.name}/bias"] = _read_weights(
+            project, bias.name, bias_t, int(np.prod(bias.shape))
+        )
+        input_shape = [int(d) for d in layer.get_input_variable().shape]
+        record["input_shape"] = input_shape
+        if kind != "Dense":
+            for key in (
+                "filt_height",
+                "filt_width",
+                "n_chan",
+                "n_filt",
+                "stride_height",
+                "stride_width",
+                "pad_top",
+                "pad_bottom",
+                "pad_left",
+                "pad_right",
+                "in_height",
+                "in_width",
+                "out_height",
+                "out_width",
+                "in_width",
+                "out_width",
+            ):
+                value = layer.get_attr(key)
+                if value is not None:
+                    record[key] = int(value)
+        return record
+    if kind == "Activation":
+        record["activation"] = str(layer.get_attr("activation")).lower()
+        record["table_t"] = _attr_type(layer, "table_t")
+        record["table_size"] = layer.get_attr("table_size")
+        return record
+    if kind in ("Pooling1D", "Pooling2D"):
+        record["pool_op"] = str(layer.get_attr("pool_op"))
+        record["count_pad"] = bool(layer.get_attr("count_pad") or False)
+        for key in (
+            "pool_height",
+            "pool_width",
+            "stride_height",
+            "stride_width",
+            "pad_top",
+            "pad_bottom",
+            "pad_left",
+            "pad_right",
+            "in_height",
+            "in_width",
+            "out_height",
+            "out_width",
+            "n_filt",
+            "n_in",
+            "n_out",
+        ):
+            value = layer.get_attr(key)
+            if value is not None:
+                record[key] = int(value)
+        if kind == "Pooling1D":  # hls4ml calls the widths n_in / n_out here
+            record.setdefault("in_width", record.get("n_in"))
+            record.setdefault("out_width", record.get("n_out"))
+        record["input_shape"] = [int(d) for d in layer.get_input_variable().shape]
+        return record
+    if kind in ("Reshape", "Flatten"):
+        return record
+    raise ExportError(
+        f"layer {layer.name!r} ({kind}) is not emulated yet; emulated: Input, "
+        "Dense, Conv1D, Conv2D, Activation (linear, relu, sigmoid), "
+        "Pooling1D/2D (max), Reshape"
+    )

@@ -1,0 +1,31 @@
+"""Re-link a written hls4ml project for C simulation (hls4ml's link_existing_project)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from triggerml.compile.keras2 import hls4ml_sees_keras2
+
+
+def link_project(build_dir: str | Path) -> Any:
+    """The C-simulation model of ``DIR/hls_project``, compiled and ready to predict."""
+    import json
+
+    build_dir = Path(build_dir).resolve()
+    manifest = json.loads((build_dir / "manifest.json").read_text())
+    project = build_dir / manifest["hls_project"]
+    with hls4ml_sees_keras2() as hls4ml:
+        model = hls4ml.converters.link_existing_project(str(project))
+        # hls4ml_config.yml stores OutputDir as an absolute path: use the folder linked
+        model.config.config["OutputDir"] = str(project)
+        model.compile()
+    return model
+
+
+def csim_predict(model: Any, x: Any) -> Any:
+    import numpy as np
+
+    with hls4ml_sees_keras2():
+        y = model.predict(np.ascontiguousarray(x, dtype=np.float64))
+    return np.asarray(y, dtype=np.float64).reshape(len(x), -1)

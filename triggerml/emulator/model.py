@@ -1,0 +1,254 @@
+"""The emulator: a validated emulation graph run layer by layer on int64 mantissas."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from triggerml.emulator import kernels
+from triggerml.emulator.fastcast import mantissa_from_double
+from triggerml.emulator.kernels import Tensor
+from triggerml.fixed import MAX_WIDTH, FixedType, parse_type
+
+GRAPH_SCHEMA = 1
+GRAPH_DIR = "emulation"
+EMULATED = (
+    "Input",
+    "Dense",
+    "Conv1D",
+    "Conv2D",
+    "Activation",
+    "Pooling1D",
+    "Pooling2D",
+    "Reshape",
+    "Flatten",
+)
+ACTIVATIONS = ("linear", "relu", "sigmoid")
+_WIDE = re.compile(r"ap_(u?)fixed<(\d+),(-?\d+)")
+
+
+class EmulationError(ValueError):
+    """A graph or an input the emulator cannot use; the message says what to fix."""
+
+
+@dataclass
+class _Step:
+    layer: dict[str, Any]
+    result_t: FixedType | None  # None: a type wider than int64 that holds the input exactly
+    weight: npt.NDArray[np.int64] | None = None
+    bias: npt.NDArray[np.int64] | None = None
+    weight_t: FixedType | None = None
+    bias_t: FixedType | None = None
+    accum_t: FixedType | None = None
+    table: npt.NDArray[np.int64] | None = None
+    table_t: FixedType | None = None
+
+
+def _result_type(
+    text: str, source: FixedType | None, where: str, values: npt.NDArray[np.int64] | None = None
+) -> FixedType | None:
+    """The result type — or None when it is wider than int64 but holds every value the
+    layer can produce exactly (``values``: those values' mantissas, when known)."""
+    try:
+        return parse_type(text)
+    except ValueError:
+        match = _WIDE.match(text)
+        if match is None or source is None:
+            raise EmulationError(f"{where}: type {text!r} is not emulated") from None
+        unsigned, width, integer = match.groups()
+        wide = (not unsigned, int(width), int(integer))
+        if int(width) > MAX_WIDTH and kernels.is_exact_identity(source, wide):
+            return None
+        if (
+            int(width) > MAX_WIDTH
+            and values is not None
+            and kernels.holds_values(source, values, wide)
+        ):
+            return None
+        raise EmulationError(
+            f"{where}: type {text} is wider than {MAX_WIDTH} bits and does "
+            "not hold its input exactly"
+        ) from None
+
+
+class Emulator:
+    """Runs an emulation graph; ``predict`` is vectorized over events and chunked."""
+
+    def __init__(
+        self,
+        graph: dict[str, Any],
+        weights: dict[str, npt.NDArray[np.int64]],
+        source: str = "graph",
+    ) -> None:
+        if graph.get("schema_version") != GRAPH_SCHEMA:
+            raise EmulationError(
+                f"{source}: emulation graph schema_version "
+                f"{graph.get('schema_version')!r} is not {GRAPH_SCHEMA}: "
+                "rebuild with this triggerml"
+            )
+        if graph.get("io_type") != "io_parallel":
+            raise EmulationError(
+                f"{source}: io_type {graph.get('io_type')} is not emulated yet (io_parallel is)"
+            )
+        self.graph = graph
+        self.steps: list[_Step] = []
+        current: FixedType | None = None
+        for layer in graph["layers"]:
+            kind = layer["class"]
+            where = f"{source}: layer {layer['name']!r}"
+            if kind not in EMULATED:
+                raise EmulationError(
+                    f"{where} ({kind}) is not emulated; emulated: {', '.join(EMULATED)}"
+                )
+            step = _Step(layer, None)
+            if kind == "Input":
+                step.result_t = parse_type(layer["result_t"])
+                current = step.result_t
+                self.input_type = step.result_t
+                self.input_shape = tuple(layer["shape"])
+                self.steps.append(step)
+                continue
+            if kind in ("Dense", "Conv1D", "Conv2D"):
+                try:
+                    step.weight = weights[f"{layer['name']}/weight"]
+                    step.bias = weights[f"{layer['name']}/bias"]
+                except KeyError:
+                    raise EmulationError(f"{where}: weights missing from weights.npz") from None
+                if layer.get("weights_transposed"):
+                    n_out = int(step.bias.size)
+                    step.weight = step.weight.reshape(n_out, -1).T.reshape(-1).copy()
+                step.weight_t = parse_type(layer["weight_t"])
+                step.bias_t = parse_type(layer["bias_t"])
+                step.accum_t = parse_type(layer["accum_t"])
+                current = step.accum_t
+            if kind == "Activation":
+                activation = layer["activation"]
+                if activation not in ACTIVATIONS:
+                    raise EmulationError(
+                        f"{where}: activation {activation!r} is not emulated; "
+                        f"emulated: {', '.join(ACTIVATIONS)}"
+                    )
+                if activation == "sigmoid":
+                    step.table_t = parse_type(layer["table_t"])
+                    step.table = kernels.sigmoid_table(int(layer["table_size"]), step.table_t)
+                    current = step.table_t
+            step.result_t = _result_type(layer["result_t"], current, where, step.table)
+            if step.result_t is not None:
+                current = step.result_t
+            self.steps.append(step)
+        self.output_shape = tuple(self.graph["layers"][-1]["shape"])
+
+    def _cast_input(self, x: npt.ArrayLike) -> Tensor:
+        array = np.asarray(x)
+        if array.dtype.kind not in "fiu":
+            raise EmulationError(f"inputs must be numbers, got dtype {array.dtype}")
+        array = array.astype(np.float64)
+        if array.shape[1:] != self.input_shape:
+            if int(np.prod(array.shape[1:])) == int(np.prod(self.input_shape)):
+                array = array.reshape(len(array), *self.input_shape)
+            else:
+                raise EmulationError(
+                    f"input shape {array.shape[1:]} does not match the "
+                    f"model's {self.input_shape} (events first)"
+                )
+        if not np.isfinite(array).all():
+            raise EmulationError(
+                "inputs contain NaN or inf: clean them first (the firmware has no such values)"
+            )
+        return Tensor(mantissa_from_double(array, self.input_type), self.input_type)
+
+    def predict(self, x: npt.ArrayLike, chunk: int = 2048) -> npt.NDArray[np.float64]:
+        """Outputs as float64 (events, n_outputs), equal to the C simulation's."""
+        array = np.asarray(x)
+        if array.ndim < 2:
+            raise EmulationError(
+                f"inputs need an events axis: shape (N, {', '.join(map(str, self.input_shape))})"
+            )
+        outputs = [
+            self._run(self._cast_input(array[i : i + chunk])) for i in range(0, len(array), chunk)
+        ]
+        if not outputs:
+            return np.zeros((0, int(np.prod(self.output_shape))))
+        return np.concatenate(outputs)
+
+    def _run(self, x: Tensor) -> npt.NDArray[np.float64]:
+        for step in self.steps[1:]:
+            x = self._apply(step, x)
+        return x.ftype.to_float(x.mantissa).reshape(len(x.mantissa), -1)
+
+    def _apply(self, step: _Step, x: Tensor) -> Tensor:
+        layer = step.layer
+        kind = layer["class"]
+        if kind == "Dense":
+            assert step.weight is not None
+            assert step.bias is not None
+            assert step.weight_t is not None
+            assert step.bias_t is not None
+            assert step.accum_t is not None
+            out = kernels.dense(
+                x, step.weight, step.weight_t, step.bias, step.bias_t, step.accum_t, step.result_t
+            )
+            return Tensor(out.mantissa.reshape(len(x.mantissa), *layer["shape"]), out.ftype)
+        if kind in ("Conv1D", "Conv2D"):
+            assert step.weight is not None
+            assert step.bias is not None
+            assert step.weight_t is not None
+            assert step.bias_t is not None
+            assert step.accum_t is not None
+            return kernels.conv(
+                x,
+                layer,
+                step.weight,
+                step.weight_t,
+                step.bias,
+                step.bias_t,
+                step.accum_t,
+                step.result_t,
+            )
+        if kind == "Activation":
+            activation = layer["activation"]
+            if activation == "relu":
+                return kernels.relu(x, step.result_t)
+            if activation == "sigmoid":
+                assert step.table is not None
+                assert step.table_t is not None
+                return kernels.sigmoid(x, step.table, step.table_t, step.result_t)
+            return kernels.cast(x, step.result_t)
+        if kind in ("Pooling1D", "Pooling2D"):
+            if "Max" not in layer.get("pool_op", "Max"):
+                raise EmulationError(
+                    f"layer {layer['name']!r}: {layer['pool_op']} pooling is not emulated yet"
+                )
+            return kernels.max_pool(x, layer, step.result_t)
+        out = Tensor(x.mantissa.reshape(len(x.mantissa), *layer["shape"]), x.ftype)
+        return kernels.cast(out, step.result_t)
+
+
+def load_emulator(build_dir: str | Path) -> Emulator:
+    """The emulator of a `triggerml build` folder (its ``emulation/`` graph)."""
+    build_dir = Path(build_dir)
+    folder = build_dir / GRAPH_DIR
+    graph_path, weights_path = folder / "graph.json", folder / "weights.npz"
+    for path in (graph_path, weights_path):
+        if not path.is_file():
+            raise EmulationError(f"{path} not found: build the model with `triggerml build`")
+    try:
+        graph = json.loads(graph_path.read_text())
+    except json.JSONDecodeError as error:
+        raise EmulationError(f"{graph_path} is not valid JSON ({error}): rebuild") from None
+    digest = hashlib.sha256(weights_path.read_bytes()).hexdigest()
+    if graph.get("weights_sha256") != digest:
+        raise EmulationError(
+            f"{weights_path} does not match {graph_path} (edited or from "
+            "another build): rebuild the model"
+        )
+    with np.load(weights_path) as data:
+        weights = {key: data[key] for key in data.files}
+    return Emulator(graph, weights, str(graph_path))
