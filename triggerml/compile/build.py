@@ -243,7 +243,6 @@ def step_csim(state: BuildState) -> str:
 def step_export(state: BuildState) -> str:
     """The emulation graph, from the final ModelGraph (the one that wrote the firmware)."""
     from triggerml.compile.export import ExportError, export_graph
-
     from triggerml.emulator import EmulationError, load_emulator
 
     try:
