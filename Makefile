@@ -21,6 +21,7 @@ demo: $(STAMP)
 	$(BIN)/triggerml verify-fixed
 	$(BIN)/triggerml simulate emulation/demo.yaml --out results/demo/raw.h5
 	$(BIN)/triggerml show results/demo/raw.h5 --slice 2 --out results/demo/slice2.png
+	$(BIN)/triggerml build models/roi2d.h5 --out build/roi2d --events 500
 
 ## test: the CI suite (everything not marked slow)
 test: $(STAMP)
