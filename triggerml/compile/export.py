@@ -125,6 +125,28 @@ def export_graph(hls_model: Any, out_dir: str | Path) -> Path:
     return out_dir / GRAPH_FILE
 
 
+SPATIAL_ATTRS = (
+    "stride_height",
+    "stride_width",
+    "pad_top",
+    "pad_bottom",
+    "pad_left",
+    "pad_right",
+    "in_height",
+    "in_width",
+    "out_height",
+    "out_width",
+    "n_filt",
+)
+CONV_ATTRS = ("filt_height", "filt_width", "n_chan", *SPATIAL_ATTRS)
+POOL_ATTRS = ("pool_height", "pool_width", "n_in", "n_out", *SPATIAL_ATTRS)
+
+
+def _int_attrs(layer: Any, keys: tuple[str, ...]) -> dict[str, int]:
+    values = {key: layer.get_attr(key) for key in keys}
+    return {key: int(value) for key, value in values.items() if value is not None}
+
+
 def _layer(layer: Any, project: Path, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     kind = layer.class_name
     out_var = layer.get_output_variable()
@@ -159,27 +181,7 @@ def _layer(layer: Any, project: Path, arrays: dict[str, np.ndarray]) -> dict[str
         input_shape = [int(d) for d in layer.get_input_variable().shape]
         record["input_shape"] = input_shape
         if kind != "Dense":
-            for key in (
-                "filt_height",
-                "filt_width",
-                "n_chan",
-                "n_filt",
-                "stride_height",
-                "stride_width",
-                "pad_top",
-                "pad_bottom",
-                "pad_left",
-                "pad_right",
-                "in_height",
-                "in_width",
-                "out_height",
-                "out_width",
-                "in_width",
-                "out_width",
-            ):
-                value = layer.get_attr(key)
-                if value is not None:
-                    record[key] = int(value)
+            record.update(_int_attrs(layer, CONV_ATTRS))
         return record
     if kind == "Activation":
         record["activation"] = str(layer.get_attr("activation")).lower()
@@ -189,26 +191,7 @@ def _layer(layer: Any, project: Path, arrays: dict[str, np.ndarray]) -> dict[str
     if kind in ("Pooling1D", "Pooling2D"):
         record["pool_op"] = str(layer.get_attr("pool_op"))
         record["count_pad"] = bool(layer.get_attr("count_pad") or False)
-        for key in (
-            "pool_height",
-            "pool_width",
-            "stride_height",
-            "stride_width",
-            "pad_top",
-            "pad_bottom",
-            "pad_left",
-            "pad_right",
-            "in_height",
-            "in_width",
-            "out_height",
-            "out_width",
-            "n_filt",
-            "n_in",
-            "n_out",
-        ):
-            value = layer.get_attr(key)
-            if value is not None:
-                record[key] = int(value)
+        record.update(_int_attrs(layer, POOL_ATTRS))
         if kind == "Pooling1D":  # hls4ml calls the widths n_in / n_out here
             record.setdefault("in_width", record.get("n_in"))
             record.setdefault("out_width", record.get("n_out"))
