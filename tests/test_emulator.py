@@ -60,12 +60,23 @@ def _random_model(kind: str, seed: int):  # type: ignore[no-untyped-def]
     return tf_keras.Model(inputs, outputs)
 
 
-@pytest.mark.parametrize(("kind", "seed"), [("dense", 1), ("conv1d", 2), ("conv2d", 3)])
-def test_random_models_match_csim_exactly(kind: str, seed: int, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("kind", "seed", "io_type"),
+    [
+        ("dense", 1, "io_parallel"),
+        ("conv1d", 2, "io_parallel"),
+        ("conv2d", 3, "io_parallel"),
+        ("conv2d", 4, "io_stream"),
+        ("conv1d", 5, "io_stream"),
+    ],
+)
+def test_random_models_match_csim_exactly(
+    kind: str, seed: int, io_type: str, tmp_path: Path
+) -> None:
     model = _random_model(kind, seed)
     path = tmp_path / "model.h5"
     model.save(path)
-    manifest = build(path, tmp_path / "build", BuildConfig(events=600, seed=seed))
+    manifest = build(path, tmp_path / "build", BuildConfig(events=600, seed=seed, io_type=io_type))
     assert manifest["csim"]["mismatches"] == 0
     assert manifest["csim"]["emulator_mismatches"] == 0
     assert manifest["emulation_graph"] == "emulation/graph.json"

@@ -97,8 +97,8 @@ def export_graph(hls_model: Any, out_dir: str | Path) -> Path:
     out_dir = Path(out_dir)
     project = Path(hls_model.config.get_output_dir())
     io_type = hls_model.config.get_config_value("IOType")
-    if io_type != "io_parallel":
-        raise ExportError(f"{io_type} is not emulated yet (io_parallel is)")
+    if io_type not in ("io_parallel", "io_stream"):
+        raise ExportError(f"io type {io_type} is not emulated")
     strategy = str(
         hls_model.config.get_config_value("Model", {}).get("Strategy", "Latency")
         if isinstance(hls_model.config.get_config_value("Model"), dict)
@@ -198,6 +198,10 @@ def _layer(layer: Any, project: Path, arrays: dict[str, np.ndarray]) -> dict[str
         record["input_shape"] = [int(d) for d in layer.get_input_variable().shape]
         return record
     if kind in ("Reshape", "Flatten"):
+        return record
+    if kind in ("ZeroPadding1D", "ZeroPadding2D"):  # io_stream makes padding explicit
+        record.update(_int_attrs(layer, ("pad_top", "pad_bottom", "pad_left", "pad_right")))
+        record["input_shape"] = [int(d) for d in layer.get_input_variable().shape]
         return record
     raise ExportError(
         f"layer {layer.name!r} ({kind}) is not emulated yet; emulated: Input, "

@@ -251,6 +251,22 @@ def max_pool(x: Tensor, layer: dict, result_t: FixedType | None) -> Tensor:
     return Tensor(out.mantissa.reshape(b, *layer["shape"]), out.ftype)
 
 
+def zero_pad(x: Tensor, layer: dict) -> Tensor:
+    """ZeroPadding1D/2D (explicit in io_stream graphs): zeros around the spatial axes."""
+    b = x.mantissa.shape[0]
+    data = x.mantissa.reshape(b, *layer["input_shape"])
+    if layer["class"] == "ZeroPadding1D":
+        widths = ((0, 0), (layer.get("pad_left", 0), layer.get("pad_right", 0)), (0, 0))
+    else:
+        widths = (
+            (0, 0),
+            (layer.get("pad_top", 0), layer.get("pad_bottom", 0)),
+            (layer.get("pad_left", 0), layer.get("pad_right", 0)),
+            (0, 0),
+        )
+    return Tensor(np.pad(data, widths).reshape(b, *layer["shape"]), x.ftype)
+
+
 def is_exact_identity(source: FixedType, wide: tuple[bool, int, int]) -> bool:
     """Does a type too wide for int64 (signed, width, integer) hold every ``source`` value?"""
     signed, width, integer = wide

@@ -29,6 +29,8 @@ EMULATED = (
     "Pooling2D",
     "Reshape",
     "Flatten",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
 )
 ACTIVATIONS = ("linear", "relu", "sigmoid")
 _WIDE = re.compile(r"ap_(u?)fixed<(\d+),(-?\d+)")
@@ -93,10 +95,8 @@ class Emulator:
                 f"{graph.get('schema_version')!r} is not {GRAPH_SCHEMA}: "
                 "rebuild with this triggerml"
             )
-        if graph.get("io_type") != "io_parallel":
-            raise EmulationError(
-                f"{source}: io_type {graph.get('io_type')} is not emulated yet (io_parallel is)"
-            )
+        if graph.get("io_type") not in ("io_parallel", "io_stream"):
+            raise EmulationError(f"{source}: io_type {graph.get('io_type')} is not emulated")
         self.graph = graph
         self.steps: list[_Step] = []
         current: FixedType | None = None
@@ -227,6 +227,8 @@ class Emulator:
                     f"layer {layer['name']!r}: {layer['pool_op']} pooling is not emulated yet"
                 )
             return kernels.max_pool(x, layer, step.result_t)
+        if kind in ("ZeroPadding1D", "ZeroPadding2D"):
+            return kernels.cast(kernels.zero_pad(x, layer), step.result_t)
         out = Tensor(x.mantissa.reshape(len(x.mantissa), *layer["shape"]), x.ftype)
         return kernels.cast(out, step.result_t)
 
