@@ -255,6 +255,7 @@ def zero_pad(x: Tensor, layer: dict) -> Tensor:
     """ZeroPadding1D/2D (explicit in io_stream graphs): zeros around the spatial axes."""
     b = x.mantissa.shape[0]
     data = x.mantissa.reshape(b, *layer["input_shape"])
+    widths: tuple[tuple[int, int], ...]
     if layer["class"] == "ZeroPadding1D":
         widths = ((0, 0), (layer.get("pad_left", 0), layer.get("pad_right", 0)), (0, 0))
     else:
