@@ -170,3 +170,59 @@ def mantissa_from_double(
         out,
     )
     return out.reshape(np.shape(values))
+
+
+@numba.njit(cache=True, parallel=True)
+def _finish(
+    total: np.ndarray,
+    shift: int,
+    bias: np.ndarray,
+    a_width: int,
+    a_signed: bool,
+    r_shift: int,
+    r_width: int,
+    r_signed: bool,
+    q: int,
+    o: int,
+    sat_bits: int,
+    lo: int,
+    hi: int,
+    out: np.ndarray,
+) -> None:
+    rows, cols = total.shape
+    for i in numba.prange(rows):
+        for j in range(cols):
+            value = (np.int64(total[i, j]) << shift) + bias[j]
+            value = _wrap(value, a_width, a_signed)
+            out[i, j] = _one(value, r_shift, r_width, r_signed, q, o, sat_bits, lo, hi)
+
+
+def finish_accumulator(
+    total: npt.NDArray,
+    shift: int,
+    bias_acc: npt.NDArray[np.int64],
+    accum_t: FixedType,
+    result_t: FixedType | None,
+) -> npt.NDArray[np.int64]:
+    """(total << shift) + bias, wrapped to accum_t, cast to result_t — one fused pass.
+
+    ``total`` holds exact integers (float32/float64 from BLAS, or int64)."""
+    target = result_t or accum_t
+    out = np.empty(total.shape, dtype=np.int64)
+    _finish(
+        np.ascontiguousarray(total),
+        shift,
+        np.ascontiguousarray(bias_acc, np.int64),
+        accum_t.width,
+        accum_t.signed,
+        accum_t.frac_bits - target.frac_bits,
+        target.width,
+        target.signed,
+        _Q[target.quant],
+        _O[target.overflow],
+        target.sat_bits,
+        target.min_mantissa,
+        target.max_mantissa,
+        out,
+    )
+    return out

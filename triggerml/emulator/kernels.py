@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from triggerml.emulator.fastcast import requantize_fast
+from triggerml.emulator.fastcast import finish_accumulator, requantize_fast
 from triggerml.fixed import FixedType, OverflowMode, QuantMode, requantize
 
 EXACT_FLOAT = 2**53
@@ -61,6 +61,7 @@ def matmul_accumulate(
     bias: npt.NDArray[np.int64],
     bias_t: FixedType,
     accum_t: FixedType,
+    result_t: FixedType | None = None,
 ) -> Tensor:
     """(b, n_in) × (n_in, n_out) + bias in hls4ml's accumulator semantics → accum mantissas."""
     n_in = weight.shape[0]
@@ -77,15 +78,14 @@ def matmul_accumulate(
     wraps = accum_t.overflow is OverflowMode.AP_WRAP and accum_t.sat_bits == 0
     if fits and wraps:
         if n_in * max_product < EXACT_FLOAT32:  # every partial sum exact in float32
-            total = (np.asarray(x.mantissa, np.float32) @ weight.astype(np.float32)).astype(
-                np.int64
-            )
+            total = np.asarray(x.mantissa, np.float32) @ weight.astype(np.float32)
         elif n_in * max_product < EXACT_FLOAT:
-            total = (x.mantissa.astype(np.float64) @ weight.astype(np.float64)).astype(np.int64)
+            total = x.mantissa.astype(np.float64) @ weight.astype(np.float64)
         else:
             total = x.mantissa @ weight
-        return Tensor(_wrap((total << shift) + bias_acc, accum_t), accum_t)
-    return _accumulate_general(x, weight, weight_t, bias_acc, accum_t)
+        out = finish_accumulator(total, shift, bias_acc, accum_t, result_t)
+        return Tensor(out, result_t or accum_t)
+    return cast(_accumulate_general(x, weight, weight_t, bias_acc, accum_t), result_t)
 
 
 def _accumulate_general(
@@ -132,8 +132,9 @@ def dense(
 ) -> Tensor:
     n_in = int(np.prod(x.mantissa.shape[1:]))
     flat = Tensor(x.mantissa.reshape(-1, n_in), x.ftype)
-    acc = matmul_accumulate(flat, weight.reshape(n_in, -1), weight_t, bias, bias_t, accum_t)
-    return cast(acc, result_t)
+    return matmul_accumulate(
+        flat, weight.reshape(n_in, -1), weight_t, bias, bias_t, accum_t, result_t
+    )
 
 
 def im2col_2d(
@@ -188,15 +189,14 @@ def conv(
     )
     n_k = cols.shape[-1]
     flat = Tensor(cols.reshape(-1, n_k), x.ftype)
-    acc = matmul_accumulate(
-        flat, weight.reshape(n_k, layer["n_filt"]), weight_t, bias, bias_t, accum_t
+    out = matmul_accumulate(
+        flat, weight.reshape(n_k, layer["n_filt"]), weight_t, bias, bias_t, accum_t, result_t
     )
-    out = cast(acc, result_t)
     return Tensor(out.mantissa.reshape(b, *layer["shape"]), out.ftype)
 
 
 def relu(x: Tensor, result_t: FixedType | None) -> Tensor:
-    positive = Tensor(np.where(x.mantissa > 0, x.mantissa, 0), x.ftype)
+    positive = Tensor(np.maximum(x.mantissa, 0), x.ftype)
     return cast(positive, result_t)
 
 
