@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -77,6 +78,7 @@ def matmul_accumulate(
     )
     wraps = accum_t.overflow is OverflowMode.AP_WRAP and accum_t.sat_bits == 0
     if fits and wraps:
+        total: npt.NDArray[Any]
         if n_in * max_product < EXACT_FLOAT32:  # every partial sum exact in float32
             total = np.asarray(x.mantissa, np.float32) @ weight.astype(np.float32)
         elif n_in * max_product < EXACT_FLOAT:
