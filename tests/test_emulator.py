@@ -36,7 +36,7 @@ def _random_model(kind: str, seed: int):  # type: ignore[no-untyped-def]
         width = int(rng.integers(4, 10))
         return quantized_relu(width, int(rng.integers(1, width - 1)))
 
-    shape = {"dense": (12,), "conv1d": (20, 2), "conv2d": (8, 10, 2)}[kind]
+    shape = {"dense": (12,), "conv1d": (20, 2), "conv2d": (8, 10, 2), "pooling": (8, 8, 3)}[kind]
     inputs = tf_keras.Input(shape)
     width = int(rng.integers(8, 14))
     x = QActivation(quantized_bits(width, int(rng.integers(2, width - 3)), alpha=1))(inputs)
@@ -52,6 +52,14 @@ def _random_model(kind: str, seed: int):  # type: ignore[no-untyped-def]
         x = tf_keras.layers.MaxPooling2D((2, 2))(x)
         x = QConv2D(4, (2, 3), kernel_quantizer=bits(), bias_quantizer=bits())(x)
         x = tf_keras.layers.Flatten()(x)
+    elif kind == "pooling":  # standalone batch norm, average and global pooling
+        x = QConv2D(4, (3, 3), padding="same", kernel_quantizer=bits(), bias_quantizer=bits())(x)
+        x = QActivation(relu())(x)
+        x = tf_keras.layers.BatchNormalization()(x)
+        x = tf_keras.layers.AveragePooling2D((2, 2))(x)
+        x = QActivation(quantized_bits(10, 4, alpha=1))(x)
+        branch = tf_keras.layers.GlobalAveragePooling2D()(x)
+        x = branch
     x = QDense(7, kernel_quantizer=bits(), bias_quantizer=bits())(x)
     x = QActivation(relu())(x)
     x = QDense(3, kernel_quantizer=bits(), bias_quantizer=bits())(x)
@@ -68,6 +76,7 @@ def _random_model(kind: str, seed: int):  # type: ignore[no-untyped-def]
         ("conv2d", 3, "io_parallel"),
         ("conv2d", 4, "io_stream"),
         ("conv1d", 5, "io_stream"),
+        ("pooling", 6, "io_parallel"),
     ],
 )
 def test_random_models_match_csim_exactly(

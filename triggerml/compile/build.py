@@ -263,9 +263,14 @@ def step_verify(state: BuildState) -> str:
         or not (state.work / EMULATION_DIR / "graph.json").exists()
     ):
         return "skipped"
-    from triggerml.emulator import load_emulator
+    from triggerml.emulator import EmulationError, load_emulator
 
-    emulated = load_emulator(state.work).predict(state.events)
+    try:
+        emulated = load_emulator(state.work).predict(state.events)
+    except (EmulationError, ValueError) as error:
+        shutil.rmtree(state.work / EMULATION_DIR, ignore_errors=True)
+        _warn(state, f"no emulator for this model: {error}")
+        return "skipped"
     mismatches = int(np.any(emulated != state.csim_outputs, axis=1).sum())
     assert state.csim is not None
     state.csim["emulator_mismatches"] = mismatches

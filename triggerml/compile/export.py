@@ -188,8 +188,28 @@ def _layer(layer: Any, project: Path, arrays: dict[str, np.ndarray]) -> dict[str
         record["table_t"] = _attr_type(layer, "table_t")
         record["table_size"] = layer.get_attr("table_size")
         return record
+    if kind == "BatchNormalization":
+        scale, bias = layer.weights["scale"], layer.weights["bias"]
+        scale_t = parse_type(_type(scale.type.precision))
+        bias_t = parse_type(_type(bias.type.precision))
+        record.update(
+            scale_t=str(scale_t), bias_t=str(bias_t), n_filt=int(layer.get_attr("n_filt") or -1)
+        )
+        arrays[f"{layer.name}/scale"] = _read_weights(
+            project, scale.name, scale_t, int(np.prod(scale.shape))
+        )
+        arrays[f"{layer.name}/bias"] = _read_weights(
+            project, bias.name, bias_t, int(np.prod(bias.shape))
+        )
+        return record
+    if kind in ("GlobalPooling1D", "GlobalPooling2D"):
+        record["pool_op"] = str(layer.get_attr("pool_op"))
+        record["accum_t"] = _attr_type(layer, "accum_t")
+        record["input_shape"] = [int(d) for d in layer.get_input_variable().shape]
+        return record
     if kind in ("Pooling1D", "Pooling2D"):
         record["pool_op"] = str(layer.get_attr("pool_op"))
+        record["accum_t"] = _attr_type(layer, "accum_t")
         record["count_pad"] = bool(layer.get_attr("count_pad") or False)
         record.update(_int_attrs(layer, POOL_ATTRS))
         if kind == "Pooling1D":  # hls4ml calls the widths n_in / n_out here

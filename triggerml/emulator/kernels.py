@@ -228,7 +228,10 @@ def sigmoid(
     return cast(Tensor(table[index], table_t), result_t)
 
 
-def max_pool(x: Tensor, layer: dict, result_t: FixedType | None) -> Tensor:
+def _windows(
+    x: Tensor, layer: dict
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], tuple[int, ...]]:
+    """Pooling windows (b, out_h, out_w, C, k) with a validity mask (padding excluded)."""
     b = x.mantissa.shape[0]
     if layer["class"] == "Pooling1D":
         data = x.mantissa.reshape(b, 1, layer["in_width"], layer["n_filt"])
@@ -236,21 +239,99 @@ def max_pool(x: Tensor, layer: dict, result_t: FixedType | None) -> Tensor:
     else:
         data = x.mantissa.reshape(b, layer["in_height"], layer["in_width"], layer["n_filt"])
         ph, sh = layer["pool_height"], layer["stride_height"]
-        top, bottom, out_h = (
-            layer.get("pad_top", 0),
-            layer.get("pad_bottom", 0),
-            layer["out_height"],
-        )
+        top, bottom = layer.get("pad_top", 0), layer.get("pad_bottom", 0)
+        out_h = layer["out_height"]
     pw, sw = layer["pool_width"], layer["stride_width"]
     left, right, out_w = layer.get("pad_left", 0), layer.get("pad_right", 0), layer["out_width"]
-    low = np.iinfo(np.int64).min
-    padded = np.pad(data, ((0, 0), (top, bottom), (left, right), (0, 0)), constant_values=low)
-    best = np.full((b, out_h, out_w, data.shape[3]), low, dtype=np.int64)
+    widths = ((0, 0), (top, bottom), (left, right), (0, 0))
+    padded = np.pad(data, widths)
+    valid = np.pad(np.ones(data.shape[1:3], dtype=bool), widths[1:3])
+    values = np.empty((b, out_h, out_w, data.shape[3], ph * pw), dtype=np.int64)
+    mask = np.empty((out_h, out_w, ph * pw), dtype=bool)
     for i in range(ph):
         for j in range(pw):
-            best = np.maximum(best, padded[:, i : i + sh * out_h : sh, j : j + sw * out_w : sw, :])
-    out = cast(Tensor(best, x.ftype), result_t)
+            k = i * pw + j
+            values[..., k] = padded[:, i : i + sh * out_h : sh, j : j + sw * out_w : sw, :]
+            mask[..., k] = valid[i : i + sh * out_h : sh, j : j + sw * out_w : sw]
+    return values, mask, tuple(layer["shape"])
+
+
+def pool(x: Tensor, layer: dict, accum_t: FixedType | None, result_t: FixedType | None) -> Tensor:
+    """pooling*_cl: pool_op returns accum_t (max, or avg = trunc0(sum / n) in accum_t)."""
+    values, mask, shape = _windows(x, layer)
+    b = values.shape[0]
+    if "Max" in layer.get("pool_op", "Max"):
+        low = np.iinfo(np.int64).min  # pad_val for max: the smallest value
+        best = np.where(mask[None, :, :, None, :], values, low).max(axis=-1)
+        reduced = cast(Tensor(best, x.ftype), accum_t)
+    else:
+        count = (
+            np.full(mask.shape[:2], mask.shape[2]) if layer.get("count_pad") else mask.sum(axis=-1)
+        )
+        reduced = average(Tensor(values, x.ftype), accum_t, count[None, :, :, None])
+    out = cast(reduced, result_t)
+    return Tensor(out.mantissa.reshape(b, *shape), out.ftype)
+
+
+def average(x: Tensor, accum_t: FixedType | None, count: npt.NDArray[np.int64]) -> Tensor:
+    """avg(): y = 0 in accum_t; y += x[i] (each sum assigned to accum_t); y /= count."""
+    target = accum_t or x.ftype
+    frac = max(target.frac_bits, x.ftype.frac_bits)
+    terms = x.mantissa << (frac - x.ftype.frac_bits)
+    y = np.zeros(x.mantissa.shape[:-1], dtype=np.int64)
+    y_frac = target.frac_bits
+    for k in range(x.mantissa.shape[-1]):
+        total = (y << (frac - y_frac)) + terms[..., k]
+        y = requantize(total, frac, target)
+    quotient = np.where(y >= 0, y // count, -((-y) // count))  # sdiv truncates toward 0
+    return Tensor(quotient.astype(np.int64), target)
+
+
+def global_pool(
+    x: Tensor, layer: dict, accum_t: FixedType | None, result_t: FixedType | None
+) -> Tensor:
+    b = x.mantissa.shape[0]
+    channels = layer["input_shape"][-1]
+    values = x.mantissa.reshape(b, -1, channels).transpose(0, 2, 1)  # (b, C, positions)
+    if "Max" in layer.get("pool_op", "Max"):
+        reduced = cast(Tensor(values.max(axis=-1), x.ftype), accum_t)
+    else:
+        count = np.full((1, 1), values.shape[-1])
+        reduced = average(Tensor(values, x.ftype), accum_t, count)
+    out = cast(reduced, result_t)
     return Tensor(out.mantissa.reshape(b, *layer["shape"]), out.ftype)
+
+
+def batchnorm(
+    x: Tensor,
+    scale: npt.NDArray[np.int64],
+    scale_t: FixedType,
+    bias: npt.NDArray[np.int64],
+    bias_t: FixedType,
+    n_filt: int,
+    result_t: FixedType | None,
+) -> Tensor:
+    """normalize(): res = (res_T)(data × scale + bias), exact before the one cast."""
+    b = x.mantissa.shape[0]
+    flat = x.mantissa.reshape(b, -1)
+    index = np.arange(flat.shape[1]) % n_filt if n_filt > 0 else np.arange(flat.shape[1])
+    product_frac = x.ftype.frac_bits + scale_t.frac_bits
+    frac = max(product_frac, bias_t.frac_bits)
+    bits = (
+        max(
+            x.ftype.width + scale_t.width + frac - product_frac,
+            bias_t.width + frac - bias_t.frac_bits,
+        )
+        + 1
+    )
+    if bits > 62:
+        raise ValueError(f"batch normalization terms need {bits} bits: not emulated")
+    total = ((flat * scale[index]) << (frac - product_frac)) + (
+        bias[index] << (frac - bias_t.frac_bits)
+    )
+    out_type = result_t or FixedType(min(62, x.ftype.width + scale_t.width + 2), 0)
+    out = requantize(total, frac, out_type)
+    return Tensor(out.reshape(x.mantissa.shape), out_type)
 
 
 def zero_pad(x: Tensor, layer: dict) -> Tensor:
@@ -304,7 +385,7 @@ __all__ = [
     "cast",
     "conv",
     "dense",
-    "max_pool",
+    "pool",
     "relu",
     "sigmoid",
     "sigmoid_table",

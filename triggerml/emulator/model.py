@@ -31,6 +31,9 @@ EMULATED = (
     "Flatten",
     "ZeroPadding1D",
     "ZeroPadding2D",
+    "BatchNormalization",
+    "GlobalPooling1D",
+    "GlobalPooling2D",
 )
 ACTIVATIONS = ("linear", "relu", "sigmoid")
 _WIDE = re.compile(r"ap_(u?)fixed<(\d+),(-?\d+)")
@@ -128,6 +131,16 @@ class Emulator:
                 step.bias_t = parse_type(layer["bias_t"])
                 step.accum_t = parse_type(layer["accum_t"])
                 current = step.accum_t
+            if kind == "BatchNormalization":
+                try:
+                    step.weight = weights[f"{layer['name']}/scale"]
+                    step.bias = weights[f"{layer['name']}/bias"]
+                except KeyError:
+                    raise EmulationError(f"{where}: weights missing from weights.npz") from None
+                step.weight_t = parse_type(layer["scale_t"])
+                step.bias_t = parse_type(layer["bias_t"])
+            if kind in ("Pooling1D", "Pooling2D", "GlobalPooling1D", "GlobalPooling2D"):
+                step.accum_t = parse_type(layer["accum_t"]) if layer.get("accum_t") else None
             if kind == "Activation":
                 activation = layer["activation"]
                 if activation not in ACTIVATIONS:
@@ -222,11 +235,23 @@ class Emulator:
                 return kernels.sigmoid(x, step.table, step.table_t, step.result_t)
             return kernels.cast(x, step.result_t)
         if kind in ("Pooling1D", "Pooling2D"):
-            if "Max" not in layer.get("pool_op", "Max"):
-                raise EmulationError(
-                    f"layer {layer['name']!r}: {layer['pool_op']} pooling is not emulated yet"
-                )
-            return kernels.max_pool(x, layer, step.result_t)
+            return kernels.pool(x, layer, step.accum_t, step.result_t)
+        if kind in ("GlobalPooling1D", "GlobalPooling2D"):
+            return kernels.global_pool(x, layer, step.accum_t, step.result_t)
+        if kind == "BatchNormalization":
+            assert step.weight is not None
+            assert step.bias is not None
+            assert step.weight_t is not None
+            assert step.bias_t is not None
+            return kernels.batchnorm(
+                x,
+                step.weight,
+                step.weight_t,
+                step.bias,
+                step.bias_t,
+                int(layer.get("n_filt", -1)),
+                step.result_t,
+            )
         if kind in ("ZeroPadding1D", "ZeroPadding2D"):
             return kernels.cast(kernels.zero_pad(x, layer), step.result_t)
         out = Tensor(x.mantissa.reshape(len(x.mantissa), *layer["shape"]), x.ftype)
