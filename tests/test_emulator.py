@@ -213,3 +213,21 @@ def test_fast_casts_equal_the_reference() -> None:
                 assert_array_equal(requantize_fast(m, frac, target), requantize(m, frac, target))
             values = rng.normal(0, 2.0 ** (i + 1), 2000)
             assert_array_equal(mantissa_from_double(values, target), target.mantissa(values))
+
+
+def test_fine_sigmoid_table_follows_the_float_arithmetic(tmp_path: Path) -> None:
+    """With 22 fraction bits the table entries depend on init_sigmoid_table's float
+    (expf, float32) arithmetic: 74 of 1024 differ from a double-precision table."""
+    config = BuildConfig(
+        events=2000,
+        LayerName={
+            "score": {
+                "table_t": "ap_fixed<24,2>",
+                "Precision": {"table": "ap_fixed<24,2>", "result": "ap_fixed<26,2>"},
+            }
+        },
+    )
+    manifest = build(REPO / "models" / "tpmlp.h5", tmp_path / "fine", config)
+    graph = json.loads((tmp_path / "fine" / "emulation" / "graph.json").read_text())
+    assert graph["layers"][-1]["table_t"].startswith("ap_fixed<24,2")
+    assert manifest["csim"]["emulator_mismatches"] == 0

@@ -12,7 +12,6 @@ product and accumulates step by step.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -202,13 +201,34 @@ def relu(x: Tensor, result_t: FixedType | None) -> Tensor:
     return cast(positive, result_t)
 
 
+def _c_expf() -> Any:
+    """The C library's expf — what the C simulation's std::exp(float) calls."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("m")
+    if name is None:
+        return None
+    expf = ctypes.CDLL(name).expf
+    expf.restype = ctypes.c_float
+    expf.argtypes = [ctypes.c_float]
+    return expf
+
+
 def sigmoid_table(table_size: int, table_t: FixedType) -> npt.NDArray[np.int64]:
-    """init_sigmoid_table: 1 / (1 + exp(-x)) over [-8, 8) in double (C's exp), cast."""
-    values = [
-        1.0 / (1.0 + math.exp(-(2.0 * 8.0 * (i - table_size / 2.0) / table_size)))
-        for i in range(table_size)
-    ]
-    return table_t.mantissa(np.array(values))
+    """init_sigmoid_table, in the C types it uses: ``float in_val = 2*8.0*(i - N/2.0)/N``,
+    ``float sigmoid_fcn_float(float x) { return 1.0 / (1 + std::exp(-x)); }`` (expf, a float
+    sum, a double quotient returned as float), then the cast to table_t."""
+    expf = _c_expf()
+    values = np.empty(table_size, dtype=np.float64)
+    for i in range(table_size):
+        in_val = np.float32(
+            2 * 8.0 * (i - float(np.float32(table_size)) / 2.0) / float(np.float32(table_size))
+        )
+        e = np.float32(expf(float(-in_val))) if expf is not None else np.exp(-in_val)
+        denominator = np.float32(np.float32(1) + np.float32(e))
+        values[i] = float(np.float32(1.0 / float(denominator)))
+    return table_t.mantissa(values)
 
 
 def sigmoid(
