@@ -136,7 +136,7 @@ class FixedType:
         quirk = negative & (-exp2 >= 54)
         bits = np.where(negative, -mag_bits, mag_bits)
         bits = np.where(quirk, 1, bits)
-        return _wrap(bits, self.width, self.signed)
+        return wrap(bits, self.width, self.signed)
 
     # --- spelling --------------------------------------------------------------------------
     def __str__(self) -> str:
@@ -297,7 +297,7 @@ def _overflow(
     target: FixedType,
 ) -> npt.NDArray[np.int64]:
     width, signed = target.width, target.signed
-    wrapped = _wrap(value, width, signed)
+    wrapped = wrap(value, width, signed)
     mode = target.overflow
     if mode is OverflowMode.AP_WRAP:
         if target.sat_bits == 0:
@@ -326,10 +326,10 @@ def _force_sat_bits(
     else:
         top = np.int64(((1 << n) - 1) << (width - n))
         bits = bits | top
-    return _wrap(bits, width, target.signed)
+    return wrap(bits, width, target.signed)
 
 
-def _wrap(bits: npt.NDArray[np.int64], width: int, signed: bool) -> npt.NDArray[np.int64]:
+def wrap(bits: npt.NDArray[np.int64], width: int, signed: bool) -> npt.NDArray[np.int64]:
     """Keep the low ``width`` bits, sign-extended for signed types."""
     mask = np.int64((1 << width) - 1)
     low = np.asarray(bits, dtype=np.int64) & mask
@@ -363,3 +363,23 @@ def _decompose_doubles(
     man = np.where((raw & np.uint64((1 << 63) - 1)) == 0, 0, man)
     exp2 = biased - 1023 - 52
     return man, exp2
+
+
+_SHORT_FIXED = re.compile(r"(u?)fixed<(\d+),(-?\d+)(?:,(\w+))?(?:,(\w+))?(?:,(\d+))?>")
+
+
+def cpp_spelling(precision: object) -> str:
+    """The C++ spelling of a precision (``ap_fixed<16,6,AP_TRN,AP_WRAP>``), also for hls4ml
+    types wider than :data:`MAX_WIDTH`, which :func:`parse_type` refuses."""
+    text = str(precision)
+    try:
+        return str(parse_type(text))
+    except ValueError:
+        match = _SHORT_FIXED.fullmatch(text)
+        if match is None:
+            return text
+        sign, width, integer, quant, overflow, sat = match.groups()
+        args = [width, integer, f"AP_{quant or 'TRN'}", f"AP_{overflow or 'WRAP'}"]
+        if sat and sat != "0":
+            args.append(sat)
+        return f"ap_{sign}fixed<{','.join(args)}>"

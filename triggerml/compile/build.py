@@ -26,6 +26,7 @@ import numpy.typing as npt
 from triggerml.compile import model_file
 from triggerml.compile.keras2 import hls4ml_sees_keras2, qkeras_custom_objects
 from triggerml.config import require
+from triggerml.fixed import cpp_spelling
 from triggerml.io import atomic_dir, now_iso, sha256_file, versions, write_json
 
 SCHEMA_VERSION = 1
@@ -364,23 +365,7 @@ def _port(var: Any) -> dict[str, Any]:
 
 
 def _cpp_type(precision: Any) -> str:
-    """C++ spelling, e.g. ap_fixed<16,6,AP_TRN,AP_WRAP>, also for types wider than 62 bits."""
-    import re
-
-    from triggerml.fixed import parse_type
-
-    text = str(precision)
-    try:
-        return str(parse_type(text))
-    except ValueError:
-        match = re.fullmatch(r"(u?)fixed<(\d+),(-?\d+)(?:,(\w+))?(?:,(\w+))?(?:,(\d+))?>", text)
-        if match is None:
-            return text
-        sign, width, integer, quant, overflow, sat = match.groups()
-        args = [width, integer, f"AP_{quant or 'TRN'}", f"AP_{overflow or 'WRAP'}"]
-        if sat and sat != "0":
-            args.append(sat)
-        return f"ap_{sign}fixed<{','.join(args)}>"
+    return cpp_spelling(precision)
 
 
 def _layer_record(layer: Any) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from triggerml.fixed import FixedType, OverflowMode, QuantMode, parse_type
+from triggerml.fixed import FixedType, OverflowMode, QuantMode, cpp_spelling, parse_type
 from triggerml.io import atomic_path
 
 GRAPH_SCHEMA = 1
@@ -29,14 +29,8 @@ class ExportError(ValueError):
 
 
 def _type(precision: Any) -> str:
-    """A precision in C++ spelling; integer types become ap_int/ap_uint."""
-    text = str(precision)
-    try:
-        return str(parse_type(text))
-    except ValueError:
-        from triggerml.compile.build import _cpp_type
-
-        return _cpp_type(text)
+    """A precision in C++ spelling."""
+    return cpp_spelling(precision)
 
 
 def _attr_type(layer: Any, name: str) -> str | None:

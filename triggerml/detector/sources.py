@@ -8,6 +8,7 @@ drift volumes (x: ±drift length, y: height, z: width).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -100,7 +101,6 @@ class EventGenerator:
         choice = self.rng.choice(len(decay.branches), size=n, p=probabilities / probabilities.sum())
         times = self._times(n, t0, t1)
         positions = self._positions(n)
-        physics = self.scenario.physics
         for index, branch in enumerate(decay.branches):
             picked = np.flatnonzero(choice == index)
             if picked.size == 0:
@@ -138,25 +138,11 @@ class EventGenerator:
                 if branch.alpha_mev:
                     particles.alpha(positions[k], branch.alpha_mev, deposits, event)
                 if branch.beta_q_mev:
-                    particles.electron(
-                        self.rng,
-                        positions[k],
-                        particles.isotropic(self.rng),
-                        float(energies[j]),
-                        physics,
-                        deposits,
-                        event,
+                    self._track(
+                        particles.electron, positions[k], float(energies[j]), deposits, event
                     )
                 for g in branch.gammas_mev:
-                    particles.gamma(
-                        self.rng,
-                        positions[k],
-                        particles.isotropic(self.rng),
-                        g,
-                        physics,
-                        deposits,
-                        event,
-                    )
+                    self._track(particles.gamma, positions[k], g, deposits, event)
 
     def _neutron_capture(
         self, t: int, pos: np.ndarray, rows: list[tuple], deposits: particles.Deposits
@@ -165,15 +151,7 @@ class EventGenerator:
         _, cascade = spectra.NEUTRON_CASCADES[self.rng.choice(len(probs), p=probs)]
         event = self._new_event(rows, "neutron", t, float(sum(cascade)), pos)
         for g in cascade:
-            particles.gamma(
-                self.rng,
-                pos,
-                particles.isotropic(self.rng),
-                g,
-                self.scenario.physics,
-                deposits,
-                event,
-            )
+            self._track(particles.gamma, pos, g, deposits, event)
 
     # --- supernova and singles ---------------------------------------------------------
     def _supernova(self, t0: int, t1: int, rows: list[tuple], deposits: particles.Deposits) -> None:
@@ -196,25 +174,9 @@ class EventGenerator:
         for t, e_nu, pos in zip(np.sort(times.astype(np.int64)), nu, positions, strict=True):
             e_electron = float(e_nu - sn.q_value_mev - sn.excitation_mev)
             event = self._new_event(rows, "snb_nue", int(t), e_electron, pos, float(e_nu))
-            particles.electron(
-                self.rng,
-                pos,
-                particles.isotropic(self.rng),
-                e_electron,
-                self.scenario.physics,
-                deposits,
-                event,
-            )
+            self._track(particles.electron, pos, e_electron, deposits, event)
             for g in _split_energy(self.rng, sn.excitation_mev):
-                particles.gamma(
-                    self.rng,
-                    pos,
-                    particles.isotropic(self.rng),
-                    g,
-                    self.scenario.physics,
-                    deposits,
-                    event,
-                )
+                self._track(particles.gamma, pos, g, deposits, event)
 
     def _singles(self, t0: int, t1: int, rows: list[tuple], deposits: particles.Deposits) -> None:
         singles = self.scenario.singles
@@ -226,15 +188,26 @@ class EventGenerator:
             kind = f"single_{singles.particle.value}"
             event = self._new_event(rows, kind, int(t), float(e), pos)
             track = particles.electron if singles.particle is Particle.ELECTRON else particles.gamma
-            track(
-                self.rng,
-                pos,
-                particles.isotropic(self.rng),
-                float(e),
-                self.scenario.physics,
-                deposits,
-                event,
-            )
+            self._track(track, pos, e, deposits, event)
+
+    def _track(
+        self,
+        track: Callable[..., None],
+        position: np.ndarray,
+        energy: float,
+        deposits: particles.Deposits,
+        event: int,
+    ) -> None:
+        """One particle from ``position`` in a random direction."""
+        track(
+            self.rng,
+            position,
+            particles.isotropic(self.rng),
+            float(energy),
+            self.scenario.physics,
+            deposits,
+            event,
+        )
 
     def _new_event(
         self,

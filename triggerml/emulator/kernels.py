@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from triggerml.emulator.fastcast import finish_accumulator, requantize_fast
-from triggerml.fixed import FixedType, OverflowMode, QuantMode, requantize
+from triggerml.fixed import FixedType, OverflowMode, QuantMode, requantize, wrap
 
 EXACT_FLOAT = 2**53
 EXACT_FLOAT32 = 2**24
@@ -46,12 +46,7 @@ def _max_abs(ftype: FixedType) -> int:
 
 
 def _wrap(values: npt.NDArray[np.int64], ftype: FixedType) -> npt.NDArray[np.int64]:
-    mask = np.int64((1 << ftype.width) - 1)
-    low = values & mask
-    if ftype.signed:
-        sign = np.int64(1) << (ftype.width - 1)
-        low = (low ^ sign) - sign
-    return low
+    return wrap(values, ftype.width, ftype.signed)
 
 
 def matmul_accumulate(

@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from triggerml.detector.wibeth import TICKS_PER_SAMPLE
 from triggerml.io import atomic_path
 from triggerml.tpg.stream import HIT_DTYPE
 
 TP_VERSION = 2
 DETID_HD_TPC = 3
-TICKS_PER_SAMPLE = 32  # 62.5 MHz timing clock ticks per 512 ns sample
 
 
 def _field(values: npt.NDArray[np.integer], bits: int, name: str) -> npt.NDArray[np.uint64]:
