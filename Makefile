@@ -19,9 +19,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/triggerml info
 	$(BIN)/triggerml verify-fixed
-	$(BIN)/triggerml simulate emulation/demo.yaml --out results/demo/raw.h5
-	$(BIN)/triggerml show results/demo/raw.h5 --slice 2 --out results/demo/slice2.png
+	$(BIN)/triggerml simulate emulation/demo.yaml --seconds 0.02 --out results/demo-raw/raw.h5
+	$(BIN)/triggerml show results/demo-raw/raw.h5 --slice 2 --out results/demo-raw/slice2.png
 	$(BIN)/triggerml build models/roi2d.h5 --out build/roi2d --events 500
+	$(BIN)/triggerml verify build/roi2d --events 500
+	$(BIN)/triggerml study emulation/demo.yaml --out results/demo
 
 ## test: the CI suite (everything not marked slow)
 test: $(STAMP)
@@ -43,6 +45,8 @@ bench: $(STAMP)
 	$(BIN)/triggerml bench sim
 	$(BIN)/triggerml bench tpg --mode fir
 	$(BIN)/triggerml bench tpg --mode dunedaq
+	$(BIN)/triggerml bench emulator build/roi2d
+	$(BIN)/triggerml bench stream emulation/demo.yaml
 
 clean:
 	rm -rf build results .pytest_cache .ruff_cache .mypy_cache

@@ -542,6 +542,44 @@ def _as_settings(config: object) -> dict[str, object]:
     return mapping
 
 
+@app.command()
+def study(
+    scenario_path: Annotated[Path, typer.Argument(help="Study scenario (emulation/<name>.yaml).")],
+    out: Annotated[Path, typer.Option("--out", help="Study folder (resumed if it exists).")],
+    workers: Annotated[
+        int | None, typer.Option(help="Run tasks on a local Dask cluster of N workers.")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Run tasks on an existing Dask scheduler (ADDRESS).")
+    ] = None,
+) -> None:
+    """Trigger study: readout → TPG → clusters → firmware emulator → efficiencies, reach."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from triggerml.trigger.report import headline
+    from triggerml.trigger.scenario import load_study
+    from triggerml.trigger.study import run_study
+
+    if workers is not None and scheduler is not None:
+        raise typer.BadParameter("give --workers or --scheduler, not both")
+    if workers is not None and workers < 1:
+        raise typer.BadParameter("--workers must be at least 1")
+    scenario = load_study(scenario_path)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        bar = progress.add_task(f"study {scenario.name}: tasks", total=None)
+        summary = run_study(
+            scenario,
+            out,
+            workers,
+            scheduler,
+            on_progress=lambda done, total: progress.update(bar, completed=done, total=total),
+        )
+    for line in headline(summary):
+        console.print(line, markup=False, highlight=False)
+    console.print(f"wrote {out / 'summary.json'}, {out / 'report.md'} and plots in {out}")
+
+
 bench_app = typer.Typer(
     help="Throughput benchmarks, as ratios to a reference run alongside.", no_args_is_help=True
 )
@@ -631,6 +669,29 @@ def bench_emulator_command(
         )
     if as_json:
         print(json.dumps(results[-1]))
+
+
+@bench_app.command("stream")
+def bench_stream_command(
+    scenario_path: Annotated[Path, typer.Argument(help="Study scenario (emulation/<name>.yaml).")],
+    slices: Annotated[int, typer.Option(help="Slices of readout replayed.")] = 24,
+    as_json: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
+) -> None:
+    """The trigger chain on replayed readout: samples/s per APA and fraction of real time."""
+    import json
+
+    from triggerml.bench import bench_stream
+
+    result, stages, real_time = bench_stream(str(scenario_path), slices)
+    _print_bench(result)
+    console.print(
+        f"{result.throughput / real_time:.4f}× real time of one APA "
+        f"({real_time / 1e9:.2f} GS/s) per core; stages: "
+        + ", ".join(f"{k} {v:.2f} s" for k, v in stages.items())
+    )
+    if as_json:
+        fraction = result.throughput / real_time
+        print(json.dumps({**result.as_dict(), "fraction_of_real_time": fraction}))
 
 
 def _print_bench(result: BenchResult) -> None:

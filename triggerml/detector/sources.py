@@ -159,13 +159,13 @@ class EventGenerator:
         if self._sn_table is None:
             return
         start = sn.start_s / self.tick_s
-        fraction = _profile_cdf(sn, (t1 - start) * self.tick_s) - _profile_cdf(
+        fraction = profile_cdf(sn, (t1 - start) * self.tick_s) - profile_cdf(
             sn, (t0 - start) * self.tick_s
         )
         n = self.rng.poisson(sn.expected_events(self.scenario.mass_per_apa_t) * fraction)
         if n == 0:
             return
-        lo_u = _profile_cdf(sn, (t0 - start) * self.tick_s)
+        lo_u = profile_cdf(sn, (t0 - start) * self.tick_s)
         u = self.rng.uniform(lo_u, lo_u + fraction, n)
         times = np.clip(start + _profile_inverse(sn, u) / self.tick_s, t0, t1 - 1)
         grid, pdf = self._sn_table
@@ -242,7 +242,7 @@ def _truth_from_rows(rows: list[tuple]) -> npt.NDArray:
     return truth
 
 
-def _profile_cdf(sn: Supernova, t: float) -> float:
+def profile_cdf(sn: Supernova, t: float) -> float:
     t = float(np.clip(t, 0.0, sn.duration_s))
     if sn.time_profile is TimeProfile.FLAT:
         return t / sn.duration_s

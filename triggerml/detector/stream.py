@@ -36,10 +36,13 @@ class Slice:
 class ApaStream:
     """Iterate ``scenario.n_slices`` slices of one APA (or call :meth:`next_slice`)."""
 
-    def __init__(self, scenario: Scenario, apa: int = 0) -> None:
+    def __init__(self, scenario: Scenario, apa: int = 0, first_slice: int = 0) -> None:
+        """``first_slice`` > 0 starts an independent stretch of the stream there (its own
+        random streams, nothing in flight): how studies split one APA into tasks."""
         self.scenario = scenario
         self.apa = apa
-        seeds = np.random.SeedSequence([scenario.seed, apa]).spawn(4)
+        key = [scenario.seed, apa] + ([first_slice] if first_slice else [])
+        seeds = np.random.SeedSequence(key).spawn(4)
         self._noise_rng = np.random.default_rng(seeds[0])
         self._physics_rng = np.random.default_rng(seeds[1])
         self._conditions_rng = np.random.default_rng(seeds[2])
@@ -61,7 +64,7 @@ class ApaStream:
         self._events = EventGenerator(scenario, self._physics_rng)
         self._pending = np.empty(0, dtype=CLUSTER_DTYPE)
         self._injected: list[tuple[int, npt.NDArray[np.float64], str, float]] = []
-        self._next_index = 0
+        self._next_index = first_slice
 
     @property
     def n_channels(self) -> int:

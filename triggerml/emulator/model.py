@@ -39,6 +39,9 @@ ACTIVATIONS = ("linear", "relu", "sigmoid")
 _WIDE = re.compile(r"ap_(u?)fixed<(\d+),(-?\d+)")
 
 
+TABLE_ACTIVATIONS = ("sigmoid", "softmax")
+
+
 class EmulationError(ValueError):
     """A graph or an input the emulator cannot use; the message says what to fix."""
 
@@ -177,22 +180,35 @@ class Emulator:
             )
         return Tensor(mantissa_from_double(array, self.input_type), self.input_type)
 
-    def predict(self, x: npt.ArrayLike, chunk: int = 2048) -> npt.NDArray[np.float64]:
-        """Outputs as float64 (events, n_outputs), equal to the C simulation's."""
+    @property
+    def has_output_table(self) -> bool:
+        """Does the model end in a lookup-table activation (sigmoid, softmax)?"""
+        last = self.steps[-1].layer
+        return last["class"] == "Activation" and last["activation"] in TABLE_ACTIVATIONS
+
+    def predict(
+        self, x: npt.ArrayLike, chunk: int = 2048, logits: bool = False
+    ) -> npt.NDArray[np.float64]:
+        """Outputs as float64 (events, n_outputs), equal to the C simulation's.
+
+        ``logits``: stop before a final sigmoid/softmax table — a trigger compares the
+        logits with its threshold (same order, finer steps where the table saturates)."""
         array = np.asarray(x)
         if array.ndim < 2:
             raise EmulationError(
                 f"inputs need an events axis: shape (N, {', '.join(map(str, self.input_shape))})"
             )
+        steps = self.steps[1:-1] if logits and self.has_output_table else self.steps[1:]
         outputs = [
-            self._run(self._cast_input(array[i : i + chunk])) for i in range(0, len(array), chunk)
+            self._run(self._cast_input(array[i : i + chunk]), steps)
+            for i in range(0, len(array), chunk)
         ]
         if not outputs:
             return np.zeros((0, int(np.prod(self.output_shape))))
         return np.concatenate(outputs)
 
-    def _run(self, x: Tensor) -> npt.NDArray[np.float64]:
-        for step in self.steps[1:]:
+    def _run(self, x: Tensor, steps: list[_Step]) -> npt.NDArray[np.float64]:
+        for step in steps:
             x = self._apply(step, x)
         return x.ftype.to_float(x.mantissa).reshape(len(x.mantissa), -1)
 

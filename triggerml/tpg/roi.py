@@ -123,7 +123,6 @@ def build_inputs(
         return ftype.cast(raw)
     n = clusters.size
     n_rows, n_ticks = adc.shape
-    signal = adc.astype(np.float64) - np.asarray(pedestals, dtype=np.float64)[:, None]
     starts = clusters["start"] - config.pre_ticks - first_tick
     if config.kind is InputKind.ROI2D:
         centre = (clusters["channel_min"] + clusters["channel_max"]) // 2 - first_channel
@@ -134,9 +133,10 @@ def build_inputs(
     cols = starts[:, None] + np.arange(config.ticks)[None, :]
     valid_rows = (rows >= 0) & (rows < n_rows)
     valid_cols = (cols >= 0) & (cols < n_ticks)
-    window = signal[
-        np.clip(rows, 0, n_rows - 1)[:, :, None], np.clip(cols, 0, n_ticks - 1)[:, None, :]
-    ]
+    # gather first, then subtract: only the windows are converted, not the whole buffer
+    safe_rows = np.clip(rows, 0, n_rows - 1)[:, :, None]
+    window = adc[safe_rows, np.clip(cols, 0, n_ticks - 1)[:, None, :]].astype(np.float64)
+    window -= np.asarray(pedestals, dtype=np.float64)[safe_rows]
     window *= valid_rows[:, :, None] & valid_cols[:, None, :]
     window /= config.adc_scale
     if config.kind is InputKind.ROI2D:

@@ -1,0 +1,151 @@
+"""From scored clusters to trigger figures: the common working point, single-event efficiency
+vs energy with its E50, and per-event candidate counts for the burst trigger.
+
+The two triggers are ``ml`` (the firmware's logit ≥ threshold) and ``adc_sum`` (the cluster's
+summed ADC ≥ threshold).  Both thresholds are tuned on the same background clusters: ML to
+the scenario's rate, then the baseline to the rate ML actually reached — no handicapped
+baseline.  Background = clusters not matched to a signal event, starting in a counted range.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import optimize, special
+
+from triggerml.tpg.efficiency import clopper_pearson
+from triggerml.trigger.tasks import is_signal
+
+TRIGGERS = ("ml", "adc_sum")
+
+
+@dataclass(frozen=True)
+class Threshold:
+    value: float  # candidates: metric ≥ value
+    rate_hz_per_apa: float  # background candidates per second per APA at this threshold
+    background_candidates: int
+
+
+def metric(candidates: npt.NDArray, trigger: str) -> npt.NDArray[np.float64]:
+    if trigger == "ml":
+        return candidates["score"].astype(np.float64)
+    if trigger == "adc_sum":
+        return candidates["adc_sum"].astype(np.float64)
+    raise ValueError(f"trigger must be one of {', '.join(TRIGGERS)}, not {trigger!r}")
+
+
+def background(candidates: npt.NDArray) -> npt.NDArray:
+    return candidates[~is_signal(candidates) & candidates["in_range"]]
+
+
+def tune(values: npt.NDArray[np.float64], live_seconds: float, rate_hz: float) -> Threshold:
+    """Lowest threshold (on the metric's own values) with background rate ≤ ``rate_hz``."""
+    if live_seconds <= 0:
+        raise ValueError("no live time: the study counted no slices")
+    ordered = np.sort(values)[::-1]
+    allowed = int(np.floor(rate_hz * live_seconds + 1e-9))
+    if allowed >= ordered.size:
+        value = float(ordered[-1]) if ordered.size else -np.inf
+    else:
+        # just above the first value that would exceed the budget (ties stay out together)
+        value = float(np.nextafter(ordered[allowed], np.inf))
+    passing = int((values >= value).sum())
+    return Threshold(value, passing / live_seconds, passing)
+
+
+def working_point(
+    candidates: npt.NDArray, live_seconds: float, rate_hz: float
+) -> dict[str, Threshold]:
+    bkg = background(candidates)
+    ml = tune(metric(bkg, "ml"), live_seconds, rate_hz)
+    baseline = tune(metric(bkg, "adc_sum"), live_seconds, ml.rate_hz_per_apa)
+    return {"ml": ml, "adc_sum": baseline}
+
+
+def candidates_per_event(
+    candidates: npt.NDArray, events: npt.NDArray, trigger: str, threshold: float
+) -> npt.NDArray[np.int64]:
+    """How many candidates each signal event made (0: not found), in ``events`` order."""
+    passing = candidates[is_signal(candidates) & (metric(candidates, trigger) >= threshold)]
+    keys = _event_keys(events["apa"], events["event_id"])
+    found = _event_keys(passing["apa"], passing["event_id"])
+    order = np.argsort(keys)
+    ordered = keys[order]
+    position = np.searchsorted(ordered, found)
+    known = position < keys.size
+    known[known] = ordered[position[known]] == found[known]  # events outside the ranges
+    counts = np.zeros(keys.size, dtype=np.int64)
+    counts[order] = np.bincount(position[known], minlength=keys.size)
+    return counts
+
+
+def _event_keys(apa: npt.NDArray, event_id: npt.NDArray) -> npt.NDArray[np.int64]:
+    return apa.astype(np.int64) * (1 << 40) + event_id.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class EnergyCurve:
+    energies_mev: npt.NDArray[np.float64]
+    events: npt.NDArray[np.int64]
+    found: npt.NDArray[np.int64]
+    e50_mev: float | None  # None when the fit has no 50 % crossing
+    fit: tuple[float, float, float] | None  # plateau, mean, width of the erf
+
+    def rows(self) -> list[dict[str, float]]:
+        lo, hi = clopper_pearson(self.found, self.events)
+        return [
+            {
+                "energy_mev": float(e),
+                "events": int(n),
+                "found": int(k),
+                "efficiency": float(k / n) if n else float("nan"),
+                "lo": float(a),
+                "hi": float(b),
+            }
+            for e, n, k, a, b in zip(
+                self.energies_mev, self.events, self.found, lo, hi, strict=True
+            )
+        ]
+
+
+def efficiency_vs_energy(events: npt.NDArray, found: npt.NDArray[np.bool_]) -> EnergyCurve:
+    """Per listed energy (single particles come at fixed energies): found / events, and
+    E50 from a binomial maximum-likelihood fit of plateau/2 · (1 + erf((E − μ)/(√2 σ)))."""
+    energies, index = np.unique(np.round(events["true_energy_mev"], 6), return_inverse=True)
+    n = np.bincount(index, minlength=energies.size)
+    k = np.bincount(index, weights=found, minlength=energies.size).astype(np.int64)
+    fit = erf_fit(energies, n, k)
+    e50 = None
+    if fit is not None:
+        plateau, mu, sigma = fit
+        if plateau > 0.5:
+            e50 = float(mu + np.sqrt(2) * sigma * special.erfinv(2 * 0.5 / plateau - 1))
+    return EnergyCurve(energies, n, k, e50, fit)
+
+
+def erf_curve(e: npt.ArrayLike, plateau: float, mu: float, sigma: float) -> npt.NDArray:
+    return 0.5 * plateau * (1 + special.erf((np.asarray(e) - mu) / (np.sqrt(2) * sigma)))
+
+
+def erf_fit(
+    energies: npt.NDArray[np.float64], n: npt.NDArray[np.int64], k: npt.NDArray[np.int64]
+) -> tuple[float, float, float] | None:
+    use = n > 0
+    if use.sum() < 3:
+        return None
+    e, n, k = energies[use], n[use].astype(float), k[use].astype(float)
+
+    def nll(p: npt.NDArray[np.float64]) -> float:
+        plateau = 1 / (1 + np.exp(-p[0]))
+        eff = np.clip(erf_curve(e, plateau, p[1], np.exp(p[2])), 1e-12, 1 - 1e-12)
+        return float(-(k * np.log(eff) + (n - k) * np.log1p(-eff)).sum())
+
+    eff = k / n
+    above = e[eff >= 0.5]
+    mu0 = float(above[0]) if above.size else float(e[-1])
+    start = np.array([4.0, mu0, np.log(max(0.2 * mu0, 0.5))])
+    result = optimize.minimize(nll, start, method="Nelder-Mead", options={"maxiter": 4000})
+    plateau = float(1 / (1 + np.exp(-result.x[0])))
+    return plateau, float(result.x[1]), float(np.exp(result.x[2]))

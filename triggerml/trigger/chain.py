@@ -1,0 +1,167 @@
+"""The online trigger chain of one APA: readout slices → TPG → hit clusters → model inputs →
+firmware emulator → scored clusters.
+
+Every cluster leaves the chain with both trigger metrics — the model's score (bit-exact
+firmware output) and its ADC sum (the baseline) — so thresholds are applied afterwards, on
+the same clusters, for both triggers.  The chain keeps only a few slices of raw ADC (the
+ROI windows reach back at most that far) and the clusterer's open hits: its memory does not
+grow with the length of the stream.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from triggerml.detector.config import Geometry
+from triggerml.emulator import Emulator
+from triggerml.tpg.clusters import ClusterConfig, StreamingClusterer
+from triggerml.tpg.config import TpgConfig
+from triggerml.tpg.roi import RoiConfig, build_inputs
+from triggerml.tpg.stream import HitFinder
+
+BUFFER_SLICES = 3  # raw ADC kept for ROI windows that reach back before the current slice
+
+SCORED_DTYPE = np.dtype(
+    [
+        ("start", np.int64),
+        ("end", np.int64),
+        ("channel_min", np.int32),
+        ("channel_max", np.int32),
+        ("n_hits", np.int32),
+        ("adc_sum", np.int64),
+        ("peak_adc", np.int32),
+        ("score", np.float64),
+    ]
+)
+
+
+CLUSTER_FIELDS = ("start", "end", "channel_min", "channel_max", "n_hits", "adc_sum", "peak_adc")
+
+
+@dataclass(frozen=True)
+class ChainConfig:
+    """What the chain needs from the model's training set: the same TPG, clustering and
+    input builder, so the stream's inputs are built by the code that made the training set."""
+
+    tpg: TpgConfig = field(default_factory=TpgConfig)
+    clusters: ClusterConfig = field(default_factory=ClusterConfig)
+    roi: RoiConfig = field(default_factory=RoiConfig)
+
+
+@dataclass
+class ChainTimer:
+    """Seconds spent per stage (the simulator is not part of the chain)."""
+
+    tpg: float = 0.0
+    cluster: float = 0.0
+    inputs: float = 0.0
+    model: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return self.tpg + self.cluster + self.inputs + self.model
+
+
+class TriggerChain:
+    """Feed whole-APA slices in order with :meth:`process`; :meth:`flush` at the end."""
+
+    def __init__(
+        self,
+        config: ChainConfig,
+        emulator: Emulator,
+        geometry: Geometry,
+        start_sample: int = 0,
+        batch: int = 4096,
+    ) -> None:
+        if tuple(emulator.input_shape) != tuple(config.roi.shape):
+            raise ValueError(
+                f"the model takes inputs of shape {emulator.input_shape} but the "
+                f"{config.roi.kind.value} builder makes {config.roi.shape}: pair the "
+                "firmware with its own training set's input kind"
+            )
+        self.config = config
+        self.emulator = emulator
+        self.first_channel = geometry.first_channel["x"]
+        self.n_channels = geometry.plane_channels["x"]
+        tpg = dataclasses.replace(config.tpg, first_channel=self.first_channel)
+        self.finder = HitFinder(self.n_channels, tpg, start_sample=start_sample)
+        self.clusterer = StreamingClusterer(config.clusters)
+        self.batch = batch
+        self.timer = ChainTimer()
+        self.samples = 0  # whole-APA samples consumed
+        self._buffers: list[npt.NDArray[np.int16]] = []
+        self._buffer_end = start_sample
+        self._queued: list[npt.NDArray[np.float64]] = []
+        self._n_queued = 0
+
+    def process(self, adc: npt.NDArray[np.int16]) -> npt.NDArray:
+        """One slice of the whole APA (channels × ticks): the clusters final after it, in
+        order.  Their scores come later, in the same order, from :meth:`scores` (the model
+        runs on batches of ``batch`` clusters)."""
+        self.samples += adc.size
+        block = adc[self.first_channel : self.first_channel + self.n_channels]
+        t0 = time.perf_counter()
+        hits = self.finder.process(block)
+        t1 = time.perf_counter()
+        clusters, hits_, index = self.clusterer.add(hits, self.finder.open_since)
+        t2 = time.perf_counter()
+        self.timer.tpg += t1 - t0
+        self.timer.cluster += t2 - t1
+        self._buffers = [*self._buffers[-(BUFFER_SLICES - 1) :], block]
+        self._buffer_end += block.shape[1]
+        return self._queue(clusters, hits_, index)
+
+    def flush(self) -> npt.NDArray:
+        """Clusters still open at the end of the stream, closed as they are."""
+        t0 = time.perf_counter()
+        clusters, hits_, index = self.clusterer.flush()
+        self.timer.cluster += time.perf_counter() - t0
+        return self._queue(clusters, hits_, index)
+
+    def scores(self, final: bool = False) -> npt.NDArray[np.float64]:
+        """Scores of queued clusters, once a batch is full (all of them when ``final``)."""
+        if not self._queued or (not final and self._n_queued < self.batch):
+            return np.zeros(0)
+        inputs = np.concatenate(self._queued)
+        self._queued, self._n_queued = [], 0
+        t0 = time.perf_counter()
+        # the score is the last output's logit (binary models have one output; the firmware
+        # compares the logit, before the sigmoid table, with the trigger threshold)
+        logits = self.emulator.predict(inputs, chunk=self.batch, logits=True)
+        self.timer.model += time.perf_counter() - t0
+        return logits[:, -1].copy()
+
+    def _queue(
+        self, clusters: npt.NDArray, hits: npt.NDArray, index: npt.NDArray[np.int64]
+    ) -> npt.NDArray:
+        scored = np.zeros(clusters.size, dtype=SCORED_DTYPE)
+        for name in CLUSTER_FIELDS:
+            scored[name] = clusters[name]
+        scored["score"] = np.nan
+        if clusters.size == 0:
+            return scored
+        t0 = time.perf_counter()
+        if self._buffers:
+            adc = np.concatenate(self._buffers, axis=1)
+        else:
+            adc = np.zeros((self.n_channels, 0), dtype=np.int16)
+        self._queued.append(
+            build_inputs(
+                self.config.roi,
+                adc,
+                self._buffer_end - adc.shape[1],
+                self.finder.pedestals,
+                self.first_channel,
+                clusters,
+                hits,
+                index,
+            )
+        )
+        self._n_queued += clusters.size
+        self.timer.inputs += time.perf_counter() - t0
+        return scored

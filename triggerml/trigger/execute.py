@@ -1,0 +1,131 @@
+"""Running study tasks: in-process, on a local Dask cluster, or on an existing one.
+
+Each task writes its result to ``DIR/tasks/<key>.npz`` (atomically) and returns only its key,
+so a killed study resumes from the finished files, a task run twice writes the same bytes,
+and a worker lost mid-task loses nothing (Dask retries it).  Workers on another machine need
+the study folder, the firmware folder and the zoo configs on a shared file system.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+from triggerml.emulator import Emulator, load_emulator
+from triggerml.io import atomic_path
+from triggerml.trigger.scenario import Resolved
+from triggerml.trigger.tasks import Task, TaskResult, run_task
+
+RETRIES = 2
+
+
+def result_path(tasks_dir: Path, task: Task) -> Path:
+    return tasks_dir / f"{task.key}.npz"
+
+
+@functools.lru_cache(maxsize=4)
+def _emulator(firmware: str) -> Emulator:
+    return load_emulator(firmware)
+
+
+def run_and_store(resolved: Resolved, firmware: str, task: Task, tasks_dir: str) -> str:
+    """One task (arguments picklable for Dask); skipped if its file exists."""
+    target = result_path(Path(tasks_dir), task)
+    if target.is_file():
+        return task.key
+    save(run_task(resolved, task, _emulator(firmware)), target)
+    return task.key
+
+
+def save(result: TaskResult, target: Path) -> None:
+    scalars = {
+        "apa": result.task.apa,
+        "first_slice": result.task.first_slice,
+        "last_slice": result.task.last_slice,
+        "live_seconds": result.live_seconds,
+        "samples": result.samples,
+        "chain_seconds": result.chain_seconds,
+        "simulate_seconds": result.simulate_seconds,
+        "stage_seconds": result.stage_seconds,
+    }
+    with atomic_path(target) as tmp, open(tmp, "wb") as handle:
+        np.savez(
+            handle,
+            candidates=result.candidates,
+            events=result.events,
+            scalars=np.array(json.dumps(scalars)),
+        )
+
+
+def load(path: Path) -> TaskResult:
+    with np.load(path, allow_pickle=False) as data:
+        scalars = json.loads(str(data["scalars"]))
+        task = Task(scalars["apa"], scalars["first_slice"], scalars["last_slice"])
+        return TaskResult(
+            task,
+            data["candidates"],
+            data["events"],
+            scalars["live_seconds"],
+            scalars["samples"],
+            scalars["chain_seconds"],
+            scalars["simulate_seconds"],
+            scalars["stage_seconds"],
+        )
+
+
+def execute(
+    resolved: Resolved,
+    tasks: Iterable[Task],
+    tasks_dir: Path,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    on_done: Callable[[str], None] | None = None,
+) -> None:
+    """Run the tasks whose results are missing; ``on_done`` after each."""
+    todo = [task for task in tasks if not result_path(tasks_dir, task).is_file()]
+    # absolute paths: workers need not share the working directory
+    firmware = str(Path(resolved.scenario.firmware).resolve())
+    tasks_dir = tasks_dir.resolve()
+    if workers is None and scheduler is None:
+        for task in todo:
+            if on_done is not None:
+                on_done(run_and_store(resolved, firmware, task, str(tasks_dir)))
+            else:
+                run_and_store(resolved, firmware, task, str(tasks_dir))
+        return
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    if scheduler is not None:
+        client = Client(scheduler)
+        cluster = None
+    else:
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        )
+        client = Client(cluster)
+    try:
+        futures = [
+            client.submit(
+                run_and_store,
+                resolved,
+                firmware,
+                task,
+                str(tasks_dir),
+                key=f"triggerml-{task.key}",
+                retries=RETRIES,
+                pure=False,
+            )
+            for task in todo
+        ]
+        for future in as_completed(futures):
+            key = future.result()
+            if on_done is not None:
+                on_done(key)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,115 @@
+"""Study scenarios (``emulation/*.yaml``): what to simulate, which firmware to run, which
+studies to make of it, and the working point.
+
+Paths (``model``, ``firmware``) are relative to the working directory, as everywhere else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from triggerml.config import ConfigError, from_mapping, load_yaml, require
+from triggerml.detector.config import Scenario
+from triggerml.nn.dataset import DatasetConfig
+from triggerml.nn.dataset import load_config as load_dataset_config
+from triggerml.nn.zoo import load_model_config
+from triggerml.trigger.chain import ChainConfig
+
+
+class StudyKind(StrEnum):
+    THRESHOLD_SCAN = "threshold_scan"  # single-event efficiency vs energy, E50
+    SNB_REACH = "snb_reach"  # supernova-burst trigger efficiency vs distance
+
+
+@dataclass(frozen=True)
+class WorkingPoint:
+    """Both triggers run at the same background candidate rate per APA."""
+
+    rate_hz_per_apa: float = 10.0
+
+    def validate(self) -> None:
+        require(self.rate_hz_per_apa > 0, "rate_hz_per_apa", "must be positive")
+
+
+@dataclass(frozen=True)
+class Burst:
+    """The supernova-burst trigger: candidates of a whole module counted in a sliding window."""
+
+    window_s: float = 10.0
+    step_s: float = 1.0  # the window slides by this much: month / step trials per month
+    apas_per_module: int = 150  # one 10 kt horizontal-drift module
+    fake_bursts_per_month: float = 1.0  # target
+    distances_kpc: tuple[float, ...] = (1, 2, 5, 8, 10, 15, 20, 25, 30, 40, 50, 60)
+    toys: int = 2000  # pseudo-bursts per distance
+    seed: int = 7
+
+    def validate(self) -> None:
+        require(self.window_s > 0, "window_s", "must be positive")
+        require(0 < self.step_s <= self.window_s, "step_s", "must be in (0, window_s]")
+        require(self.apas_per_module > 0, "apas_per_module", "must be positive")
+        require(self.fake_bursts_per_month > 0, "fake_bursts_per_month", "must be positive")
+        require(
+            bool(self.distances_kpc) and min(self.distances_kpc) > 0,
+            "distances_kpc",
+            "list positive distances",
+        )
+        require(10.0 in self.distances_kpc, "distances_kpc", "must include 10 kpc")
+        require(self.toys > 0, "toys", "must be positive")
+
+
+@dataclass(frozen=True)
+class StudyScenario:
+    name: str
+    model: str  # the zoo config (models/<name>.yaml): input kind and training set
+    firmware: str  # a `triggerml build` DIR of that model
+    detector: Scenario = field(default_factory=Scenario)
+    studies: tuple[StudyKind, ...] = (StudyKind.THRESHOLD_SCAN, StudyKind.SNB_REACH)
+    seed: int = 1
+    apas: int = 1  # independent APA streams simulated
+    chunk_slices: int = 32  # slices counted per task (plus warm-up and tail)
+    tail_slices: int = 2  # slices simulated after a task so late drift charge arrives
+    working_point: WorkingPoint = field(default_factory=WorkingPoint)
+    burst: Burst = field(default_factory=Burst)
+
+    def validate(self) -> None:
+        require(bool(self.studies), "studies", "list at least one study")
+        require(self.apas > 0, "apas", "must be positive")
+        require(self.chunk_slices > 0, "chunk_slices", "must be positive")
+        require(self.tail_slices >= 0, "tail_slices", "must not be negative")
+
+    @property
+    def stream(self) -> Scenario:
+        """The detector scenario with the study's seed."""
+        return dataclasses.replace(self.detector, seed=self.seed, name=self.name)
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A scenario with its model config and training set read."""
+
+    scenario: StudyScenario
+    dataset: DatasetConfig
+    chain: ChainConfig
+    input_kind: str
+
+
+def load_study(path: str | Path) -> StudyScenario:
+    return from_mapping(StudyScenario, load_yaml(path))
+
+
+def resolve(scenario: StudyScenario) -> Resolved:
+    """Read the model's zoo config and its training set's TPG, clustering and inputs."""
+    model_path = Path(scenario.model)
+    if not model_path.is_file():
+        raise ConfigError(f"model: {model_path} not found (a zoo config such as models/roi2d.yaml)")
+    model = load_model_config(model_path)
+    dataset_path = Path(model.dataset)
+    if not dataset_path.is_file():
+        raise ConfigError(f"model: {model_path} names training set {dataset_path}, not found")
+    dataset = load_dataset_config(dataset_path)
+    roi = dataset.kinds()[model.input]
+    chain = ChainConfig(tpg=dataset.tpg, clusters=dataset.clusters, roi=roi)
+    return Resolved(scenario, dataset, chain, model.input)

@@ -1,0 +1,278 @@
+"""`triggerml study`: run a scenario's tasks, then turn their scored clusters into the
+summary, the report and the plots.
+
+Layout of DIR: ``tasks/`` (one result file per task; ``plan.json`` names the study they
+belong to), ``summary.json`` (written last), ``report.md``, ``*.png``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from triggerml.config import ConfigError, to_mapping
+from triggerml.io import now_iso, sha256_file, sha256_json, versions, write_json
+from triggerml.trigger import analysis, burst, execute, plots, report
+from triggerml.trigger.scenario import Resolved, StudyKind, StudyScenario, resolve
+from triggerml.trigger.tasks import plan
+
+SCHEMA_VERSION = 1
+
+
+class StudyError(ValueError):
+    """A study that cannot run as configured (one line for the CLI)."""
+
+
+@dataclass
+class Pooled:
+    """All tasks' results together."""
+
+    candidates: npt.NDArray
+    events: npt.NDArray
+    live_seconds: float
+    samples: int
+    chain_seconds: float
+    simulate_seconds: float
+    stage_seconds: dict[str, float]
+    tasks: int
+
+
+def fingerprint(resolved: Resolved) -> dict[str, Any]:
+    """What the task results depend on: a different one means a different study."""
+    emulation = Path(resolved.scenario.firmware) / "emulation"
+    return {
+        "scenario": sha256_json(to_mapping(resolved.scenario)),
+        "dataset": sha256_json(to_mapping(resolved.dataset)),
+        "firmware": {
+            name: sha256_file(emulation / name) if (emulation / name).is_file() else None
+            for name in ("graph.json", "weights.npz")
+        },
+    }
+
+
+def check(resolved: Resolved) -> None:
+    scenario = resolved.scenario
+    detector = scenario.detector
+    if not (Path(scenario.firmware) / "manifest.json").is_file():
+        raise StudyError(
+            f"firmware: {scenario.firmware} is not a triggerml build folder; make it with "
+            f"`triggerml build models/<model>.h5 --out {scenario.firmware}`"
+        )
+    if StudyKind.THRESHOLD_SCAN in scenario.studies and detector.singles.rate_hz <= 0:
+        raise ConfigError(
+            "detector.singles: threshold_scan needs single particles (rate_hz, energies_mev)"
+        )
+    if StudyKind.SNB_REACH in scenario.studies and detector.supernova.distance_kpc is None:
+        raise ConfigError("detector.supernova.distance_kpc: snb_reach needs supernova events")
+
+
+def run_study(
+    scenario: StudyScenario,
+    out: str | Path,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Run (or resume) the study into ``out``; returns the summary."""
+    resolved = resolve(scenario)
+    check(resolved)
+    out = Path(out)
+    tasks_dir = out / "tasks"
+    tasks_dir.mkdir(parents=True, exist_ok=True)
+    stamp = fingerprint(resolved)
+    plan_file = tasks_dir / "plan.json"
+    if plan_file.is_file() and json.loads(plan_file.read_text()) != stamp:
+        raise StudyError(
+            f"{out} holds results of a different study (scenario, training set or firmware "
+            "changed): choose another --out or delete it"
+        )
+    write_json(plan_file, stamp)
+    tasks = plan(resolved)
+    done = sum(execute.result_path(tasks_dir, t).is_file() for t in tasks)
+    if on_progress is not None:
+        on_progress(done, len(tasks))
+
+    def tick(_: str) -> None:
+        nonlocal done
+        done += 1
+        if on_progress is not None:
+            on_progress(done, len(tasks))
+
+    execute.execute(resolved, tasks, tasks_dir, workers, scheduler, tick)
+    pooled = pool([execute.load(execute.result_path(tasks_dir, t)) for t in tasks])
+    summary = summarize(resolved, pooled, out)
+    report.write(out / "report.md", summary)
+    write_json(out / "summary.json", summary)
+    return summary
+
+
+def pool(results: list[execute.TaskResult]) -> Pooled:
+    stages: dict[str, float] = {}
+    for result in results:
+        for name, seconds in result.stage_seconds.items():
+            stages[name] = stages.get(name, 0.0) + seconds
+    return Pooled(
+        np.concatenate([r.candidates for r in results]),
+        np.concatenate([r.events for r in results]),
+        sum(r.live_seconds for r in results),
+        sum(r.samples for r in results),
+        sum(r.chain_seconds for r in results),
+        sum(r.simulate_seconds for r in results),
+        stages,
+        len(results),
+    )
+
+
+def summarize(resolved: Resolved, pooled: Pooled, out: Path) -> dict[str, Any]:
+    scenario = resolved.scenario
+    detector = scenario.stream
+    apa_rate = detector.geometry.n_channels * detector.readout.sampling_hz
+    per_apa = pooled.live_seconds / scenario.apas
+    thresholds = analysis.working_point(
+        pooled.candidates, pooled.live_seconds, scenario.working_point.rate_hz_per_apa
+    )
+    samples_per_s = pooled.samples / pooled.chain_seconds if pooled.chain_seconds else 0.0
+    all_clusters = pooled.candidates[pooled.candidates["in_range"]]
+    summary: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "scenario": scenario.name,
+        "seed": scenario.seed,
+        "studies": [s.value for s in scenario.studies],
+        "background_rate_hz_per_apa": {name: t.rate_hz_per_apa for name, t in thresholds.items()},
+        "thresholds": {name: t.value for name, t in thresholds.items()},
+        "e50_mev": dict.fromkeys(analysis.TRIGGERS),
+        "fake_bursts_per_month": dict.fromkeys(analysis.TRIGGERS),
+        "efficiency_vs_distance": {name: [] for name in analysis.TRIGGERS},
+        "stream": {
+            "samples_per_s": samples_per_s,
+            "fraction_of_real_time": samples_per_s / apa_rate,
+            "apa_samples_per_s_real_time": apa_rate,
+            "stage_seconds": pooled.stage_seconds,
+            "chain_seconds": pooled.chain_seconds,
+            "simulate_seconds": pooled.simulate_seconds,
+            "samples": pooled.samples,
+        },
+        "live_seconds_per_apa": per_apa,
+        "apas": scenario.apas,
+        "tasks": pooled.tasks,
+        "clusters_per_s_per_apa": float(all_clusters.size / pooled.live_seconds),
+        "background_clusters": int(analysis.background(pooled.candidates).size),
+        "firmware": _firmware(scenario, all_clusters.size / pooled.live_seconds),
+        "model": scenario.model,
+        "input_kind": resolved.input_kind,
+        "plots": {},
+    }
+    if StudyKind.THRESHOLD_SCAN in scenario.studies:
+        _threshold_scan(summary, pooled, thresholds, out)
+    if StudyKind.SNB_REACH in scenario.studies:
+        _snb_reach(summary, resolved, pooled, thresholds, out)
+    summary["versions"] = versions()
+    summary["scenario_config"] = to_mapping(scenario)
+    summary["created"] = now_iso()
+    return summary
+
+
+def _threshold_scan(
+    summary: dict[str, Any],
+    pooled: Pooled,
+    thresholds: dict[str, analysis.Threshold],
+    out: Path,
+) -> None:
+    singles = pooled.events[np.char.startswith(pooled.events["kind"], b"single_")]
+    curves = {}
+    for name, threshold in thresholds.items():
+        counts = analysis.candidates_per_event(pooled.candidates, singles, name, threshold.value)
+        curves[name] = analysis.efficiency_vs_energy(singles, counts > 0)
+        summary["e50_mev"][name] = curves[name].e50_mev
+    summary["efficiency_vs_energy"] = {name: c.rows() for name, c in curves.items()}
+    summary["erf_fit"] = {
+        name: dict(zip(("plateau", "mean_mev", "sigma_mev"), c.fit, strict=True)) if c.fit else None
+        for name, c in curves.items()
+    }
+    summary["plots"]["efficiency_vs_energy"] = plots.efficiency_vs_energy(
+        curves, thresholds, out / "efficiency_vs_energy.png"
+    ).name
+    summary["plots"]["rate_vs_efficiency"] = plots.rate_vs_efficiency(
+        pooled.candidates, singles, pooled.live_seconds, thresholds, out / "rate_vs_efficiency.png"
+    ).name
+
+
+def _snb_reach(
+    summary: dict[str, Any],
+    resolved: Resolved,
+    pooled: Pooled,
+    thresholds: dict[str, analysis.Threshold],
+    out: Path,
+) -> None:
+    scenario = resolved.scenario
+    sn_events = pooled.events[pooled.events["kind"] == b"snb_nue"]
+    details = {}
+    reach = {}
+    for i, (name, threshold) in enumerate(thresholds.items()):
+        per_event = analysis.candidates_per_event(
+            pooled.candidates, sn_events, name, threshold.value
+        )
+        cut = burst.burst_threshold(threshold.rate_hz_per_apa, scenario.burst)
+        points = burst.reach(
+            per_event, cut, scenario.stream, scenario.burst, scenario.burst.seed + i
+        )
+        reach[name] = points
+        summary["fake_bursts_per_month"][name] = cut.fake_bursts_per_month
+        summary["efficiency_vs_distance"][name] = [p.row() for p in points]
+        details[name] = {
+            "sn_events": int(sn_events.size),
+            "sn_event_efficiency": float((per_event > 0).mean()) if per_event.size else None,
+            "candidates_per_sn_event": float(per_event.mean()) if per_event.size else None,
+            "background_per_window": cut.background_mean,
+            "burst_threshold_count": cut.count,
+            "trials_per_month": cut.trials_per_month,
+        }
+    summary["burst"] = {
+        **to_mapping(scenario.burst),
+        "module_mass_t": scenario.burst.apas_per_module * scenario.stream.mass_per_apa_t,
+        "events_in_window_10kpc": burst.events_in_window(scenario.stream, scenario.burst, 10.0),
+        "triggers": details,
+    }
+    summary["plots"]["snb_reach"] = plots.reach(reach, out / "snb_reach.png").name
+
+
+def _firmware(scenario: StudyScenario, inference_rate_hz: float) -> dict[str, Any]:
+    """How many firmware instances one APA needs to score every cluster in real time."""
+    folder = Path(scenario.firmware)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    synth = folder / "report.json"
+    clock_ns = float(manifest["clock_ns"])
+    if synth.is_file():
+        synthesized = json.loads(synth.read_text())
+        interval = synthesized["interval_cycles"]["max"]
+        source = "report.json (HLS synthesis)"
+        resources = synthesized.get("resources_vsynth") or synthesized.get("resources")
+    else:
+        interval = None
+        resources = None
+        source = "estimate (not synthesized)"
+    if interval is None:
+        # io_parallel Latency pipelines at II = reuse factor; io_stream at ≈ one event per
+        # input pixel (conservative)
+        interval = int(manifest["reuse_factor"])
+        if manifest["io_type"] == "io_stream":
+            interval *= int(np.prod(manifest["inputs"][0]["shape"][:-1]))
+    capacity = 1e9 / (clock_ns * interval)
+    instances = max(1, math.ceil(inference_rate_hz / capacity))
+    return {
+        "inference_rate_hz_per_apa": inference_rate_hz,
+        "interval_cycles": interval,
+        "clock_ns": clock_ns,
+        "inferences_per_s_per_instance": capacity,
+        "instances_per_apa": instances,
+        "keeps_up": inference_rate_hz <= capacity * instances,
+        "source": source,
+        "resources_per_instance": resources,
+    }

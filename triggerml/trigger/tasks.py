@@ -1,0 +1,163 @@
+"""Study tasks: one APA over a range of slices, simulated and run through the trigger chain.
+
+A task is independent of every other (its own random streams, its own warm-up), so tasks run
+in any order, on any worker, any number of times with the same result.  It simulates
+``warmup`` slices before its range (pedestals and quartiles settle; their clusters are not
+counted) and ``tail`` slices after it (charge drifting up to ≈2.2 ms still arrives).  Counted:
+background clusters that start inside the range, and signal events that interact inside it
+(with all of their clusters, wherever they end up).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from triggerml.detector.stream import ApaStream
+from triggerml.emulator import Emulator
+from triggerml.nn.dataset import SIGNAL, SIGNAL_KINDS, label_clusters
+from triggerml.trigger.chain import TriggerChain
+from triggerml.trigger.scenario import Resolved
+
+TRUTH_SLICES = 6  # truth kept for matching: clusters end at most this many slices after
+
+CANDIDATE_DTYPE = np.dtype(
+    [
+        ("apa", np.int32),
+        ("start", np.int64),
+        ("channel_min", np.int32),
+        ("channel_max", np.int32),
+        ("n_hits", np.int32),
+        ("adc_sum", np.int64),
+        ("score", np.float64),
+        ("label", np.int8),
+        ("kind", "S16"),
+        ("event_id", np.int64),
+        ("true_energy_mev", np.float64),
+        ("in_range", np.bool_),  # starts inside the task's counted range
+    ]
+)
+
+EVENT_DTYPE = np.dtype(
+    [
+        ("apa", np.int32),
+        ("event_id", np.int64),
+        ("kind", "S16"),
+        ("time_tick", np.int64),
+        ("true_energy_mev", np.float64),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Task:
+    apa: int
+    first_slice: int  # counted range [first_slice, last_slice)
+    last_slice: int
+
+    @property
+    def key(self) -> str:
+        return f"apa{self.apa:04d}_s{self.first_slice:07d}-{self.last_slice:07d}"
+
+
+@dataclass
+class TaskResult:
+    task: Task
+    candidates: npt.NDArray  # every cluster, scored and labelled
+    events: npt.NDArray  # signal events interacting inside the range
+    live_seconds: float  # the counted range
+    samples: int  # whole-APA readout samples through the chain (warm-up and tail included)
+    chain_seconds: float  # TPG + clustering + inputs + emulator
+    simulate_seconds: float
+    stage_seconds: dict[str, float]
+
+
+def plan(resolved: Resolved) -> list[Task]:
+    scenario = resolved.scenario
+    n = scenario.stream.n_slices
+    step = scenario.chunk_slices
+    return [
+        Task(apa, first, min(first + step, n))
+        for apa in range(scenario.apas)
+        for first in range(0, n, step)
+    ]
+
+
+def run_task(resolved: Resolved, task: Task, emulator: Emulator) -> TaskResult:
+    scenario = resolved.scenario
+    stream_scenario = scenario.stream
+    ticks = stream_scenario.slice_ticks
+    warmup = min(resolved.dataset.warmup_slices, task.first_slice)
+    begin = task.first_slice - warmup
+    end = task.last_slice + scenario.tail_slices
+    stream = ApaStream(stream_scenario, task.apa, first_slice=begin)
+    chain = TriggerChain(
+        resolved.chain, emulator, stream_scenario.geometry, start_sample=begin * ticks
+    )
+    first_tick, last_tick = task.first_slice * ticks, task.last_slice * ticks
+    truths: list[npt.NDArray] = []
+    events: list[npt.NDArray] = []
+    parts: list[npt.NDArray] = []
+    scores: list[npt.NDArray[np.float64]] = []
+    simulate = 0.0
+    for index in range(begin, end):
+        t0 = time.perf_counter()
+        slice_ = stream.next_slice()
+        simulate += time.perf_counter() - t0
+        truths = [*truths[-(TRUTH_SLICES - 1) :], slice_.truth]
+        if first_tick <= slice_.start_tick < last_tick:
+            events.append(_signal_events(slice_.truth, task.apa))
+        scored = chain.process(slice_.adc) if index < end - 1 else _last(chain, slice_.adc)
+        parts.append(_labelled(scored, np.concatenate(truths), task, first_tick, last_tick))
+        scores.append(chain.scores(final=index == end - 1))
+    candidates = np.concatenate(parts)
+    candidates["score"] = np.concatenate(scores)
+    return TaskResult(
+        task,
+        candidates,
+        np.concatenate(events) if events else np.zeros(0, EVENT_DTYPE),
+        (last_tick - first_tick) / stream_scenario.readout.sampling_hz,
+        chain.samples,
+        chain.timer.total,
+        simulate,
+        {
+            "tpg": chain.timer.tpg,
+            "cluster": chain.timer.cluster,
+            "inputs": chain.timer.inputs,
+            "model": chain.timer.model,
+        },
+    )
+
+
+def _last(chain: TriggerChain, adc: npt.NDArray[np.int16]) -> npt.NDArray:
+    return np.concatenate([chain.process(adc), chain.flush()])
+
+
+def _signal_events(truth: npt.NDArray, apa: int) -> npt.NDArray:
+    chosen = truth[np.isin(truth["kind"], SIGNAL_KINDS)]
+    events = np.zeros(chosen.size, dtype=EVENT_DTYPE)
+    events["apa"] = apa
+    for name in ("event_id", "kind", "time_tick", "true_energy_mev"):
+        events[name] = chosen[name]
+    return events
+
+
+def _labelled(
+    scored: npt.NDArray, truth: npt.NDArray, task: Task, first_tick: int, last_tick: int
+) -> npt.NDArray:
+    meta = label_clusters(scored, truth)
+    out = np.zeros(scored.size, dtype=CANDIDATE_DTYPE)
+    out["apa"] = task.apa
+    for name in ("start", "channel_min", "channel_max", "n_hits", "adc_sum", "score"):
+        out[name] = scored[name]
+    for name in ("label", "kind", "event_id", "true_energy_mev"):
+        out[name] = meta[name]
+    out["in_range"] = (scored["start"] >= first_tick) & (scored["start"] < last_tick)
+    return out
+
+
+def is_signal(candidates: npt.NDArray) -> npt.NDArray[np.bool_]:
+    return candidates["label"] == SIGNAL
