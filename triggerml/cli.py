@@ -552,6 +552,9 @@ def study(
     scheduler: Annotated[
         str | None, typer.Option(help="Run tasks on an existing Dask scheduler (ADDRESS).")
     ] = None,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Discard earlier task results in DIR.")
+    ] = False,
 ) -> None:
     """Trigger study: readout → TPG → clusters → firmware emulator → efficiencies, reach."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -574,6 +577,7 @@ def study(
             workers,
             scheduler,
             on_progress=lambda done, total: progress.update(bar, completed=done, total=total),
+            fresh=fresh,
         )
     for line in headline(summary):
         console.print(line, markup=False, highlight=False)

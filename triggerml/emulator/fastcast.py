@@ -187,6 +187,15 @@ def _finish(
     sat_bits: int,
     lo: int,
     hi: int,
+    relu: bool,
+    p_shift: int,
+    p_width: int,
+    p_signed: bool,
+    p_q: int,
+    p_o: int,
+    p_sat_bits: int,
+    p_lo: int,
+    p_hi: int,
     out: np.ndarray,
 ) -> None:
     rows, cols = total.shape
@@ -194,7 +203,12 @@ def _finish(
         for j in range(cols):
             value = (np.int64(total[i, j]) << shift) + bias[j]
             value = _wrap(value, a_width, a_signed)
-            out[i, j] = _one(value, r_shift, r_width, r_signed, q, o, sat_bits, lo, hi)
+            value = _one(value, r_shift, r_width, r_signed, q, o, sat_bits, lo, hi)
+            if relu:
+                value = _one(
+                    max(value, 0), p_shift, p_width, p_signed, p_q, p_o, p_sat_bits, p_lo, p_hi
+                )
+            out[i, j] = value
 
 
 def finish_accumulator(
@@ -203,11 +217,14 @@ def finish_accumulator(
     bias_acc: npt.NDArray[np.int64],
     accum_t: FixedType,
     result_t: FixedType | None,
+    relu_t: FixedType | None = None,
 ) -> npt.NDArray[np.int64]:
-    """(total << shift) + bias, wrapped to accum_t, cast to result_t — one fused pass.
+    """(total << shift) + bias, wrapped to accum_t, cast to result_t — one fused pass;
+    with ``relu_t``, then max(·, 0) cast to relu_t (a following ReLU layer, fused).
 
     ``total`` holds exact integers (float32/float64 from BLAS, or int64)."""
     target = result_t or accum_t
+    post = relu_t or target
     out = np.empty(total.shape, dtype=np.int64)
     _finish(
         np.ascontiguousarray(total),
@@ -223,6 +240,15 @@ def finish_accumulator(
         target.sat_bits,
         target.min_mantissa,
         target.max_mantissa,
+        relu_t is not None,
+        target.frac_bits - post.frac_bits,
+        post.width,
+        post.signed,
+        _Q[post.quant],
+        _O[post.overflow],
+        post.sat_bits,
+        post.min_mantissa,
+        post.max_mantissa,
         out,
     )
     return out

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from triggerml.emulator.convblock import cast_params, conv_block
 from triggerml.emulator.fastcast import finish_accumulator, requantize_fast
 from triggerml.fixed import FixedType, OverflowMode, QuantMode, requantize, wrap
 
@@ -57,13 +58,34 @@ def matmul_accumulate(
     bias_t: FixedType,
     accum_t: FixedType,
     result_t: FixedType | None = None,
+    relu_t: FixedType | None = None,
 ) -> Tensor:
-    """(b, n_in) × (n_in, n_out) + bias in hls4ml's accumulator semantics → accum mantissas."""
-    n_in = weight.shape[0]
-    product_frac = x.ftype.frac_bits + weight_t.frac_bits
-    shift = accum_t.frac_bits - product_frac
+    """(b, n_in) × (n_in, n_out) + bias in hls4ml's accumulator semantics, cast to result_t;
+    with ``relu_t`` a following ReLU (cast to relu_t) is applied too."""
     bias_acc = requantize(bias, bias_t.frac_bits, accum_t)
-    max_product = _max_abs(x.ftype) * int(np.abs(weight).max(initial=0))
+    fast = fast_path(x.ftype, weight, weight_t, bias_t, accum_t)
+    if fast is not None:
+        shift, exact_dtype = fast
+        total: npt.NDArray[Any] = np.asarray(x.mantissa, exact_dtype) @ weight.astype(exact_dtype)
+        out = finish_accumulator(total, shift, bias_acc, accum_t, result_t, relu_t)
+        return Tensor(out, relu_t or result_t or accum_t)
+    result = cast(_accumulate_general(x, weight, weight_t, bias_acc, accum_t), result_t)
+    return relu(result, relu_t) if relu_t is not None else result
+
+
+def fast_path(
+    x_t: FixedType,
+    weight: npt.NDArray[np.int64],
+    weight_t: FixedType,
+    bias_t: FixedType,
+    accum_t: FixedType,
+) -> tuple[int, type] | None:
+    """When the firmware's sum is the exact sum wrapped once (products fit accum_t without
+    rounding, the accumulator wraps): the product shift and a dtype in which every partial
+    sum is exact (float32 below 2^24, float64 below 2^53, else int64).  Else None."""
+    n_in = int(np.prod(weight.shape[:-1]))
+    shift = accum_t.frac_bits - (x_t.frac_bits + weight_t.frac_bits)
+    max_product = _max_abs(x_t) * int(np.abs(weight).max(initial=0))
     bound = n_in * max_product + _max_abs(bias_t)
     fits = (
         shift >= 0
@@ -71,17 +93,13 @@ def matmul_accumulate(
         and (bound << shift).bit_length() < 63
     )
     wraps = accum_t.overflow is OverflowMode.AP_WRAP and accum_t.sat_bits == 0
-    if fits and wraps:
-        total: npt.NDArray[Any]
-        if n_in * max_product < EXACT_FLOAT32:  # every partial sum exact in float32
-            total = np.asarray(x.mantissa, np.float32) @ weight.astype(np.float32)
-        elif n_in * max_product < EXACT_FLOAT:
-            total = x.mantissa.astype(np.float64) @ weight.astype(np.float64)
-        else:
-            total = x.mantissa @ weight
-        out = finish_accumulator(total, shift, bias_acc, accum_t, result_t)
-        return Tensor(out, result_t or accum_t)
-    return cast(_accumulate_general(x, weight, weight_t, bias_acc, accum_t), result_t)
+    if not (fits and wraps):
+        return None
+    if n_in * max_product < EXACT_FLOAT32:
+        return shift, np.float32
+    if n_in * max_product < EXACT_FLOAT:
+        return shift, np.float64
+    return shift, np.int64
 
 
 def _accumulate_general(
@@ -125,11 +143,12 @@ def dense(
     bias_t: FixedType,
     accum_t: FixedType,
     result_t: FixedType | None,
+    relu_t: FixedType | None = None,
 ) -> Tensor:
     n_in = int(np.prod(x.mantissa.shape[1:]))
     flat = Tensor(x.mantissa.reshape(-1, n_in), x.ftype)
     return matmul_accumulate(
-        flat, weight.reshape(n_in, -1), weight_t, bias, bias_t, accum_t, result_t
+        flat, weight.reshape(n_in, -1), weight_t, bias, bias_t, accum_t, result_t, relu_t
     )
 
 
@@ -154,6 +173,54 @@ def im2col_2d(
     return cols.reshape(x.shape[0], out_h, out_w, kh * kw * x.shape[3])
 
 
+@dataclass(frozen=True)
+class FusedPool:
+    """A max pooling that tiles its input, run inside the convolution before it."""
+
+    layer: dict
+    accum_t: FixedType | None
+    result_t: FixedType | None
+
+
+@dataclass(frozen=True)
+class ConvGeometry:
+    """A Conv1D/Conv2D layer as 2D (Conv1D: height 1): kernel, strides, pads, output."""
+
+    kh: int
+    kw: int
+    sh: int
+    sw: int
+    pads: tuple[int, int, int, int]  # top, bottom, left, right
+    out_hw: tuple[int, int]
+    in_hwc: tuple[int, int, int]
+    n_filt: int
+
+    @classmethod
+    def of(cls, layer: dict) -> ConvGeometry:
+        left, right = layer["pad_left"], layer["pad_right"]
+        if layer["class"] == "Conv1D":
+            return cls(
+                1,
+                layer["filt_width"],
+                1,
+                layer["stride_width"],
+                (0, 0, left, right),
+                (1, layer["out_width"]),
+                (1, layer["in_width"], layer["n_chan"]),
+                layer["n_filt"],
+            )
+        return cls(
+            layer["filt_height"],
+            layer["filt_width"],
+            layer["stride_height"],
+            layer["stride_width"],
+            (layer["pad_top"], layer["pad_bottom"], left, right),
+            (layer["out_height"], layer["out_width"]),
+            (layer["in_height"], layer["in_width"], layer["n_chan"]),
+            layer["n_filt"],
+        )
+
+
 def conv(
     x: Tensor,
     layer: dict,
@@ -163,32 +230,81 @@ def conv(
     bias_t: FixedType,
     accum_t: FixedType,
     result_t: FixedType | None,
+    relu_t: FixedType | None = None,
+    fused_pool: FusedPool | None = None,
 ) -> Tensor:
+    """Convolution (then a fused ReLU and max pooling, when given): the direct numba
+    kernel on the fast path, else im2col and :func:`matmul_accumulate`."""
     b = x.mantissa.shape[0]
-    if layer["class"] == "Conv1D":
-        data = x.mantissa.reshape(b, 1, layer["in_width"], layer["n_chan"])
-        kh, sh, top, bottom, out_h = 1, 1, 0, 0, 1
-    else:
-        data = x.mantissa.reshape(b, layer["in_height"], layer["in_width"], layer["n_chan"])
-        kh, sh = layer["filt_height"], layer["stride_height"]
-        top, bottom, out_h = layer["pad_top"], layer["pad_bottom"], layer["out_height"]
-    if _max_abs(x.ftype) < EXACT_FLOAT32:
-        data = data.astype(np.float32)
-    cols = im2col_2d(
-        data,
-        kh,
-        layer["filt_width"],
-        sh,
-        layer["stride_width"],
-        (top, bottom, layer["pad_left"], layer["pad_right"]),
-        (out_h, layer["out_width"]),
+    g = ConvGeometry.of(layer)
+    data = x.mantissa.reshape(b, *g.in_hwc)
+    fast = fast_path(x.ftype, weight.reshape(-1, g.n_filt), weight_t, bias_t, accum_t)
+    if fast is None:
+        result = _conv_im2col(
+            x.ftype, data, g, weight, weight_t, bias, bias_t, accum_t, result_t, relu_t
+        )
+        result = Tensor(result.mantissa.reshape(b, *layer["shape"]), result.ftype)
+        if fused_pool is None:
+            return result
+        return pool(result, fused_pool.layer, fused_pool.accum_t, fused_pool.result_t)
+    shift, exact_dtype = fast
+    source = relu_t or result_t or accum_t
+    pool_args = None
+    if fused_pool is not None:
+        pool_accum = fused_pool.accum_t
+        pool_args = (
+            fused_pool.layer.get("pool_height", 1),
+            fused_pool.layer["pool_width"],
+            cast_params(source, pool_accum),
+            cast_params(pool_accum or source, fused_pool.result_t),
+        )
+    top, _, left, _ = g.pads
+    out = conv_block(
+        data.astype(exact_dtype),
+        weight.reshape(g.kh, g.kw, g.in_hwc[2], g.n_filt).astype(exact_dtype),
+        requantize(bias, bias_t.frac_bits, accum_t),
+        shift,
+        accum_t,
+        (
+            cast_params(accum_t, result_t),
+            relu_t is not None,
+            cast_params(result_t or accum_t, relu_t),
+        ),
+        (g.sh, g.sw, top, left, *g.out_hw),
+        pool_args,
     )
+    if fused_pool is None:
+        return Tensor(out.reshape(b, *layer["shape"]), source)
+    final = fused_pool.result_t or fused_pool.accum_t or source
+    return Tensor(out.reshape(b, *fused_pool.layer["shape"]), final)
+
+
+def _conv_im2col(
+    x_t: FixedType,
+    data: npt.NDArray[np.int64],
+    g: ConvGeometry,
+    weight: npt.NDArray[np.int64],
+    weight_t: FixedType,
+    bias: npt.NDArray[np.int64],
+    bias_t: FixedType,
+    accum_t: FixedType,
+    result_t: FixedType | None,
+    relu_t: FixedType | None,
+) -> Tensor:
+    """The general path: im2col, then every product cast as the firmware does."""
+    values: npt.NDArray[Any] = data.astype(np.float32) if _max_abs(x_t) < EXACT_FLOAT32 else data
+    cols = im2col_2d(values, g.kh, g.kw, g.sh, g.sw, g.pads, g.out_hw)
     n_k = cols.shape[-1]
-    flat = Tensor(cols.reshape(-1, n_k), x.ftype)
-    out = matmul_accumulate(
-        flat, weight.reshape(n_k, layer["n_filt"]), weight_t, bias, bias_t, accum_t, result_t
+    return matmul_accumulate(
+        Tensor(cols.reshape(-1, n_k), x_t),
+        weight.reshape(n_k, g.n_filt),
+        weight_t,
+        bias,
+        bias_t,
+        accum_t,
+        result_t,
+        relu_t,
     )
-    return Tensor(out.mantissa.reshape(b, *layer["shape"]), out.ftype)
 
 
 def relu(x: Tensor, result_t: FixedType | None) -> Tensor:
@@ -271,8 +387,38 @@ def _windows(
     return values, mask, tuple(layer["shape"])
 
 
+def tiles(layer: dict) -> bool:
+    """Do the pooling windows tile the input (no padding, stride = pool size)?"""
+    pads = ("pad_top", "pad_bottom", "pad_left", "pad_right")
+    if any(layer.get(name, 0) for name in pads):
+        return False
+    if layer["class"] == "Pooling1D":
+        return bool(layer["stride_width"] == layer["pool_width"])
+    return bool(
+        layer["stride_width"] == layer["pool_width"]
+        and layer["stride_height"] == layer["pool_height"]
+    )
+
+
+def _tiled(mantissa: npt.NDArray[np.int64], layer: dict) -> npt.NDArray[np.int64]:
+    """(b, out_h, pool_h, out_w, pool_w, C) view of the covered part of the input."""
+    b = mantissa.shape[0]
+    if layer["class"] == "Pooling1D":
+        in_h, ph, out_h = 1, 1, 1
+    else:
+        in_h, ph, out_h = layer["in_height"], layer["pool_height"], layer["out_height"]
+    in_w, pw, out_w = layer["in_width"], layer["pool_width"], layer["out_width"]
+    data = mantissa.reshape(b, in_h, in_w, layer["n_filt"])[:, : out_h * ph, : out_w * pw]
+    return data.reshape(b, out_h, ph, out_w, pw, layer["n_filt"])
+
+
 def pool(x: Tensor, layer: dict, accum_t: FixedType | None, result_t: FixedType | None) -> Tensor:
     """pooling*_cl: pool_op returns accum_t (max, or avg = trunc0(sum / n) in accum_t)."""
+    if "Max" in layer.get("pool_op", "Max") and tiles(layer):
+        b = x.mantissa.shape[0]
+        tiled = _tiled(x.mantissa, layer).max(axis=(2, 4))
+        out = cast(cast(Tensor(tiled, x.ftype), accum_t), result_t)
+        return Tensor(out.mantissa.reshape(b, *layer["shape"]), out.ftype)
     values, mask, shape = _windows(x, layer)
     b = values.shape[0]
     if "Max" in layer.get("pool_op", "Max"):

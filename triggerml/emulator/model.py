@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 from dataclasses import dataclass
@@ -57,6 +58,9 @@ class _Step:
     accum_t: FixedType | None = None
     table: npt.NDArray[np.int64] | None = None
     table_t: FixedType | None = None
+    relu_t: FixedType | None = None  # a following ReLU fused into this layer's last pass
+    pool: kernels.FusedPool | None = None  # a following max pooling, fused likewise
+    fused: bool = False  # done by the layer before
 
 
 def _result_type(
@@ -160,6 +164,7 @@ class Emulator:
                 current = step.result_t
             self.steps.append(step)
         self.output_shape = tuple(self.graph["layers"][-1]["shape"])
+        _fuse_relus(self.steps)
 
     def _cast_input(self, x: npt.ArrayLike) -> Tensor:
         array = np.asarray(x)
@@ -209,7 +214,8 @@ class Emulator:
 
     def _run(self, x: Tensor, steps: list[_Step]) -> npt.NDArray[np.float64]:
         for step in steps:
-            x = self._apply(step, x)
+            if not step.fused:
+                x = self._apply(step, x)
         return x.ftype.to_float(x.mantissa).reshape(len(x.mantissa), -1)
 
     def _apply(self, step: _Step, x: Tensor) -> Tensor:
@@ -222,7 +228,14 @@ class Emulator:
             assert step.bias_t is not None
             assert step.accum_t is not None
             out = kernels.dense(
-                x, step.weight, step.weight_t, step.bias, step.bias_t, step.accum_t, step.result_t
+                x,
+                step.weight,
+                step.weight_t,
+                step.bias,
+                step.bias_t,
+                step.accum_t,
+                step.result_t,
+                step.relu_t,
             )
             return Tensor(out.mantissa.reshape(len(x.mantissa), *layer["shape"]), out.ftype)
         if kind in ("Conv1D", "Conv2D"):
@@ -240,6 +253,8 @@ class Emulator:
                 step.bias_t,
                 step.accum_t,
                 step.result_t,
+                step.relu_t,
+                step.pool,
             )
         if kind == "Activation":
             activation = layer["activation"]
@@ -272,6 +287,29 @@ class Emulator:
             return kernels.cast(kernels.zero_pad(x, layer), step.result_t)
         out = Tensor(x.mantissa.reshape(len(x.mantissa), *layer["shape"]), x.ftype)
         return kernels.cast(out, step.result_t)
+
+
+def _fuse_relus(steps: list[_Step]) -> None:
+    """A ReLU right after a dense/conv layer runs in that layer's final pass (same
+    arithmetic: the layer's cast, then max(·, 0) cast to the ReLU's type)."""
+    for step, after in itertools.pairwise(steps):
+        if (
+            step.layer["class"] in ("Dense", "Conv1D", "Conv2D")
+            and after.layer["class"] == "Activation"
+            and after.layer["activation"] == "relu"
+            and after.result_t is not None
+        ):
+            step.relu_t = after.result_t
+            after.fused = True
+    for step, after in itertools.pairwise([s for s in steps if not s.fused]):
+        if (
+            step.layer["class"] in ("Conv1D", "Conv2D")
+            and after.layer["class"] == step.layer["class"].replace("Conv", "Pooling")
+            and "Max" in after.layer.get("pool_op", "Max")
+            and kernels.tiles(after.layer)
+        ):
+            step.pool = kernels.FusedPool(after.layer, after.accum_t, after.result_t)
+            after.fused = True
 
 
 def load_emulator(build_dir: str | Path) -> Emulator:

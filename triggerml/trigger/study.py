@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from triggerml import __version__
 from triggerml.config import ConfigError, to_mapping
 from triggerml.io import now_iso, sha256_file, sha256_json, versions, write_json
 from triggerml.trigger import analysis, burst, execute, plots, report
@@ -48,6 +50,7 @@ def fingerprint(resolved: Resolved) -> dict[str, Any]:
     """What the task results depend on: a different one means a different study."""
     emulation = Path(resolved.scenario.firmware) / "emulation"
     return {
+        "triggerml": __version__,
         "scenario": sha256_json(to_mapping(resolved.scenario)),
         "dataset": sha256_json(to_mapping(resolved.dataset)),
         "firmware": {
@@ -79,19 +82,23 @@ def run_study(
     workers: int | None = None,
     scheduler: str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    fresh: bool = False,
 ) -> dict[str, Any]:
-    """Run (or resume) the study into ``out``; returns the summary."""
+    """Run (or resume) the study into ``out``; returns the summary.  ``fresh``: discard
+    earlier task results in ``out`` instead of resuming."""
     resolved = resolve(scenario)
     check(resolved)
     out = Path(out)
     tasks_dir = out / "tasks"
+    if fresh and tasks_dir.is_dir():
+        shutil.rmtree(tasks_dir)
     tasks_dir.mkdir(parents=True, exist_ok=True)
     stamp = fingerprint(resolved)
     plan_file = tasks_dir / "plan.json"
     if plan_file.is_file() and json.loads(plan_file.read_text()) != stamp:
         raise StudyError(
             f"{out} holds results of a different study (scenario, training set or firmware "
-            "changed): choose another --out or delete it"
+            "changed): choose another --out, or --fresh to discard them"
         )
     write_json(plan_file, stamp)
     tasks = plan(resolved)
