@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from conftest import REPO, run_cli
 from numpy.testing import assert_array_equal
 
-from triggerml.compile.build import BuildConfig, build
+from triggerml.compile.build import BuildConfig, BuildWarning, build
 from triggerml.emulator import EmulationError, load_emulator
 
 
@@ -36,7 +37,13 @@ def _random_model(kind: str, seed: int):  # type: ignore[no-untyped-def]
         width = int(rng.integers(4, 10))
         return quantized_relu(width, int(rng.integers(1, width - 1)))
 
-    shape = {"dense": (12,), "conv1d": (20, 2), "conv2d": (8, 10, 2), "pooling": (8, 8, 3)}[kind]
+    shape = {
+        "dense": (12,),
+        "conv1d": (20, 2),
+        "conv2d": (8, 10, 2),
+        "pooling": (8, 8, 3),
+        "merge": (8, 8, 2),
+    }[kind]
     inputs = tf_keras.Input(shape)
     width = int(rng.integers(8, 14))
     x = QActivation(quantized_bits(width, int(rng.integers(2, width - 3)), alpha=1))(inputs)
@@ -60,6 +67,15 @@ def _random_model(kind: str, seed: int):  # type: ignore[no-untyped-def]
         x = QActivation(quantized_bits(10, 4, alpha=1))(x)
         branch = tf_keras.layers.GlobalAveragePooling2D()(x)
         x = branch
+    elif kind == "merge":  # two branches: added (wide sum, one cast), then concatenated
+        a = QConv2D(3, (3, 3), padding="same", kernel_quantizer=bits(), bias_quantizer=bits())(x)
+        a = QActivation(relu())(a)
+        b = QConv2D(3, (1, 1), kernel_quantizer=bits(), bias_quantizer=bits())(x)
+        b = QActivation(quantized_bits(int(rng.integers(6, 10)), 2, alpha=1))(b)
+        added = tf_keras.layers.Add()([a, b])
+        x = tf_keras.layers.Concatenate()([added, a])
+        x = tf_keras.layers.MaxPooling2D((2, 2))(x)
+        x = tf_keras.layers.Flatten()(x)
     x = QDense(7, kernel_quantizer=bits(), bias_quantizer=bits())(x)
     x = QActivation(relu())(x)
     x = QDense(3, kernel_quantizer=bits(), bias_quantizer=bits())(x)
@@ -77,6 +93,8 @@ def _random_model(kind: str, seed: int):  # type: ignore[no-untyped-def]
         ("conv2d", 4, "io_stream"),
         ("conv1d", 5, "io_stream"),
         ("pooling", 6, "io_parallel"),
+        ("merge", 7, "io_parallel"),
+        ("merge", 8, "io_stream"),
     ],
 )
 def test_random_models_match_csim_exactly(
@@ -328,3 +346,47 @@ def test_fused_conv_relu_pool_equals_the_layer_by_layer_path(seed: int) -> None:
     pooled = kernels.pool(plain, pool_layer, relu_t, None)
     assert fused.ftype == pooled.ftype
     assert_array_equal(fused.mantissa, pooled.mantissa)
+
+
+def _softmax_model(seed: int):  # type: ignore[no-untyped-def]
+    import tf_keras
+    from qkeras import QActivation, QDense, quantized_bits, quantized_relu
+
+    tf_keras.utils.set_random_seed(seed)
+    inputs = tf_keras.Input((10,))
+    x = QActivation(quantized_bits(10, 3, alpha=1))(inputs)
+    q = quantized_bits(6, 0, alpha=1)
+    x = QDense(12, kernel_quantizer=q, bias_quantizer=q)(x)
+    x = QActivation(quantized_relu(8, 3))(x)
+    x = QDense(5, kernel_quantizer=q, bias_quantizer=q)(x)
+    x = QActivation(quantized_bits(10, 4, alpha=1))(x)
+    outputs = tf_keras.layers.Activation("softmax", name="probabilities")(x)
+    return tf_keras.Model(inputs, outputs)
+
+
+@pytest.mark.parametrize("implementation", ["latency", "stable", "argmax"])
+def test_softmax_implementations_match_csim_exactly(implementation: str, tmp_path: Path) -> None:
+    path = tmp_path / "softmax.h5"
+    _softmax_model(11).save(path)
+    config = BuildConfig(
+        events=600,
+        seed=3,
+        LayerName={"probabilities": {"Implementation": implementation}},
+    )
+    manifest = build(path, tmp_path / "build", config)
+    assert manifest["csim"]["mismatches"] == 0
+    assert manifest["csim"]["emulator_mismatches"] == 0
+    graph = json.loads((tmp_path / "build" / "emulation" / "graph.json").read_text())
+    assert graph["layers"][-1]["implementation"] == implementation
+
+
+def test_legacy_softmax_builds_without_an_emulator_and_says_why(tmp_path: Path) -> None:
+    path = tmp_path / "softmax.h5"
+    _softmax_model(12).save(path)
+    config = BuildConfig(events=50, LayerName={"probabilities": {"Implementation": "legacy"}})
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        manifest = build(path, tmp_path / "build", config)
+    assert any("legacy" in str(w.message) for w in caught if w.category is BuildWarning)
+    assert manifest["emulation_graph"] is None
+    assert manifest["csim"]["emulator_mismatches"] is None

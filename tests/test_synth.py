@@ -166,3 +166,31 @@ def test_vsynth_parser_counts_bram_tiles_as_two_18k() -> None:
     table = parse_vsynth(FIXTURES / "vivado_synth.rpt")
     assert table["BRAM_18K"]["used"] == 3
     assert table["URAM"] == {"used": 0, "available": 1280, "percent": 0.0}
+
+
+def test_firmware_budget_uses_the_synthesized_interval(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """II from report.json (max 6 cycles at 5 ns: 33.3 M/s per instance), else an estimate."""
+    from triggerml.trigger.budget import firmware_budget
+
+    manifest = {"hls_project": "hls_project", "clock_ns": 5.0, "reuse_factor": 2}
+    manifest |= {"io_type": "io_parallel", "inputs": [{"shape": [8]}]}
+    (project / "manifest.json").write_text(json.dumps(manifest))
+    estimate = firmware_budget(project, 1.2e8)
+    assert estimate["interval_cycles"] == 2
+    assert estimate["instances_per_apa"] == 2  # 1e8/s per instance
+    assert estimate["source"].startswith("estimate")
+    for key, value in env_with(
+        fake_tool(tmp_path), FAKE_HLS_VSYNTH=str(FIXTURES / "vivado_synth.rpt")
+    ).items():
+        monkeypatch.setenv(key, value)
+    run(project, options=SynthOptions(vsynth=True))
+    budget = firmware_budget(project, 1.0e8)
+    assert budget["interval_cycles"] == 6
+    assert budget["instances_per_apa"] == 3
+    assert budget["keeps_up"] is True
+    assert budget["resources_per_apa"]["LUT"]["used"] == 3 * 9876
+    out = run_cli("report", str(project), "--rate", "1e8")
+    assert out.returncode == 0, out.stderr
+    assert "3 instance(s) per APA keeps up" in out.stdout

@@ -330,7 +330,7 @@ def train(
 
 @app.command("build")
 def build_command(
-    model: Annotated[Path, typer.Argument(help="QKeras .h5/.keras model.")],
+    model: Annotated[Path, typer.Argument(help="QKeras .h5/.keras or QONNX .onnx model.")],
     out: Annotated[Path, typer.Option("--out", help="Build folder (replaced atomically).")],
     config: Annotated[
         Path | None, typer.Option(help="build.yaml: options + hls4ml sections.")
@@ -435,9 +435,31 @@ def synth(
 
 
 @app.command()
-def report(build_dir: Annotated[Path, typer.Argument(help="A synthesized build folder.")]) -> None:
+def report(
+    build_dir: Annotated[Path, typer.Argument(help="A (synthesized) build folder.")],
+    rate: Annotated[
+        float | None,
+        typer.Option(
+            help="Inferences/s one APA needs (clusters_per_s_per_apa of a study): "
+            "does the firmware keep up, and with how many instances?"
+        ),
+    ] = None,
+) -> None:
     """Print report.json as a table: latency, interval, resources against the part."""
-    _print_report(build_dir)
+    if rate is None or (build_dir / "report.json").is_file():
+        _print_report(build_dir)
+    if rate is not None:
+        from triggerml.trigger.budget import firmware_budget
+
+        budget = firmware_budget(build_dir, rate)
+        verdict = "keeps up" if budget["keeps_up"] else "does NOT keep up"
+        console.print(
+            f"{rate:.4g} inferences/s per APA at II = {budget['interval_cycles']} cycles × "
+            f"{budget['clock_ns']} ns ({budget['inferences_per_s_per_instance']:.3g}/s per "
+            f"instance): {budget['instances_per_apa']} instance(s) per APA {verdict} "
+            f"({budget['source']})",
+            markup=False,
+        )
 
 
 def _print_report(build_dir: Path) -> None:
@@ -540,6 +562,34 @@ def _as_settings(config: object) -> dict[str, object]:
     mapping = to_mapping(config)
     assert isinstance(mapping, dict)
     return mapping
+
+
+@app.command("export-onnx")
+def export_onnx(
+    model: Annotated[Path, typer.Argument(help="QKeras .h5/.keras model.")],
+    out: Annotated[Path, typer.Option("--out", help="ONNX file to write.")],
+    qcdq: Annotated[
+        bool,
+        typer.Option("--qcdq", help="QuantizeLinear/Clip/DequantizeLinear form (≤ 8 bits)."),
+    ] = False,
+) -> None:
+    """QKeras → QONNX (ONNX + Quant nodes), or its QCDQ form that onnxruntime runs."""
+    from triggerml.compile import model_file
+    from triggerml.compile.keras2 import load_qkeras_model
+    from triggerml.compile.onnx_export import export_qonnx, to_qcdq
+
+    model_file.check_supported(model_file.read_architecture(model))
+    graph = export_qonnx(load_qkeras_model(str(model)))
+    if qcdq:
+        graph = to_qcdq(graph)
+    from onnx import save
+
+    from triggerml.io import atomic_path
+
+    with atomic_path(out) as tmp:
+        save(graph, str(tmp))
+    ops = sorted({node.op_type for node in graph.graph.node})
+    console.print(f"wrote {out}: {len(graph.graph.node)} nodes ({', '.join(ops)})")
 
 
 @app.command()

@@ -97,12 +97,22 @@ class BuildState:
     events: npt.NDArray[np.float64] | None = None
     csim: dict[str, Any] | None = None
     csim_outputs: npt.NDArray[np.float64] | None = None
+    onnx: Any = None  # onnx_import.OnnxSource for a QONNX source
+    input_shape: tuple[int, ...] = ()
     steps: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
 
 # --- steps ---------------------------------------------------------------------------------
 def step_load(state: BuildState) -> str:
+    if state.source.suffix.lower() == ".onnx":
+        if not state.source.is_file():
+            raise model_file.ModelFileError(f"{state.source} not found")
+        from triggerml.compile import onnx_import
+
+        state.onnx = onnx_import.load(state.source)
+        state.input_shape = state.onnx.input_shape
+        return "ok"
     info = model_file.read_architecture(state.source)
     model_file.check_supported(info)
     state.info = info
@@ -141,15 +151,24 @@ def step_load(state: BuildState) -> str:
             "input type is explicit and the conversion exact",
         )
     state.model = model
+    state.input_shape = tuple(int(d) for d in model.input_shape[1:])
     return "ok"
 
 
 def step_convert(state: BuildState) -> str:
     config = state.config
     with hls4ml_sees_keras2() as hls4ml:
-        hls_config = hls4ml.utils.config_from_keras_model(
-            state.model, granularity="name", backend=config.backend.value
-        )
+        if state.onnx is not None:
+            hls_config = hls4ml.utils.config.config_from_onnx_model(
+                state.onnx.cleaned, granularity="name", backend=config.backend.value
+            )
+            _set_onnx_input_precision(
+                hls_config, state.onnx.cleaned.graph.input[0].name, state.onnx.input_precision
+            )
+        else:
+            hls_config = hls4ml.utils.config_from_keras_model(
+                state.model, granularity="name", backend=config.backend.value
+            )
         hls_config["Model"]["Strategy"] = config.strategy.value
         hls_config["Model"]["ReuseFactor"] = config.reuse_factor
         _merge(hls_config["Model"], config.Model)
@@ -167,6 +186,17 @@ def step_convert(state: BuildState) -> str:
             kwargs["part"] = config.part
         if config.clock_ns:
             kwargs["clock_period"] = config.clock_ns
+        if state.onnx is not None:
+            state.hls_model = hls4ml.converters.convert_from_onnx_model(
+                state.onnx.cleaned,
+                hls_config=hls_config,
+                output_dir=str(state.work / PROJECT_DIR),
+                backend=config.backend.value,
+                io_type=config.io_type.value,
+                project_name="myproject",
+                **kwargs,
+            )
+            return "ok"
         state.hls_model = hls4ml.converters.convert_from_keras_model(
             state.model,
             hls_config=hls_config,
@@ -178,6 +208,15 @@ def step_convert(state: BuildState) -> str:
             **kwargs,
         )
     return "ok"
+
+
+def _set_onnx_input_precision(
+    hls_config: dict[str, Any], input_name: str, precision: str | None
+) -> None:
+    """The firmware input on the first quantizer's grid (not hls4ml's default type, which
+    would wrap values the quantizer saturates)."""
+    if precision is not None and input_name in hls_config["LayerName"]:
+        hls_config["LayerName"][input_name]["Precision"] = {"result": precision}
 
 
 def step_write(state: BuildState) -> str:
@@ -199,6 +238,8 @@ def step_csim(state: BuildState) -> str:
         return "skipped"
     x = _events(state)
     state.events = x
+    if state.onnx is not None:
+        return _csim_against_onnx(state, x)
     import tf_keras
 
     keras_out = state.model.predict(x, verbose=0, batch_size=512).reshape(len(x), -1)
@@ -239,6 +280,33 @@ def step_csim(state: BuildState) -> str:
         )
         return "warn"
     return "fail"
+
+
+def _csim_against_onnx(state: BuildState, x: npt.NDArray[np.float64]) -> str:
+    """C simulation vs qonnx's executor on the QONNX file (logits before a final table)."""
+    from triggerml.compile import onnx_import
+    from triggerml.compile.convert import logits_layer
+
+    reference, reference_logits = onnx_import.reference(state.onnx, x)
+    with hls4ml_sees_keras2(), _deterministic_stamp(_stamp(state)):
+        y, trace = state.hls_model.trace(np.ascontiguousarray(x, dtype=np.float64))
+    y = np.asarray(y, dtype=np.float64).reshape(len(x), -1)
+    state.csim_outputs = y
+    if reference_logits is None:
+        ours, theirs = y, reference
+    else:
+        key = logits_layer(state.hls_model)
+        ours = np.asarray(trace[key], dtype=np.float64).reshape(len(x), -1)
+        theirs = reference_logits
+    mismatches = int(np.any(ours != theirs, axis=1).sum())
+    state.csim = {
+        "events": len(x),
+        "mismatches": mismatches,
+        "max_abs_diff": float(np.abs(y - reference).max()),
+        "emulator_mismatches": None,
+    }
+    _write_tb_data(state.work / PROJECT_DIR, x, reference)
+    return "ok" if mismatches == 0 else "fail"
 
 
 def step_export(state: BuildState) -> str:
@@ -489,7 +557,7 @@ def _events(state: BuildState) -> npt.NDArray[np.float64]:
     """Events for the C simulation: random on the input grid, plus out-of-range values."""
     from triggerml.fixed import parse_type
 
-    shape = tuple(int(d) for d in state.model.input_shape[1:])
+    shape = state.input_shape
     precision = state.hls_model.get_input_variables()[0].type.precision
     try:
         grid = parse_type(str(precision))

@@ -148,11 +148,15 @@ def _layer(layer: Any, project: Path, arrays: dict[str, np.ndarray]) -> dict[str
         "name": layer.name,
         "class": kind,
         "inputs": list(layer.inputs),
+        "outputs": list(layer.outputs),  # what readers name (a Clone has several)
         "result_t": _type(out_var.type.precision),
         "shape": [int(d) for d in out_var.shape],
     }
     if kind == "Input":
         return record
+    if kind in ("PointwiseConv1D", "PointwiseConv2D"):  # 1×1 kernels: the same arithmetic
+        kind = record["class"] = kind.replace("Pointwise", "")
+        record["hls_class"] = layer.class_name
     if kind in ("Dense", "Conv1D", "Conv2D"):
         weight = layer.weights["weight"]
         bias = layer.weights["bias"]
@@ -176,6 +180,11 @@ def _layer(layer: Any, project: Path, arrays: dict[str, np.ndarray]) -> dict[str
         record["input_shape"] = input_shape
         if kind != "Dense":
             record.update(_int_attrs(layer, CONV_ATTRS))
+        return record
+    if kind == "Softmax":
+        record["class"] = "Activation"
+        record["activation"] = "softmax"
+        record.update(_softmax_config(layer, project))
         return record
     if kind == "Activation":
         record["activation"] = str(layer.get_attr("activation")).lower()
@@ -211,7 +220,14 @@ def _layer(layer: Any, project: Path, arrays: dict[str, np.ndarray]) -> dict[str
             record.setdefault("out_width", record.get("n_out"))
         record["input_shape"] = [int(d) for d in layer.get_input_variable().shape]
         return record
-    if kind in ("Reshape", "Flatten"):
+    if kind in ("Reshape", "Flatten", "Clone"):  # Clone: io_stream copies for branches
+        return record
+    if kind in ("Merge", "Concatenate"):
+        record["op"] = str(layer.get_attr("op") or kind).lower()
+        record["axis"] = int(layer.get_attr("axis") if layer.get_attr("axis") is not None else -1)
+        record["input_shapes"] = [
+            [int(d) for d in layer.get_input_variable(name).shape] for name in layer.inputs
+        ]
         return record
     if kind in ("ZeroPadding1D", "ZeroPadding2D"):  # io_stream makes padding explicit
         record.update(_int_attrs(layer, ("pad_top", "pad_bottom", "pad_left", "pad_right")))
@@ -219,6 +235,52 @@ def _layer(layer: Any, project: Path, arrays: dict[str, np.ndarray]) -> dict[str
         return record
     raise ExportError(
         f"layer {layer.name!r} ({kind}) is not emulated yet; emulated: Input, "
-        "Dense, Conv1D, Conv2D, Activation (linear, relu, sigmoid), "
-        "Pooling1D/2D (max), Reshape"
+        "Dense, Conv1D, Conv2D, Activation (linear, relu, sigmoid), BatchNormalization, "
+        "Pooling1D/2D, GlobalPooling1D/2D, Reshape, ZeroPadding1D/2D, Merge "
+        "(add, subtract, maximum, minimum), Concatenate"
     )
+
+
+SOFTMAX_FIELDS = ("exp_table_size", "inv_table_size", "n_slice", "n_inner", "n_outer")
+SOFTMAX_TYPES = ("exp_table_t", "inv_table_t", "accum_t", "inv_inp_t", "inp_norm_t")
+
+
+def _softmax_config(layer: Any, project: Path) -> dict[str, Any]:
+    """The softmax config struct as the C simulation compiles it (parameters.h), with its
+    typedef names resolved to C++ types (defines.h / parameters.h)."""
+    import re
+
+    firmware = project / "firmware"
+    sources = [(firmware / name).read_text() for name in ("parameters.h", "defines.h")]
+    text = "\n".join(sources)
+    name = f"softmax_config{layer.index}"
+    match = re.search(r"struct\s+" + name + r"\s*:[^{]*\{(.*?)\n\};", text, re.S)
+    if match is None:
+        raise ExportError(f"softmax layer {layer.name!r}: {name} not found in parameters.h")
+    body = match.group(1)
+
+    def value(field: str) -> str:
+        found = re.search(r"\b" + field + r"\s*=\s*([^;]+);", body)
+        if found is None:
+            raise ExportError(f"softmax layer {layer.name!r}: {field} not in {name}")
+        return found.group(1).strip()
+
+    def resolve(type_name: str) -> str:
+        for _ in range(8):
+            if type_name.startswith(("ap_", "fixed", "ufixed")):
+                return cpp_spelling(parse_type(type_name))
+            typedef = re.search(r"typedef\s+(.+?)\s+" + re.escape(type_name) + r"\s*;", text)
+            if typedef is None:
+                raise ExportError(f"softmax layer {layer.name!r}: type {type_name} not found")
+            type_name = typedef.group(1).strip()
+        raise ExportError(f"softmax layer {layer.name!r}: typedef chain of {type_name} too long")
+
+    config: dict[str, Any] = {f: int(value(f)) for f in SOFTMAX_FIELDS}
+    config["implementation"] = value("implementation").split("::")[-1]
+    config["exp_scale"] = float(value("exp_scale"))
+    for field in SOFTMAX_TYPES:
+        found = re.search(r"typedef\s+(.+?)\s+" + field + r"\s*;", body)
+        if found is None:
+            raise ExportError(f"softmax layer {layer.name!r}: {field} not in {name}")
+        config[field] = resolve(found.group(1).strip())
+    return config

@@ -307,6 +307,37 @@ def _conv_im2col(
     )
 
 
+def merge(layer: dict, a: Tensor, b: Tensor, result_t: FixedType) -> Tensor:
+    """nnet_merge.h: add/subtract/maximum/minimum in full precision, then one cast to res_T
+    (element ii % n of each input: broadcast); concatenate: each element cast to res_T."""
+    n = a.mantissa.shape[0]
+    if layer["class"] == "Concatenate":
+        axis = int(layer.get("axis", -1))
+        parts = [
+            cast(t, result_t).mantissa.reshape(n, *shape)
+            for t, shape in ((a, layer["input_shapes"][0]), (b, layer["input_shapes"][1]))
+        ]
+        joined = np.concatenate(parts, axis=axis + 1 if axis >= 0 else axis)
+        return Tensor(joined.reshape(n, *layer["shape"]), result_t)
+    frac = max(a.ftype.frac_bits, b.ftype.frac_bits)
+    x = a.mantissa.reshape(n, -1) << (frac - a.ftype.frac_bits)
+    y = b.mantissa.reshape(n, -1) << (frac - b.ftype.frac_bits)
+    size = int(np.prod(layer["shape"]))
+    x = np.tile(x, (1, size // x.shape[1]))
+    y = np.tile(y, (1, size // y.shape[1]))
+    op = layer["op"]
+    if op == "add":
+        exact = x + y
+    elif op == "subtract":
+        exact = x - y
+    elif op == "maximum":
+        exact = np.maximum(x, y)
+    else:
+        exact = np.minimum(x, y)
+    out = requantize(exact, frac, result_t)
+    return Tensor(out.reshape(n, *layer["shape"]), result_t)
+
+
 def relu(x: Tensor, result_t: FixedType | None) -> Tensor:
     positive = Tensor(np.maximum(x.mantissa, 0), x.ftype)
     return cast(positive, result_t)
@@ -357,6 +388,127 @@ def sigmoid(
     quotient = np.where(numerator >= 0, numerator // denominator, -((-numerator) // denominator))
     index = np.clip(quotient + size // 2, 0, size - 1)
     return cast(Tensor(table[index], table_t), result_t)
+
+
+def _ceillog2(x: int) -> int:
+    """hls4ml's ceillog2 (nnet_common.h): the table's address bits."""
+    return 1 if x <= 2 else 1 + _ceillog2((x + 1) // 2)
+
+
+def _floorlog2(x: int) -> int:
+    return 0 if x < 2 else 1 + _floorlog2(x // 2)
+
+
+def _top_bits(mantissa: npt.NDArray[np.int64], ftype: FixedType, bits: int) -> npt.NDArray:
+    """softmax_idx_from_real_val: the top ``bits`` bits of the value's bit pattern."""
+    pattern = mantissa & ((1 << ftype.width) - 1)
+    return pattern >> (ftype.width - bits)
+
+
+def _value_of_top_bits(index: int, ftype: FixedType, bits: int) -> np.float32:
+    """softmax_real_val_from_idx: a value whose top bits are ``index`` (rest 0), as float."""
+    pattern = np.array([index << (ftype.width - bits)], dtype=np.int64)
+    return np.float32(ftype.to_float(wrap(pattern, ftype.width, ftype.signed))[0])
+
+
+@dataclass(frozen=True)
+class SoftmaxTables:
+    """One softmax layer's tables and types, built as init_exp_table / init_invert_table do
+    (float arithmetic: the index's value × exp_scale, expf, 1/x in float)."""
+
+    implementation: str
+    data_t: FixedType  # what indexes the exp table (the input, or inp_norm_t for stable)
+    exp_table: npt.NDArray[np.int64]
+    inv_table: npt.NDArray[np.int64]
+    exp_table_t: FixedType
+    inv_table_t: FixedType
+    accum_t: FixedType
+    inv_inp_t: FixedType
+    exp_bits: int
+    inv_bits: int
+
+    @classmethod
+    def build(cls, layer: dict, input_t: FixedType) -> SoftmaxTables:
+        from triggerml.fixed import parse_type
+
+        implementation = layer["implementation"]
+        if implementation not in ("latency", "stable", "argmax"):
+            raise ValueError(f"softmax implementation {implementation!r} is not emulated")
+        if layer["n_inner"] != 1 or layer["n_outer"] != 1:
+            raise ValueError("softmax over an inner axis (multidim) is not emulated")
+        types = {k: parse_type(layer[k]) for k in ("exp_table_t", "inv_table_t", "accum_t")}
+        inv_inp_t = parse_type(layer["inv_inp_t"])
+        data_t = parse_type(layer["inp_norm_t"]) if implementation == "stable" else input_t
+        exp_size, inv_size = int(layer["exp_table_size"]), int(layer["inv_table_size"])
+        exp_bits, inv_bits = _ceillog2(exp_size), _ceillog2(inv_size)
+        for ftype, bits in ((data_t, exp_bits), (inv_inp_t, inv_bits)):
+            if ftype.width < bits:
+                raise ValueError(f"softmax table address ({bits} bits) wider than {ftype}")
+        expf = _c_expf()
+        scale = np.float32(layer["exp_scale"])
+        exp_values = np.empty(exp_size)
+        for i in range(exp_size):
+            x = np.float32(_value_of_top_bits(i, data_t, exp_bits) * scale)
+            if implementation == "stable":
+                x = -x
+            exp_values[i] = float(np.float32(expf(float(x)) if expf else np.exp(x)))
+        inv_values = np.empty(inv_size)
+        with np.errstate(divide="ignore"):
+            for i in range(inv_size):
+                inv_values[i] = float(np.float32(1) / _value_of_top_bits(i, inv_inp_t, inv_bits))
+        return cls(
+            implementation,
+            data_t,
+            types["exp_table_t"].mantissa(exp_values),
+            types["inv_table_t"].mantissa(inv_values),
+            types["exp_table_t"],
+            types["inv_table_t"],
+            types["accum_t"],
+            inv_inp_t,
+            exp_bits,
+            inv_bits,
+        )
+
+
+def _reduce_add(values: npt.NDArray[np.int64], t: FixedType) -> npt.NDArray[np.int64]:
+    """nnet::reduce with Op_add<T>: a tree of sums, each assigned to T."""
+    n = values.shape[1]
+    if n == 1:
+        return values[:, 0]
+    if n == 2:
+        return requantize(values[:, 0] + values[:, 1], t.frac_bits, t)
+    left = 2 ** _floorlog2(n - 1)
+    total = _reduce_add(values[:, :left], t) + _reduce_add(values[:, left:], t)
+    return requantize(total, t.frac_bits, t)
+
+
+def softmax(x: Tensor, tables: SoftmaxTables, result_t: FixedType) -> Tensor:
+    """softmax_latency / softmax_stable / softmax_argmax (nnet_activation.h), io_parallel."""
+    b = x.mantissa.shape[0]
+    data = x.mantissa.reshape(b, -1)
+    if tables.implementation == "argmax":
+        out = np.zeros_like(data)
+        out[np.arange(b), np.argmax(data, axis=1)] = result_t.mantissa(np.ones(1))[0]
+        return Tensor(out, result_t)
+    if tables.implementation == "stable":
+        top = data.max(axis=1, keepdims=True)
+        index_source = requantize(top - data, x.ftype.frac_bits, tables.data_t)
+    else:
+        index_source = data
+    exp_res = requantize(
+        tables.exp_table[_top_bits(index_source, tables.data_t, tables.exp_bits)],
+        tables.exp_table_t.frac_bits,
+        tables.accum_t,
+    )
+    exp_sum = requantize(
+        _reduce_add(exp_res, tables.accum_t), tables.accum_t.frac_bits, tables.inv_inp_t
+    )
+    inverse = tables.inv_table[_top_bits(exp_sum, tables.inv_inp_t, tables.inv_bits)]
+    product_frac = tables.accum_t.frac_bits + tables.inv_table_t.frac_bits
+    if tables.accum_t.width + tables.inv_table_t.width > 62:
+        raise ValueError("softmax products exceed 62 bits: not emulated")
+    out = requantize(exp_res * inverse[:, None], product_frac, result_t)
+    return Tensor(out, result_t)
 
 
 def _windows(

@@ -35,8 +35,12 @@ EMULATED = (
     "BatchNormalization",
     "GlobalPooling1D",
     "GlobalPooling2D",
+    "Merge",
+    "Concatenate",
+    "Clone",
 )
-ACTIVATIONS = ("linear", "relu", "sigmoid")
+MERGE_OPS = ("add", "subtract", "maximum", "minimum")
+ACTIVATIONS = ("linear", "relu", "sigmoid", "softmax")
 _WIDE = re.compile(r"ap_(u?)fixed<(\d+),(-?\d+)")
 
 
@@ -58,9 +62,11 @@ class _Step:
     accum_t: FixedType | None = None
     table: npt.NDArray[np.int64] | None = None
     table_t: FixedType | None = None
+    softmax: kernels.SoftmaxTables | None = None
     relu_t: FixedType | None = None  # a following ReLU fused into this layer's last pass
     pool: kernels.FusedPool | None = None  # a following max pooling, fused likewise
     fused: bool = False  # done by the layer before
+    aliases: tuple[str, ...] = ()  # fused layers whose output this step's output is
 
 
 def _result_type(
@@ -110,6 +116,7 @@ class Emulator:
         self.graph = graph
         self.steps: list[_Step] = []
         current: FixedType | None = None
+        types: dict[str, FixedType | None] = {}  # each layer's output type, by name
         for layer in graph["layers"]:
             kind = layer["class"]
             where = f"{source}: layer {layer['name']!r}"
@@ -118,6 +125,20 @@ class Emulator:
                     f"{where} ({kind}) is not emulated; emulated: {', '.join(EMULATED)}"
                 )
             step = _Step(layer, None)
+            if layer.get("inputs"):
+                current = types.get(layer["inputs"][0], current)
+            if kind in ("Merge", "Concatenate"):
+                if kind == "Merge" and layer.get("op") not in MERGE_OPS:
+                    raise EmulationError(
+                        f"{where}: merge {layer.get('op')!r} is not emulated; emulated: "
+                        + ", ".join(MERGE_OPS)
+                    )
+                if len(layer.get("inputs", [])) != 2:
+                    raise EmulationError(f"{where}: a merge of two inputs is emulated")
+                step.result_t = parse_type(layer["result_t"])
+                current = types[layer["name"]] = step.result_t
+                self.steps.append(step)
+                continue
             if kind == "Input":
                 step.result_t = parse_type(layer["result_t"])
                 current = step.result_t
@@ -155,6 +176,15 @@ class Emulator:
                         f"{where}: activation {activation!r} is not emulated; "
                         f"emulated: {', '.join(ACTIVATIONS)}"
                     )
+                if activation == "softmax":
+                    if current is None or graph["io_type"] != "io_parallel":
+                        raise EmulationError(
+                            f"{where}: softmax is emulated for io_parallel on a fixed-point input"
+                        )
+                    try:
+                        step.softmax = kernels.SoftmaxTables.build(layer, current)
+                    except ValueError as error:
+                        raise EmulationError(f"{where}: {error}") from None
                 if activation == "sigmoid":
                     step.table_t = parse_type(layer["table_t"])
                     step.table = kernels.sigmoid_table(int(layer["table_size"]), step.table_t)
@@ -162,6 +192,7 @@ class Emulator:
             step.result_t = _result_type(layer["result_t"], current, where, step.table)
             if step.result_t is not None:
                 current = step.result_t
+            types[layer["name"]] = current
             self.steps.append(step)
         self.output_shape = tuple(self.graph["layers"][-1]["shape"])
         _fuse_relus(self.steps)
@@ -213,9 +244,20 @@ class Emulator:
         return np.concatenate(outputs)
 
     def _run(self, x: Tensor, steps: list[_Step]) -> npt.NDArray[np.float64]:
+        """Layers in order; each reads its inputs by name (a graph, not only a chain)."""
+        values = {self.steps[0].layer["name"]: x}
         for step in steps:
-            if not step.fused:
-                x = self._apply(step, x)
+            if step.fused:
+                continue
+            names = step.layer.get("inputs") or []
+            known = [values[n] for n in names if n in values]
+            if step.layer["class"] in ("Merge", "Concatenate"):
+                assert step.result_t is not None
+                x = kernels.merge(step.layer, known[0], known[1], step.result_t)
+            else:
+                x = self._apply(step, known[0] if len(known) == len(names) and known else x)
+            for name in (step.layer["name"], *step.layer.get("outputs", ()), *step.aliases):
+                values[name] = x
         return x.ftype.to_float(x.mantissa).reshape(len(x.mantissa), -1)
 
     def _apply(self, step: _Step, x: Tensor) -> Tensor:
@@ -260,6 +302,10 @@ class Emulator:
             activation = layer["activation"]
             if activation == "relu":
                 return kernels.relu(x, step.result_t)
+            if activation == "softmax":
+                assert step.softmax is not None
+                assert step.result_t is not None
+                return kernels.softmax(x, step.softmax, step.result_t)
             if activation == "sigmoid":
                 assert step.table is not None
                 assert step.table_t is not None
@@ -291,24 +337,43 @@ class Emulator:
 
 def _fuse_relus(steps: list[_Step]) -> None:
     """A ReLU right after a dense/conv layer runs in that layer's final pass (same
-    arithmetic: the layer's cast, then max(·, 0) cast to the ReLU's type)."""
+    arithmetic: the layer's cast, then max(·, 0) cast to the ReLU's type), and a max
+    pooling that tiles a convolution's output runs inside the convolution — when the
+    fused layer is the only reader of the output before it."""
+    readers: dict[str, int] = {}
+    for step in steps:
+        for name in step.layer.get("inputs") or []:
+            readers[name] = readers.get(name, 0) + 1
+
+    def only_reader(step: _Step, after: _Step) -> bool:
+        name = step.layer["name"]
+        inputs = after.layer.get("inputs")
+        return (inputs is None or list(inputs) == [name]) and readers.get(name, 1) == 1
+
     for step, after in itertools.pairwise(steps):
         if (
             step.layer["class"] in ("Dense", "Conv1D", "Conv2D")
             and after.layer["class"] == "Activation"
             and after.layer["activation"] == "relu"
             and after.result_t is not None
+            and only_reader(step, after)
         ):
             step.relu_t = after.result_t
+            step.aliases = (after.layer["name"], *after.layer.get("outputs", ()))
             after.fused = True
     for step, after in itertools.pairwise([s for s in steps if not s.fused]):
+        last = step.aliases[-1] if step.aliases else step.layer["name"]
+        reads_last = (after.layer.get("inputs") or [last]) == [last]
         if (
             step.layer["class"] in ("Conv1D", "Conv2D")
             and after.layer["class"] == step.layer["class"].replace("Conv", "Pooling")
             and "Max" in after.layer.get("pool_op", "Max")
             and kernels.tiles(after.layer)
+            and reads_last
+            and readers.get(last, 1) == 1
         ):
             step.pool = kernels.FusedPool(after.layer, after.accum_t, after.result_t)
+            step.aliases = (*step.aliases, after.layer["name"], *after.layer.get("outputs", ()))
             after.fused = True
 
 

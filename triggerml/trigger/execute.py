@@ -29,7 +29,10 @@ def result_path(tasks_dir: Path, task: Task) -> Path:
 
 @functools.lru_cache(maxsize=4)
 def _emulator(firmware: str) -> Emulator:
-    return load_emulator(firmware)
+    """Loaded once per process and run once, so kernel compilation is not chain time."""
+    emulator = load_emulator(firmware)
+    emulator.predict(np.zeros((1, *emulator.input_shape)))
+    return emulator
 
 
 def run_and_store(resolved: Resolved, firmware: str, task: Task, tasks_dir: str) -> str:

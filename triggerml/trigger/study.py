@@ -8,7 +8,6 @@ belong to), ``summary.json`` (written last), ``report.md``, ``*.png``.
 from __future__ import annotations
 
 import json
-import math
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from triggerml import __version__
 from triggerml.config import ConfigError, to_mapping
 from triggerml.io import now_iso, sha256_file, sha256_json, versions, write_json
 from triggerml.trigger import analysis, burst, execute, plots, report
+from triggerml.trigger.budget import firmware_budget
 from triggerml.trigger.scenario import Resolved, StudyKind, StudyScenario, resolve
 from triggerml.trigger.tasks import plan
 
@@ -171,7 +171,7 @@ def summarize(resolved: Resolved, pooled: Pooled, out: Path) -> dict[str, Any]:
         "tasks": pooled.tasks,
         "clusters_per_s_per_apa": float(all_clusters.size / pooled.live_seconds),
         "background_clusters": int(analysis.background(pooled.candidates).size),
-        "firmware": _firmware(scenario, all_clusters.size / pooled.live_seconds),
+        "firmware": firmware_budget(scenario.firmware, all_clusters.size / pooled.live_seconds),
         "model": scenario.model,
         "input_kind": resolved.input_kind,
         "plots": {},
@@ -248,38 +248,3 @@ def _snb_reach(
         "triggers": details,
     }
     summary["plots"]["snb_reach"] = plots.reach(reach, out / "snb_reach.png").name
-
-
-def _firmware(scenario: StudyScenario, inference_rate_hz: float) -> dict[str, Any]:
-    """How many firmware instances one APA needs to score every cluster in real time."""
-    folder = Path(scenario.firmware)
-    manifest = json.loads((folder / "manifest.json").read_text())
-    synth = folder / "report.json"
-    clock_ns = float(manifest["clock_ns"])
-    if synth.is_file():
-        synthesized = json.loads(synth.read_text())
-        interval = synthesized["interval_cycles"]["max"]
-        source = "report.json (HLS synthesis)"
-        resources = synthesized.get("resources_vsynth") or synthesized.get("resources")
-    else:
-        interval = None
-        resources = None
-        source = "estimate (not synthesized)"
-    if interval is None:
-        # io_parallel Latency pipelines at II = reuse factor; io_stream at ≈ one event per
-        # input pixel (conservative)
-        interval = int(manifest["reuse_factor"])
-        if manifest["io_type"] == "io_stream":
-            interval *= int(np.prod(manifest["inputs"][0]["shape"][:-1]))
-    capacity = 1e9 / (clock_ns * interval)
-    instances = max(1, math.ceil(inference_rate_hz / capacity))
-    return {
-        "inference_rate_hz_per_apa": inference_rate_hz,
-        "interval_cycles": interval,
-        "clock_ns": clock_ns,
-        "inferences_per_s_per_instance": capacity,
-        "instances_per_apa": instances,
-        "keeps_up": inference_rate_hz <= capacity * instances,
-        "source": source,
-        "resources_per_instance": resources,
-    }
