@@ -390,3 +390,32 @@ def test_legacy_softmax_builds_without_an_emulator_and_says_why(tmp_path: Path) 
     assert any("legacy" in str(w.message) for w in caught if w.category is BuildWarning)
     assert manifest["emulation_graph"] is None
     assert manifest["csim"]["emulator_mismatches"] is None
+
+
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+def test_quantized_tanh_matches_csim_exactly(io_type: str, tmp_path: Path) -> None:
+    """QKeras quantized_tanh becomes hls4ml's hard_tanh (slope 0.5, shift 0.5)."""
+    import tf_keras
+    from qkeras import QActivation, QDense, quantized_bits, quantized_tanh
+
+    tf_keras.utils.set_random_seed(5)
+    inputs = tf_keras.Input((9,))
+    x = QActivation(quantized_bits(10, 3, alpha=1))(inputs)
+    q = quantized_bits(6, 0, alpha=1)
+    x = QDense(8, kernel_quantizer=q, bias_quantizer=q)(x)
+    x = QActivation(quantized_tanh(8, 1))(x)
+    x = QDense(4, kernel_quantizer=q, bias_quantizer=q)(x)
+    outputs = QActivation(quantized_tanh(6, 0))(x)
+    path = tmp_path / "tanh.h5"
+    tf_keras.Model(inputs, outputs).save(path)
+    manifest = build(path, tmp_path / "build", BuildConfig(events=600, io_type=io_type))
+    assert manifest["csim"]["mismatches"] == 0
+    assert manifest["csim"]["emulator_mismatches"] == 0
+    classes = {
+        layer["activation"]
+        for layer in json.loads((tmp_path / "build" / "emulation" / "graph.json").read_text())[
+            "layers"
+        ]
+        if layer["class"] == "Activation"
+    }
+    assert "hard_tanh" in classes

@@ -181,6 +181,15 @@ def _layer(layer: Any, project: Path, arrays: dict[str, np.ndarray]) -> dict[str
         if kind != "Dense":
             record.update(_int_attrs(layer, CONV_ATTRS))
         return record
+    if kind == "HardActivation":  # quantized_tanh / quantized_sigmoid in hls4ml
+        record["class"] = "Activation"
+        record["activation"] = str(layer.get_attr("activation")).lower()
+        for name in ("slope", "shift"):
+            record[name] = float(layer.get_attr(name))
+            record[f"{name}_t"] = _attr_type(layer, f"{name}_t") or cpp_spelling(
+                layer.get_attr(f"{name}_prec")
+            )
+        return record
     if kind == "Softmax":
         record["class"] = "Activation"
         record["activation"] = "softmax"

@@ -390,6 +390,24 @@ def sigmoid(
     return cast(Tensor(table[index], table_t), result_t)
 
 
+def hard_activation(
+    x: Tensor, layer: dict, slope_t: FixedType, shift_t: FixedType, result_t: FixedType | None
+) -> Tensor:
+    """hard_sigmoid / hard_tanh: s = slope·x + shift in full precision, clamped to [0, 1];
+    tanh returns 2s − 1; one cast to res_T."""
+    slope = int(slope_t.mantissa(np.array([layer["slope"]]))[0])
+    shift = int(shift_t.mantissa(np.array([layer["shift"]]))[0])
+    frac = max(x.ftype.frac_bits + slope_t.frac_bits, shift_t.frac_bits)
+    value = (x.mantissa * slope) << (frac - x.ftype.frac_bits - slope_t.frac_bits)
+    value = value + (shift << (frac - shift_t.frac_bits))
+    one = 1 << frac
+    value = np.clip(value, 0, one)
+    if layer["activation"] == "hard_tanh":
+        value = 2 * value - one
+    target = result_t or x.ftype
+    return Tensor(requantize(value, frac, target), target)
+
+
 def _ceillog2(x: int) -> int:
     """hls4ml's ceillog2 (nnet_common.h): the table's address bits."""
     return 1 if x <= 2 else 1 + _ceillog2((x + 1) // 2)

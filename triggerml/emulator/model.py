@@ -40,7 +40,7 @@ EMULATED = (
     "Clone",
 )
 MERGE_OPS = ("add", "subtract", "maximum", "minimum")
-ACTIVATIONS = ("linear", "relu", "sigmoid", "softmax")
+ACTIVATIONS = ("linear", "relu", "sigmoid", "softmax", "hard_tanh", "hard_sigmoid")
 _WIDE = re.compile(r"ap_(u?)fixed<(\d+),(-?\d+)")
 
 
@@ -176,6 +176,9 @@ class Emulator:
                         f"{where}: activation {activation!r} is not emulated; "
                         f"emulated: {', '.join(ACTIVATIONS)}"
                     )
+                if activation in ("hard_tanh", "hard_sigmoid"):
+                    step.weight_t = parse_type(layer["slope_t"])  # slope and shift
+                    step.bias_t = parse_type(layer["shift_t"])
                 if activation == "softmax":
                     if current is None or graph["io_type"] != "io_parallel":
                         raise EmulationError(
@@ -302,6 +305,10 @@ class Emulator:
             activation = layer["activation"]
             if activation == "relu":
                 return kernels.relu(x, step.result_t)
+            if activation in ("hard_tanh", "hard_sigmoid"):
+                assert step.weight_t is not None
+                assert step.bias_t is not None
+                return kernels.hard_activation(x, layer, step.weight_t, step.bias_t, step.result_t)
             if activation == "softmax":
                 assert step.softmax is not None
                 assert step.result_t is not None
