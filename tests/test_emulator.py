@@ -229,7 +229,15 @@ def test_fast_casts_equal_the_reference() -> None:
             m = rng.integers(-(2**40), 2**40, 2000)
             for frac in (-3, 0, 7, 30):
                 assert_array_equal(requantize_fast(m, frac, target), requantize(m, frac, target))
-            values = rng.normal(0, 2.0 ** (i + 1), 2000)
+            lsb = 2.0 ** (i - w)
+            values = np.concatenate(
+                [
+                    rng.normal(0, 2.0 ** (i + 1), 2000),
+                    (rng.integers(-(2**w), 2**w, 500) + 0.5) * lsb,  # ties
+                    [0.0, -0.0, 5e-324, -5e-324, 2.2e-308, -1e-310, 1e300, -1e300],
+                    [np.inf, -np.inf, 2.0**62, -(2.0**63), 2.0**80 + 2.0**30],
+                ]
+            )
             assert_array_equal(mantissa_from_double(values, target), target.mantissa(values))
 
 
@@ -259,6 +267,7 @@ def test_fused_conv_relu_pool_equals_the_layer_by_layer_path(seed: int) -> None:
     from triggerml.fixed import FixedType, OverflowMode, QuantMode
 
     rng = np.random.default_rng(seed)
+    EVENTS = 300  # more than two of the kernel's sub-batches, the last one partial
     one_d = seed % 2 == 1
     x_t = FixedType(int(rng.integers(6, 14)), int(rng.integers(1, 5)))
     w_t = FixedType(int(rng.integers(3, 8)), int(rng.integers(0, 2)))
@@ -311,7 +320,9 @@ def test_fused_conv_relu_pool_equals_the_layer_by_layer_path(seed: int) -> None:
         if one_d
         else [pool_layer["out_height"], pool_layer["out_width"], f]
     )
-    x = kernels.Tensor(rng.integers(x_t.min_mantissa, x_t.max_mantissa + 1, (64, h * w * c)), x_t)
+    x = kernels.Tensor(
+        rng.integers(x_t.min_mantissa, x_t.max_mantissa + 1, (EVENTS, h * w * c)), x_t
+    )
     weight = rng.integers(w_t.min_mantissa, w_t.max_mantissa + 1, (kh * kw * c, f))
     bias = rng.integers(w_t.min_mantissa, w_t.max_mantissa + 1, f)
     assert kernels.fast_path(x_t, weight, w_t, w_t, accum_t) is not None
@@ -330,7 +341,7 @@ def test_fused_conv_relu_pool_equals_the_layer_by_layer_path(seed: int) -> None:
     g = kernels.ConvGeometry.of(layer)
     plain = kernels._conv_im2col(
         x_t,
-        x.mantissa.reshape(64, *g.in_hwc),
+        x.mantissa.reshape(EVENTS, *g.in_hwc),
         g,
         weight,
         w_t,
@@ -341,7 +352,7 @@ def test_fused_conv_relu_pool_equals_the_layer_by_layer_path(seed: int) -> None:
         None,
     )
     plain = kernels.relu(
-        kernels.Tensor(plain.mantissa.reshape(64, *layer["shape"]), plain.ftype), relu_t
+        kernels.Tensor(plain.mantissa.reshape(EVENTS, *layer["shape"]), plain.ftype), relu_t
     )
     pooled = kernels.pool(plain, pool_layer, relu_t, None)
     assert fused.ftype == pooled.ftype

@@ -48,78 +48,116 @@ def cast_params(source: FixedType, target: FixedType | None) -> npt.NDArray[np.i
     )
 
 
-@numba.njit(cache=True, inline="always")
-def _cast(value: int, p: np.ndarray) -> int:
-    if p[0] == 0:
-        return value
-    return _one(value, p[1], p[2], p[3] != 0, p[4], p[5], p[6], p[7], p[8])
+@functools.lru_cache(maxsize=256)
+def caster(params: tuple[int, ...]) -> Callable[[int], int]:
+    """A cast with its parameters as compile-time constants (from :func:`cast_params`):
+    inlined into a kernel, LLVM folds the mode branches away."""
+    apply, shift, width, signed, q, o, sat_bits, lo, hi = params
+    is_signed = bool(signed)
+    if not apply:
+
+        @numba.njit(inline="always")
+        def identity(value: int) -> int:
+            return value
+
+        return identity
+
+    @numba.njit(inline="always")
+    def cast(value: int) -> int:
+        return _one(value, shift, width, is_signed, q, o, sat_bits, lo, hi)
+
+    return cast
+
+
+SUB_BATCH = 128  # events per kernel call: the float sums of a call stay in cache
 
 
 @functools.lru_cache(maxsize=64)
-def _block_kernel(
-    filters: int, kh: int, kw: int, channels: int, sh: int, sw: int
+def _sums_kernel(
+    shape: tuple[int, int, int, int, int, int],  # filters, kh, kw, channels, height, width
+    geometry: tuple[int, int, int, int, int, int],  # sh, sw, top, left, conv_h, conv_w
+    dtype: str,
 ) -> Callable[..., None]:
-    """The block kernel with the layer's sizes as compile-time constants: LLVM then unrolls
-    and vectorizes the filter loop (≈4× faster than with run-time sizes).  Compiled once per
-    layer shape and process (≈1–2 s); fastmath lets it reorder the float sums, which is safe
-    because every partial sum is an exact integer."""
+    """The exact convolution sums, with the layer's sizes as compile-time constants (LLVM
+    unrolls and vectorizes; compiled once per layer shape and process, ≈1 s).  fastmath
+    lets it reorder the sums, which is safe because every partial sum is an exact integer.
+
+    The input is zero-padded channels-first and the sums are laid out (b, conv_h, F,
+    conv_w), so LLVM vectorizes over output columns: measured 1.1× (8 channels) to 6× (one
+    channel) faster than one dot product per output, and 5–9× faster than sums written to
+    an array made inside the kernel (not vectorized)."""
+    filters, kh, kw, channels, height, width = shape
+    sh, sw, top, left, conv_h, conv_w = geometry
+    zero = np.dtype(dtype).type(0)  # a typed constant: the sums stay in the exact dtype
+    pad_h = max((conv_h - 1) * sh + kh, top + height)
+    pad_w = max((conv_w - 1) * sw + kw, left + width)
 
     @numba.njit(parallel=True, fastmath=True)
-    def kernel(
-        x: np.ndarray,  # (b, H, W, C): float32 / float64 / int64 holding exact integers
-        w: np.ndarray,  # (KH, KW, C, F), same dtype
-        bias: np.ndarray,  # (F,) int64, in accum_t
-        shift: int,
-        a_width: int,
-        a_signed: bool,
-        result: np.ndarray,  # cast params: accum_t → result_t
-        relu: bool,
-        relu_cast: np.ndarray,  # result_t → relu_t
-        geometry: np.ndarray,  # sh, sw, top, left, conv_h, conv_w, pool_h, pool_w
-        pool_a: np.ndarray,  # pooled value → pool accum_t
-        pool_r: np.ndarray,  # → pool result_t
-        out: np.ndarray,  # (b, out_h, out_w, F) int64
-    ) -> None:
-        b, height, width, _ = x.shape
-        _, _, top, left, conv_h, conv_w, ph, pw = geometry
-        out_h, out_w = out.shape[1], out.shape[2]
-        for n in numba.prange(b):
-            acc = np.zeros((conv_w, filters), dtype=x.dtype)
-            conv = np.empty((conv_h, conv_w, filters), dtype=np.int64)
+    def kernel(x: np.ndarray, w: np.ndarray, rows: np.ndarray, sums: np.ndarray) -> None:
+        """x (b, H, W, C), w (F, KH, KW, C), rows (b, conv_h, F, conv_w) scratch,
+        sums (b, conv_h, conv_w, F)."""
+        for n in numba.prange(x.shape[0]):
+            padded = np.zeros((channels, pad_h, pad_w), dtype=x.dtype)
+            for iy in range(height):
+                for ix in range(width):
+                    for c in range(channels):
+                        padded[c, top + iy, left + ix] = x[n, iy, ix, c]
             for oy in range(conv_h):
-                acc[:] = 0
-                for ky in range(kh):
-                    iy = oy * sh + ky - top
-                    if iy < 0 or iy >= height:
-                        continue
-                    for kx in range(kw):
-                        # output columns whose input column ox·sw + kx − left lies inside
-                        first = max(0, (left - kx + sw - 1) // sw)
-                        last = min(conv_w, (width - 1 + left - kx) // sw + 1)
-                        for ox in range(first, last):
-                            ix = ox * sw + kx - left
-                            for c in range(channels):
-                                v = x[n, iy, ix, c]
-                                for f in range(filters):
-                                    acc[ox, f] += v * w[ky, kx, c, f]
+                for f in range(filters):
+                    for ox in range(conv_w):
+                        total = zero
+                        for ky in range(kh):
+                            for kx in range(kw):
+                                for c in range(channels):
+                                    total += w[f, ky, kx, c] * padded[c, oy * sh + ky, ox * sw + kx]
+                        rows[n, oy, f, ox] = total
                 for ox in range(conv_w):
                     for f in range(filters):
-                        value = (np.int64(acc[ox, f]) << shift) + bias[f]
-                        value = _cast(_wrap(value, a_width, a_signed), result)
-                        if relu:
-                            value = _cast(max(value, 0), relu_cast)
-                        conv[oy, ox, f] = value
+                        sums[n, oy, ox, f] = rows[n, oy, f, ox]
+
+    return kernel
+
+
+@functools.lru_cache(maxsize=64)
+def _finish_kernel(
+    pool: tuple[int, int],  # ph, pw; (0, 0) for none
+    accumulator: tuple[int, int, bool],  # shift, width, signed
+    casts: tuple[tuple[int, ...], bool, tuple[int, ...], tuple[int, ...], tuple[int, ...]],
+) -> Callable[..., None]:
+    """Sums → firmware values: shift and bias into accum_t (wrapping), the result cast,
+    the fused ReLU and max pooling with their casts — all casts compile-time constants.
+    (Pooling the sums first and mapping once is not faster: measured 2× slower.)"""
+    ph, pw = pool
+    shift, a_width, a_signed = accumulator
+    result_p, relu, relu_p, pool_a_p, pool_r_p = casts
+    to_result, to_relu = caster(result_p), caster(relu_p)
+    to_pool_accum, to_pool_result = caster(pool_a_p), caster(pool_r_p)
+
+    @numba.njit(inline="always")
+    def finish(total: float, bias: int) -> int:
+        wide = (int(np.int64(total)) << shift) + bias
+        value = to_result(int(_wrap(wide, a_width, a_signed)))
+        return to_relu(max(value, 0)) if relu else value
+
+    @numba.njit(parallel=True)
+    def kernel(sums: np.ndarray, bias: np.ndarray, out: np.ndarray) -> None:
+        _, out_h, out_w, filters = out.shape
+        for n in numba.prange(sums.shape[0]):
             if ph == 0:
-                out[n] = conv
+                for oy in range(out_h):
+                    for ox in range(out_w):
+                        for f in range(filters):
+                            out[n, oy, ox, f] = finish(sums[n, oy, ox, f], bias[f])
                 continue
             for oy in range(out_h):
                 for ox in range(out_w):
                     for f in range(filters):
-                        best = conv[oy * ph, ox * pw, f]
+                        best = finish(sums[n, oy * ph, ox * pw, f], bias[f])
                         for py in range(ph):
                             for px in range(pw):
-                                best = max(best, conv[oy * ph + py, ox * pw + px, f])
-                        out[n, oy, ox, f] = _cast(_cast(best, pool_a), pool_r)
+                                value = finish(sums[n, oy * ph + py, ox * pw + px, f], bias[f])
+                                best = max(best, value)
+                        out[n, oy, ox, f] = to_pool_result(to_pool_accum(best))
 
     return kernel
 
@@ -142,19 +180,32 @@ def conv_block(
     out_h, out_w = (conv_h // ph, conv_w // pw) if pool is not None else (conv_h, conv_w)
     out = np.empty((data.shape[0], out_h, out_w, weight.shape[3]), dtype=np.int64)
     kh, kw, channels, filters = weight.shape
-    _block_kernel(filters, kh, kw, channels, sh, sw)(
-        np.ascontiguousarray(data),
-        np.ascontiguousarray(weight),
-        np.ascontiguousarray(bias_acc, np.int64),
-        shift,
-        accum_t.width,
-        accum_t.signed,
-        result,
-        relu,
-        relu_cast,
-        np.array([sh, sw, top, left, conv_h, conv_w, ph, pw], dtype=np.int64),
-        pool_a,
-        pool_r,
-        out,
+    sums_kernel = _sums_kernel(
+        (filters, kh, kw, channels, data.shape[1], data.shape[2]),
+        (sh, sw, top, left, conv_h, conv_w),
+        np.dtype(data.dtype).name,
     )
+    key = (
+        (ph, pw),
+        (shift, accum_t.width, accum_t.signed),
+        (
+            tuple(int(v) for v in result),
+            relu,
+            tuple(int(v) for v in relu_cast),
+            tuple(int(v) for v in pool_a),
+            tuple(int(v) for v in pool_r),
+        ),
+    )
+    bias_acc = np.ascontiguousarray(bias_acc, np.int64)
+    kernel = _finish_kernel(*key)
+    data = np.ascontiguousarray(data)
+    weight_rows = np.ascontiguousarray(weight.transpose(3, 0, 1, 2))
+    batch = min(SUB_BATCH, len(data))
+    rows = np.empty((batch, conv_h, filters, conv_w), dtype=data.dtype)
+    sums = np.empty((batch, conv_h, conv_w, filters), dtype=data.dtype)
+    for first in range(0, len(data), SUB_BATCH):
+        part = slice(first, first + SUB_BATCH)
+        count = len(data[part])
+        sums_kernel(data[part], weight_rows, rows[:count], sums[:count])
+        kernel(sums[:count], bias_acc, out[part])
     return out

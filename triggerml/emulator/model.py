@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -12,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from threadpoolctl import ThreadpoolController
 
 from triggerml.emulator import kernels
 from triggerml.emulator.fastcast import mantissa_from_double
@@ -45,6 +47,17 @@ _WIDE = re.compile(r"ap_(u?)fixed<(\d+),(-?\d+)")
 
 
 TABLE_ACTIVATIONS = ("sigmoid", "softmax")
+
+
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
+def _one_blas_thread() -> Any:
+    """BLAS on one thread while the emulator runs: numba's workers already use the cores,
+    and OpenBLAS's own threads spinning beside them cut two-core throughput 2–5×."""
+    return _blas_controller().limit(limits=1, user_api="blas")
 
 
 class EmulationError(ValueError):
@@ -204,7 +217,7 @@ class Emulator:
         array = np.asarray(x)
         if array.dtype.kind not in "fiu":
             raise EmulationError(f"inputs must be numbers, got dtype {array.dtype}")
-        array = array.astype(np.float64)
+        array = np.asarray(array, dtype=np.float64)  # no copy when already float64
         if array.shape[1:] != self.input_shape:
             if int(np.prod(array.shape[1:])) == int(np.prod(self.input_shape)):
                 array = array.reshape(len(array), *self.input_shape)
@@ -226,9 +239,12 @@ class Emulator:
         return last["class"] == "Activation" and last["activation"] in TABLE_ACTIVATIONS
 
     def predict(
-        self, x: npt.ArrayLike, chunk: int = 2048, logits: bool = False
+        self, x: npt.ArrayLike, chunk: int = 512, logits: bool = False
     ) -> npt.NDArray[np.float64]:
         """Outputs as float64 (events, n_outputs), equal to the C simulation's.
+
+        ``chunk``: events per pass through the layers, small enough that a chunk's
+        intermediates stay in cache (512: 1.5× faster than 2048 on roi2d).
 
         ``logits``: stop before a final sigmoid/softmax table — a trigger compares the
         logits with its threshold (same order, finer steps where the table saturates)."""
@@ -238,10 +254,11 @@ class Emulator:
                 f"inputs need an events axis: shape (N, {', '.join(map(str, self.input_shape))})"
             )
         steps = self.steps[1:-1] if logits and self.has_output_table else self.steps[1:]
-        outputs = [
-            self._run(self._cast_input(array[i : i + chunk]), steps)
-            for i in range(0, len(array), chunk)
-        ]
+        with _one_blas_thread():
+            outputs = [
+                self._run(self._cast_input(array[i : i + chunk]), steps)
+                for i in range(0, len(array), chunk)
+            ]
         if not outputs:
             return np.zeros((0, int(np.prod(self.output_shape))))
         return np.concatenate(outputs)
