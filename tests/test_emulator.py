@@ -238,7 +238,11 @@ def test_fast_casts_equal_the_reference() -> None:
                     [np.inf, -np.inf, 2.0**62, -(2.0**63), 2.0**80 + 2.0**30],
                 ]
             )
-            assert_array_equal(mantissa_from_double(values, target), target.mantissa(values))
+            expected = target.mantissa(values)
+            assert_array_equal(mantissa_from_double(values, target), expected)
+            if len(str(q)) + len(str(o)) + w in (17, 22):  # 1 type in ~25 (a compile
+                # each): the emulator's kernel, specialized per type
+                assert_array_equal(mantissa_from_double(values, target, True), expected)
 
 
 def test_fine_sigmoid_table_follows_the_float_arithmetic(tmp_path: Path) -> None:

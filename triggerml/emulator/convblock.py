@@ -88,7 +88,8 @@ def _sums_kernel(
     an array made inside the kernel (not vectorized)."""
     filters, kh, kw, channels, height, width = shape
     sh, sw, top, left, conv_h, conv_w = geometry
-    zero = np.dtype(dtype).type(0)  # a typed constant: the sums stay in the exact dtype
+    exact = np.dtype(dtype).type
+    zero = exact(0)  # a typed constant: the sums stay in the exact dtype
     pad_h = max((conv_h - 1) * sh + kh, top + height)
     pad_w = max((conv_w - 1) * sw + kw, left + width)
 
@@ -97,7 +98,7 @@ def _sums_kernel(
         """x (b, H, W, C), w (F, KH, KW, C), rows (b, conv_h, F, conv_w) scratch,
         sums (b, conv_h, conv_w, F)."""
         for n in numba.prange(x.shape[0]):
-            padded = np.zeros((channels, pad_h, pad_w), dtype=x.dtype)
+            padded = np.zeros((channels, pad_h, pad_w), dtype=exact)
             for iy in range(height):
                 for ix in range(width):
                     for c in range(channels):
@@ -162,6 +163,38 @@ def _finish_kernel(
     return kernel
 
 
+def finish_sums(
+    total: npt.NDArray,
+    shift: int,
+    bias_acc: npt.NDArray[np.int64],
+    accum_t: FixedType,
+    result_t: FixedType | None,
+    relu_t: FixedType | None = None,
+) -> npt.NDArray[np.int64]:
+    """A dense layer's exact sums (b, n_out; float32/float64 from BLAS, or int64) →
+    (total << shift) + bias wrapped to accum_t, cast to result_t, then with ``relu_t``
+    max(·, 0) cast to relu_t — the convolution's finishing kernel, without pooling."""
+    kernel = _finish_kernel(
+        (0, 0),
+        (shift, accum_t.width, accum_t.signed),
+        (
+            tuple(int(v) for v in cast_params(accum_t, result_t)),
+            relu_t is not None,
+            tuple(int(v) for v in cast_params(result_t or accum_t, relu_t)),
+            tuple(int(v) for v in IDENTITY),
+            tuple(int(v) for v in IDENTITY),
+        ),
+    )
+    rows, n_out = total.shape
+    out = np.empty((rows, 1, 1, n_out), dtype=np.int64)
+    kernel(
+        np.ascontiguousarray(total).reshape(rows, 1, 1, n_out),
+        np.ascontiguousarray(bias_acc, np.int64),
+        out,
+    )
+    return out.reshape(rows, n_out)
+
+
 def conv_block(
     data: npt.NDArray,
     weight: npt.NDArray,
@@ -172,8 +205,10 @@ def conv_block(
     geometry: tuple[int, int, int, int, int, int],
     pool: tuple[int, int, npt.NDArray[np.int64], npt.NDArray[np.int64]] | None,
 ) -> npt.NDArray[np.int64]:
-    """``data`` (b, H, W, C) and ``weight`` (KH, KW, C, F) in one exact dtype; ``geometry``
-    (sh, sw, top, left, conv_h, conv_w); ``pool`` (ph, pw, accum cast, result cast)."""
+    """``data`` (b, H, W, C) and ``weight`` (KH, KW, C, F) in one exact dtype (every
+    partial sum exact in it; integer input slowed the kernel 2.5×); ``geometry`` (sh, sw,
+    top, left, conv_h, conv_w); ``pool`` (ph, pw, accum cast, result cast)."""
+    exact_dtype = data.dtype
     result, relu, relu_cast = casts
     sh, sw, top, left, conv_h, conv_w = geometry
     ph, pw, pool_a, pool_r = pool if pool is not None else (0, 0, IDENTITY, IDENTITY)
@@ -183,7 +218,7 @@ def conv_block(
     sums_kernel = _sums_kernel(
         (filters, kh, kw, channels, data.shape[1], data.shape[2]),
         (sh, sw, top, left, conv_h, conv_w),
-        np.dtype(data.dtype).name,
+        np.dtype(exact_dtype).name,
     )
     key = (
         (ph, pw),
@@ -199,10 +234,10 @@ def conv_block(
     bias_acc = np.ascontiguousarray(bias_acc, np.int64)
     kernel = _finish_kernel(*key)
     data = np.ascontiguousarray(data)
-    weight_rows = np.ascontiguousarray(weight.transpose(3, 0, 1, 2))
+    weight_rows = np.ascontiguousarray(weight.transpose(3, 0, 1, 2), dtype=exact_dtype)
     batch = min(SUB_BATCH, len(data))
-    rows = np.empty((batch, conv_h, filters, conv_w), dtype=data.dtype)
-    sums = np.empty((batch, conv_h, conv_w, filters), dtype=data.dtype)
+    rows = np.empty((batch, conv_h, filters, conv_w), dtype=exact_dtype)
+    sums = np.empty((batch, conv_h, conv_w, filters), dtype=exact_dtype)
     for first in range(0, len(data), SUB_BATCH):
         part = slice(first, first + SUB_BATCH)
         count = len(data[part])

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from triggerml.emulator.convblock import cast_params, conv_block
-from triggerml.emulator.fastcast import finish_accumulator, requantize_fast
+from triggerml.emulator.convblock import cast_params, conv_block, finish_sums
+from triggerml.emulator.fastcast import requantize_fast
 from triggerml.fixed import FixedType, OverflowMode, QuantMode, requantize, wrap
 
 EXACT_FLOAT = 2**53
@@ -67,7 +67,7 @@ def matmul_accumulate(
     if fast is not None:
         shift, exact_dtype = fast
         total: npt.NDArray[Any] = np.asarray(x.mantissa, exact_dtype) @ weight.astype(exact_dtype)
-        out = finish_accumulator(total, shift, bias_acc, accum_t, result_t, relu_t)
+        out = finish_sums(total, shift, bias_acc, accum_t, result_t, relu_t)
         return Tensor(out, relu_t or result_t or accum_t)
     result = cast(_accumulate_general(x, weight, weight_t, bias_acc, accum_t), result_t)
     return relu(result, relu_t) if relu_t is not None else result

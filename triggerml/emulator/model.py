@@ -230,7 +230,9 @@ class Emulator:
             raise EmulationError(
                 "inputs contain NaN or inf: clean them first (the firmware has no such values)"
             )
-        return Tensor(mantissa_from_double(array, self.input_type), self.input_type)
+        return Tensor(
+            mantissa_from_double(array, self.input_type, specialized=True), self.input_type
+        )
 
     @property
     def has_output_table(self) -> bool:
