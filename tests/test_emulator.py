@@ -395,6 +395,53 @@ def test_softmax_implementations_match_csim_exactly(implementation: str, tmp_pat
     assert graph["layers"][-1]["implementation"] == implementation
 
 
+def _pixel_softmax_model(seed: int):  # type: ignore[no-untyped-def]
+    """A softmax over the channels of every pixel (softmax_multidim, n_inner = 1)."""
+    import tf_keras
+    from qkeras import QActivation, QConv2D, quantized_bits
+
+    tf_keras.utils.set_random_seed(seed)
+    inputs = tf_keras.Input((5, 4, 2))
+    x = QActivation(quantized_bits(10, 3, alpha=1))(inputs)
+    q = quantized_bits(6, 0, alpha=1)
+    x = QConv2D(4, (3, 3), padding="same", kernel_quantizer=q, bias_quantizer=q)(x)
+    x = QActivation(quantized_bits(10, 4, alpha=1))(x)
+    outputs = tf_keras.layers.Activation("softmax", name="probabilities")(x)
+    return tf_keras.Model(inputs, outputs)
+
+
+@pytest.mark.parametrize(
+    ("io_type", "kind", "implementation"),
+    [
+        ("io_stream", "vector", "latency"),
+        ("io_stream", "vector", "argmax"),
+        ("io_parallel", "pixels", "stable"),
+        ("io_stream", "pixels", "latency"),
+    ],
+)
+def test_softmax_in_io_stream_and_per_pixel_matches_csim_exactly(
+    io_type: str, kind: str, implementation: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "softmax.h5"
+    (_softmax_model(13) if kind == "vector" else _pixel_softmax_model(14)).save(path)
+    config = BuildConfig(
+        events=500,
+        seed=4,
+        io_type=io_type,
+        LayerName={"probabilities": {"Implementation": implementation}},
+    )
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        manifest = build(path, tmp_path / "build", config)
+    assert manifest["csim"]["mismatches"] == 0
+    assert manifest["csim"]["emulator_mismatches"] == 0
+    graph = json.loads((tmp_path / "build" / "emulation" / "graph.json").read_text())
+    # hls4ml normalizes all 5·4·4 values at once in io_parallel (and build warns)
+    assert graph["layers"][-1]["n_slice"] == (5 if kind == "vector" else 80)
+    warned = any("normalizes over all 80" in w for w in manifest["warnings"])
+    assert warned == (kind == "pixels" and io_type == "io_parallel")
+
+
 def test_legacy_softmax_builds_without_an_emulator_and_says_why(tmp_path: Path) -> None:
     path = tmp_path / "softmax.h5"
     _softmax_model(12).save(path)

@@ -518,6 +518,15 @@ def _check_tables(state: BuildState) -> None:
             "softmax",
         ):
             continue
+        shape = list(layer.get_output_variable().shape)
+        if activation == "softmax" and len(shape) > 1 and state.config.io_type == "io_parallel":
+            _warn(
+                state,
+                f"softmax layer {layer.name!r} on a {'×'.join(map(str, shape))} tensor: "
+                f"hls4ml's io_parallel softmax normalizes over all {int(np.prod(shape))} "
+                "values, Keras over the last axis of each position (io_stream does that); "
+                "flatten first or build with --io-type io_stream",
+            )
         precision = layer.get_input_variable().type.precision
         integer = getattr(precision, "integer", 0)
         if integer >= WIDE_TABLE_INPUT_INTEGER_BITS:

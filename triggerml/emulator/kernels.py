@@ -444,16 +444,19 @@ class SoftmaxTables:
     inv_inp_t: FixedType
     exp_bits: int
     inv_bits: int
+    n_slice: int  # how many values one softmax normalizes
 
     @classmethod
-    def build(cls, layer: dict, input_t: FixedType) -> SoftmaxTables:
+    def build(cls, layer: dict, input_t: FixedType, io_type: str) -> SoftmaxTables:
         from triggerml.fixed import parse_type
 
         implementation = layer["implementation"]
         if implementation not in ("latency", "stable", "argmax"):
             raise ValueError(f"softmax implementation {implementation!r} is not emulated")
-        if layer["n_inner"] != 1 or layer["n_outer"] != 1:
-            raise ValueError("softmax over an inner axis (multidim) is not emulated")
+        if layer["n_inner"] != 1:
+            raise ValueError(
+                "softmax over an axis other than the last is not emulated: use axis=-1"
+            )
         types = {k: parse_type(layer[k]) for k in ("exp_table_t", "inv_table_t", "accum_t")}
         inv_inp_t = parse_type(layer["inv_inp_t"])
         data_t = parse_type(layer["inp_norm_t"]) if implementation == "stable" else input_t
@@ -485,6 +488,9 @@ class SoftmaxTables:
             inv_inp_t,
             exp_bits,
             inv_bits,
+            # io_stream: one softmax per stream word (a position's channels); io_parallel:
+            # over n_slice values — all of a multidimensional tensor (n_outer = 1)
+            int(layer["shape"][-1] if io_type == "io_stream" else layer["n_slice"]),
         )
 
 
@@ -501,13 +507,16 @@ def _reduce_add(values: npt.NDArray[np.int64], t: FixedType) -> npt.NDArray[np.i
 
 
 def softmax(x: Tensor, tables: SoftmaxTables, result_t: FixedType) -> Tensor:
-    """softmax_latency / softmax_stable / softmax_argmax (nnet_activation.h), io_parallel."""
-    b = x.mantissa.shape[0]
-    data = x.mantissa.reshape(b, -1)
+    """softmax_latency / softmax_stable / softmax_argmax (nnet_activation.h and its
+    io_stream twin, which computes the same per stream word), over consecutive groups of
+    ``tables.n_slice`` values."""
+    shape = x.mantissa.shape
+    data = x.mantissa.reshape(-1, tables.n_slice)
+    b = len(data)
     if tables.implementation == "argmax":
         out = np.zeros_like(data)
         out[np.arange(b), np.argmax(data, axis=1)] = result_t.mantissa(np.ones(1))[0]
-        return Tensor(out, result_t)
+        return Tensor(out.reshape(shape), result_t)
     if tables.implementation == "stable":
         top = data.max(axis=1, keepdims=True)
         index_source = requantize(top - data, x.ftype.frac_bits, tables.data_t)
@@ -526,7 +535,7 @@ def softmax(x: Tensor, tables: SoftmaxTables, result_t: FixedType) -> Tensor:
     if tables.accum_t.width + tables.inv_table_t.width > 62:
         raise ValueError("softmax products exceed 62 bits: not emulated")
     out = requantize(exp_res * inverse[:, None], product_frac, result_t)
-    return Tensor(out, result_t)
+    return Tensor(out.reshape(shape), result_t)
 
 
 def _windows(

@@ -193,12 +193,10 @@ class Emulator:
                     step.weight_t = parse_type(layer["slope_t"])  # slope and shift
                     step.bias_t = parse_type(layer["shift_t"])
                 if activation == "softmax":
-                    if current is None or graph["io_type"] != "io_parallel":
-                        raise EmulationError(
-                            f"{where}: softmax is emulated for io_parallel on a fixed-point input"
-                        )
+                    if current is None:
+                        raise EmulationError(f"{where}: softmax is emulated on a fixed-point input")
                     try:
-                        step.softmax = kernels.SoftmaxTables.build(layer, current)
+                        step.softmax = kernels.SoftmaxTables.build(layer, current, graph["io_type"])
                     except ValueError as error:
                         raise EmulationError(f"{where}: {error}") from None
                 if activation == "sigmoid":
