@@ -11,7 +11,7 @@ import pytest
 from conftest import REPO, run_cli
 from numpy.testing import assert_array_equal
 
-from triggerml.compile.build import BuildConfig, BuildWarning, build
+from triggerml.compile.build import BuildConfig, build
 from triggerml.emulator import EmulationError, load_emulator
 
 
@@ -442,16 +442,25 @@ def test_softmax_in_io_stream_and_per_pixel_matches_csim_exactly(
     assert warned == (kind == "pixels" and io_type == "io_parallel")
 
 
-def test_legacy_softmax_builds_without_an_emulator_and_says_why(tmp_path: Path) -> None:
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+def test_legacy_softmax_matches_csim_exactly(io_type: str, tmp_path: Path) -> None:
+    """softmax_legacy: pairwise-difference exp table and 1/x table in activ_config's
+    table_t; io_stream sizes both by table_size."""
     path = tmp_path / "softmax.h5"
     _softmax_model(12).save(path)
-    config = BuildConfig(events=50, LayerName={"probabilities": {"Implementation": "legacy"}})
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        manifest = build(path, tmp_path / "build", config)
-    assert any("legacy" in str(w.message) for w in caught if w.category is BuildWarning)
-    assert manifest["emulation_graph"] is None
-    assert manifest["csim"]["emulator_mismatches"] is None
+    config = BuildConfig(
+        events=600,
+        io_type=io_type,
+        LayerName={"probabilities": {"Implementation": "legacy"}},
+    )
+    manifest = build(path, tmp_path / "build", config)
+    assert manifest["csim"]["mismatches"] == 0
+    assert manifest["csim"]["emulator_mismatches"] == 0
+    layer = json.loads((tmp_path / "build" / "emulation" / "graph.json").read_text())["layers"][-1]
+    assert (layer["implementation"], layer["table_t"]) == (
+        "legacy",
+        "ap_fixed<18,8,AP_TRN,AP_WRAP>",
+    )
 
 
 @pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])

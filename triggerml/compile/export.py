@@ -251,6 +251,8 @@ def _layer(layer: Any, project: Path, arrays: dict[str, np.ndarray]) -> dict[str
 
 
 SOFTMAX_FIELDS = ("exp_table_size", "inv_table_size", "n_slice", "n_inner", "n_outer")
+ACTIV_CONFIG_TABLE_T = "ap_fixed<18,8,AP_TRN,AP_WRAP>"  # nnet::activ_config's defaults
+ACTIV_CONFIG_TABLE_SIZE = 1024
 SOFTMAX_TYPES = ("exp_table_t", "inv_table_t", "accum_t", "inv_inp_t", "inp_norm_t")
 
 
@@ -292,4 +294,10 @@ def _softmax_config(layer: Any, project: Path) -> dict[str, Any]:
         if found is None:
             raise ExportError(f"softmax layer {layer.name!r}: {field} not in {name}")
         config[field] = resolve(found.group(1).strip())
+    # softmax_legacy's tables use table_t and (io_stream) table_size, which the config
+    # inherits from nnet::activ_config unless it sets them
+    found = re.search(r"typedef\s+(.+?)\s+table_t\s*;", body)
+    config["table_t"] = resolve(found.group(1).strip()) if found else ACTIV_CONFIG_TABLE_T
+    size = re.search(r"\btable_size\s*=\s*([^;]+);", body)
+    config["table_size"] = int(size.group(1)) if size else ACTIV_CONFIG_TABLE_SIZE
     return config

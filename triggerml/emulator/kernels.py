@@ -451,8 +451,10 @@ class SoftmaxTables:
         from triggerml.fixed import parse_type
 
         implementation = layer["implementation"]
-        if implementation not in ("latency", "stable", "argmax"):
+        if implementation not in ("latency", "stable", "argmax", "legacy"):
             raise ValueError(f"softmax implementation {implementation!r} is not emulated")
+        if implementation == "legacy":
+            return cls._legacy(layer, input_t, io_type)
         if layer["n_inner"] != 1:
             raise ValueError(
                 "softmax over an axis other than the last is not emulated: use axis=-1"
@@ -493,6 +495,81 @@ class SoftmaxTables:
             int(layer["shape"][-1] if io_type == "io_stream" else layer["n_slice"]),
         )
 
+    @classmethod
+    def _legacy(cls, layer: dict, input_t: FixedType, io_type: str) -> SoftmaxTables:
+        """init_exp_table_legacy / init_invert_table_legacy in table_t: exp of
+        ``float in_val = 2*8.0*(i - N/2.0)/N`` (expf) and 1.0 / ``float(64.0*i/N)``
+        (a double quotient; 0 at i = 0).  io_stream sizes both tables by table_size."""
+        from triggerml.fixed import parse_type
+
+        if "table_t" not in layer:
+            raise ValueError("legacy softmax needs table_t in the graph: rebuild")
+        table_t = parse_type(layer["table_t"])
+        stream = io_type == "io_stream"
+        exp_size = int(layer["table_size"] if stream else layer["exp_table_size"])
+        inv_size = int(layer["table_size"] if stream else layer["inv_table_size"])
+        expf = _c_expf()
+        exp_values = np.empty(exp_size)
+        for i in range(exp_size):
+            n = float(np.float32(exp_size))
+            in_val = np.float32(2 * 8.0 * (i - n / 2.0) / n)
+            exp_values[i] = float(np.float32(expf(float(in_val)) if expf else np.exp(in_val)))
+        inv_values = np.zeros(inv_size)
+        for i in range(1, inv_size):
+            inv_values[i] = 1.0 / float(np.float32(64.0 * i / float(np.float32(inv_size))))
+        return cls(
+            "legacy",
+            input_t,
+            table_t.mantissa(exp_values),
+            table_t.mantissa(inv_values),
+            table_t,
+            table_t,
+            table_t,
+            table_t,
+            0,
+            0,
+            int(layer["shape"][-1] if stream else layer["n_slice"]),
+        )
+
+
+def _truncated_index(
+    mantissa: npt.NDArray[np.int64], frac_bits: int, size: int, divisor: int
+) -> npt.NDArray[np.int64]:
+    """``(int)(x * size / divisor)`` for a fixed-point x: exact, truncated toward zero (the
+    quotient keeps x's fraction bits, then to_int drops them toward zero), as a C int."""
+    numerator = mantissa * size
+    denominator = divisor
+    if frac_bits >= 0:
+        denominator <<= frac_bits
+    else:
+        numerator = numerator << (-frac_bits)
+    quotient = np.where(numerator >= 0, numerator // denominator, -((-numerator) // denominator))
+    return wrap(quotient, 32, True)
+
+
+def softmax_legacy(x: Tensor, tables: SoftmaxTables, result_t: FixedType) -> Tensor:
+    """softmax_legacy: exp_res[i] = Σ_j exp_table[(int)((x_j − x_i)·N/16) + N/2] (1 for
+    j = i), summed in table_t in j order; then invert_table[(int)(exp_res·N_inv/64)] cast
+    to the result type."""
+    shape = x.mantissa.shape
+    data = x.mantissa.reshape(-1, tables.n_slice)
+    table_t = tables.exp_table_t
+    exp_size, inv_size = len(tables.exp_table), len(tables.inv_table)
+    one = int(table_t.mantissa(np.ones(1))[0])
+    diff_frac = x.ftype.frac_bits  # x_j − x_i keeps the fraction bits, exactly
+    exp_res = np.zeros_like(data)
+    for i in range(tables.n_slice):
+        for j in range(tables.n_slice):
+            if i == j:
+                term = np.full(len(data), one, dtype=np.int64)
+            else:
+                index = _truncated_index(data[:, j] - data[:, i], diff_frac, exp_size, 16)
+                term = tables.exp_table[np.clip(index + 8 * exp_size // 16, 0, exp_size - 1)]
+            exp_res[:, i] = requantize(exp_res[:, i] + term, table_t.frac_bits, table_t)
+    index = _truncated_index(exp_res, table_t.frac_bits, inv_size, 64)
+    inverse = tables.inv_table[np.clip(index, 0, inv_size - 1)]
+    return cast(Tensor(inverse.reshape(shape), table_t), result_t)
+
 
 def _reduce_add(values: npt.NDArray[np.int64], t: FixedType) -> npt.NDArray[np.int64]:
     """nnet::reduce with Op_add<T>: a tree of sums, each assigned to T."""
@@ -510,6 +587,8 @@ def softmax(x: Tensor, tables: SoftmaxTables, result_t: FixedType) -> Tensor:
     """softmax_latency / softmax_stable / softmax_argmax (nnet_activation.h and its
     io_stream twin, which computes the same per stream word), over consecutive groups of
     ``tables.n_slice`` values."""
+    if tables.implementation == "legacy":
+        return softmax_legacy(x, tables, result_t)
     shape = x.mantissa.shape
     data = x.mantissa.reshape(-1, tables.n_slice)
     b = len(data)
