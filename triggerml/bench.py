@@ -121,20 +121,6 @@ def bench_tpg(mode: str = "fir", blocks: int = 8, seed: int = 2) -> BenchResult:
     )
 
 
-REPEATS = 3  # each figure is the best of this many runs (shared machines are noisy)
-
-
-def _best_seconds(run: Callable[[], object], repeats: int = REPEATS) -> float:
-    """The shortest of ``repeats`` timings, as timeit advises: the others measure the
-    machine's other work; the emulator and its references get the same treatment."""
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def bench_emulator(
     build_dir: str, events: int = 10000, csim_events: int = 500
 ) -> list[dict[str, object]]:
@@ -157,14 +143,14 @@ def bench_emulator(
     for threads in (1, os.cpu_count() or 1):
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))  # type: ignore[attr-defined]
         emulator.predict(x[:512])
-        rates[threads] = events / _best_seconds(lambda: emulator.predict(x))
+        rates[threads] = events / best_seconds(lambda: emulator.predict(x), 3)
     model = link_project(build_dir)
     csim_predict(model, x[:10])
-    csim_rate = csim_events / _best_seconds(lambda: csim_predict(model, x[:csim_events]))
+    csim_rate = csim_events / best_seconds(lambda: csim_predict(model, x[:csim_events]), 3)
     manifest = json.loads((Path(build_dir) / "manifest.json").read_text())
     keras: Any = load_qkeras_model(manifest["source"]["path"])
     keras.predict(x[:256], verbose=0, batch_size=1024)
-    keras_rate = events / _best_seconds(lambda: keras.predict(x, verbose=0, batch_size=1024))
+    keras_rate = events / best_seconds(lambda: keras.predict(x, verbose=0, batch_size=1024), 3)
     results = []
     for threads, rate in rates.items():
         results.append(

@@ -129,6 +129,19 @@ def requantize_fast(
     return out.reshape(np.shape(mantissa))
 
 
+@numba.njit(cache=True, inline="always")
+def _split_double(bits: np.uint64) -> tuple[int, int]:
+    """One double's bits as (signed 53-bit mantissa, exponent): the value is
+    mantissa · 2^exponent, as :func:`triggerml.fixed._decompose_doubles` reads it."""
+    biased = np.int64((bits >> np.uint64(52)) & np.uint64(0x7FF))
+    man = np.int64(bits & np.uint64((1 << 52) - 1)) | np.int64(1 << 52)
+    if (bits >> np.uint64(63)) == 1:
+        man = -man
+    if (bits & np.uint64((1 << 63) - 1)) == 0:
+        man = 0
+    return man, biased - 1023 - 52
+
+
 @numba.njit(cache=True, parallel=True)
 def _from_doubles(
     values: np.ndarray,
@@ -147,15 +160,8 @@ def _from_doubles(
     a run-time argument: one cached compile serves every input type."""
     raw = values.view(np.uint64)
     for i in numba.prange(raw.shape[0]):
-        bits = raw[i]
-        biased = np.int64((bits >> np.uint64(52)) & np.uint64(0x7FF))
-        man = np.int64(bits & np.uint64((1 << 52) - 1)) | np.int64(1 << 52)
-        if (bits >> np.uint64(63)) == 1:
-            man = -man
-        if (bits & np.uint64((1 << 63) - 1)) == 0:
-            man = 0
-        shift = -(biased - 1023 - 52) - frac_bits
-        out[i] = _one(man, shift, width, signed, q, o, sat_bits, lo, hi)
+        man, exponent = _split_double(raw[i])
+        out[i] = _one(man, -exponent - frac_bits, width, signed, q, o, sat_bits, lo, hi)
 
 
 @functools.lru_cache(maxsize=32)
@@ -169,15 +175,8 @@ def _from_doubles_for(
     def kernel(values: np.ndarray, out: np.ndarray) -> None:
         raw = values.view(np.uint64)
         for i in numba.prange(raw.shape[0]):
-            bits = raw[i]
-            biased = np.int64((bits >> np.uint64(52)) & np.uint64(0x7FF))
-            man = np.int64(bits & np.uint64((1 << 52) - 1)) | np.int64(1 << 52)
-            if (bits >> np.uint64(63)) == 1:
-                man = -man
-            if (bits & np.uint64((1 << 63) - 1)) == 0:
-                man = 0
-            shift = -(biased - 1023 - 52) - frac_bits
-            out[i] = _one(man, shift, width, signed, q, o, sat_bits, lo, hi)
+            man, exponent = _split_double(raw[i])
+            out[i] = _one(man, -exponent - frac_bits, width, signed, q, o, sat_bits, lo, hi)
 
     return kernel
 
