@@ -263,10 +263,11 @@ def test_fine_sigmoid_table_follows_the_float_arithmetic(tmp_path: Path) -> None
     assert manifest["csim"]["emulator_mismatches"] == 0
 
 
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(10))
 def test_fused_conv_relu_pool_equals_the_layer_by_layer_path(seed: int) -> None:
     """The direct numba block (conv → ReLU → max pool in one pass) against im2col + BLAS
-    and the separate ReLU and pooling kernels (the path checked against C-sim)."""
+    and the separate ReLU and pooling kernels (the path checked against C-sim); seeds 6–9
+    use wide types, so the sums run in float64 and in int64."""
     from triggerml.emulator import kernels
     from triggerml.fixed import FixedType, OverflowMode, QuantMode
 
@@ -275,6 +276,17 @@ def test_fused_conv_relu_pool_equals_the_layer_by_layer_path(seed: int) -> None:
     one_d = seed % 2 == 1
     x_t = FixedType(int(rng.integers(6, 14)), int(rng.integers(1, 5)))
     w_t = FixedType(int(rng.integers(3, 8)), int(rng.integers(0, 2)))
+    exact_dtype = np.float32
+    if seed >= 6:  # sums past 2^24 (float64) and past 2^53 (int64)
+        x_t, w_t = (
+            (FixedType(20, 8), FixedType(12, 2))
+            if seed < 8
+            else (
+                FixedType(30, 10),
+                FixedType(26, 2),
+            )
+        )
+        exact_dtype = np.float64 if seed < 8 else np.int64
     # products fit the accumulator exactly; its few extra integer bits make sums wrap
     accum_int = x_t.integer + w_t.integer + int(rng.integers(0, 4))
     accum_t = FixedType(accum_int + x_t.frac_bits + w_t.frac_bits, accum_int)
@@ -329,7 +341,9 @@ def test_fused_conv_relu_pool_equals_the_layer_by_layer_path(seed: int) -> None:
     )
     weight = rng.integers(w_t.min_mantissa, w_t.max_mantissa + 1, (kh * kw * c, f))
     bias = rng.integers(w_t.min_mantissa, w_t.max_mantissa + 1, f)
-    assert kernels.fast_path(x_t, weight, w_t, w_t, accum_t) is not None
+    fast = kernels.fast_path(x_t, weight, w_t, w_t, accum_t)
+    assert fast is not None
+    assert fast[1] is exact_dtype
     fused = kernels.conv(
         x,
         layer,
