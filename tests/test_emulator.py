@@ -456,6 +456,16 @@ def test_softmax_in_io_stream_and_per_pixel_matches_csim_exactly(
     assert warned == (kind == "pixels" and io_type == "io_parallel")
 
 
+@pytest.mark.parametrize("implementation", ["latency", "legacy"])
+def test_softmax_over_an_inner_axis_is_refused_by_name(implementation: str) -> None:
+    from triggerml.emulator.kernels import SoftmaxTables
+    from triggerml.fixed import parse_type
+
+    layer = {"implementation": implementation, "n_inner": 3, "n_slice": 4, "shape": [4, 3]}
+    with pytest.raises(ValueError, match="axis other than the last"):
+        SoftmaxTables.build(layer, parse_type("ap_fixed<10,4>"), "io_parallel")
+
+
 @pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
 def test_legacy_softmax_matches_csim_exactly(io_type: str, tmp_path: Path) -> None:
     """softmax_legacy: pairwise-difference exp table and 1/x table in activ_config's

@@ -20,36 +20,34 @@ import numpy.typing as npt
 from triggerml.emulator.fastcast import _O, _Q, _one, _wrap
 from triggerml.fixed import FixedType
 
-IDENTITY = np.zeros(9, dtype=np.int64)  # a cast that is not applied (slot 0 unset)
+CastParams = tuple[int, int, int, int, int, int, int, int, int]
+IDENTITY: CastParams = (0, 0, 0, 0, 0, 0, 0, 0, 0)  # a cast that is not applied
 
 
-def cast_params(source: FixedType, target: FixedType | None) -> npt.NDArray[np.int64]:
-    """[apply, shift, width, signed, q, o, sat_bits, lo, hi] for ``_cast``; not applied
-    when the target holds every value of the source exactly (an identity)."""
+def cast_params(source: FixedType, target: FixedType | None) -> CastParams:
+    """(apply, shift, width, signed, q, o, sat_bits, lo, hi) for :func:`caster`; not
+    applied when the target holds every value of the source exactly (an identity)."""
     if target is None or (
         target.frac_bits == source.frac_bits
         and target.min_mantissa <= source.min_mantissa
         and target.max_mantissa >= source.max_mantissa
     ):
-        return np.zeros(9, dtype=np.int64)
-    return np.array(
-        [
-            1,
-            source.frac_bits - target.frac_bits,
-            target.width,
-            int(target.signed),
-            _Q[target.quant],
-            _O[target.overflow],
-            target.sat_bits,
-            target.min_mantissa,
-            target.max_mantissa,
-        ],
-        dtype=np.int64,
+        return IDENTITY
+    return (
+        1,
+        source.frac_bits - target.frac_bits,
+        target.width,
+        int(target.signed),
+        _Q[target.quant],
+        _O[target.overflow],
+        target.sat_bits,
+        target.min_mantissa,
+        target.max_mantissa,
     )
 
 
 @functools.lru_cache(maxsize=256)
-def caster(params: tuple[int, ...]) -> Callable[[int], int]:
+def caster(params: CastParams) -> Callable[[int], int]:
     """A cast with its parameters as compile-time constants (from :func:`cast_params`):
     inlined into a kernel, LLVM folds the mode branches away."""
     apply, shift, width, signed, q, o, sat_bits, lo, hi = params
@@ -123,7 +121,7 @@ def _sums_kernel(
 def _finish_kernel(
     pool: tuple[int, int],  # ph, pw; (0, 0) for none
     accumulator: tuple[int, int, bool],  # shift, width, signed
-    casts: tuple[tuple[int, ...], bool, tuple[int, ...], tuple[int, ...], tuple[int, ...]],
+    casts: tuple[CastParams, bool, CastParams, CastParams, CastParams],
 ) -> Callable[..., None]:
     """Sums → firmware values: shift and bias into accum_t (wrapping), the result cast,
     the fused ReLU and max pooling with their casts — all casts compile-time constants.
@@ -178,11 +176,11 @@ def finish_sums(
         (0, 0),
         (shift, accum_t.width, accum_t.signed),
         (
-            tuple(int(v) for v in cast_params(accum_t, result_t)),
+            cast_params(accum_t, result_t),
             relu_t is not None,
-            tuple(int(v) for v in cast_params(result_t or accum_t, relu_t)),
-            tuple(int(v) for v in IDENTITY),
-            tuple(int(v) for v in IDENTITY),
+            cast_params(result_t or accum_t, relu_t),
+            IDENTITY,
+            IDENTITY,
         ),
     )
     rows, n_out = total.shape
@@ -201,9 +199,9 @@ def conv_block(
     bias_acc: npt.NDArray[np.int64],
     shift: int,
     accum_t: FixedType,
-    casts: tuple[npt.NDArray[np.int64], bool, npt.NDArray[np.int64]],
+    casts: tuple[CastParams, bool, CastParams],
     geometry: tuple[int, int, int, int, int, int],
-    pool: tuple[int, int, npt.NDArray[np.int64], npt.NDArray[np.int64]] | None,
+    pool: tuple[int, int, CastParams, CastParams] | None,
 ) -> npt.NDArray[np.int64]:
     """``data`` (b, H, W, C) and ``weight`` (KH, KW, C, F) in one exact dtype (every
     partial sum exact in it; integer input slowed the kernel 2.5×); ``geometry`` (sh, sw,
@@ -220,19 +218,10 @@ def conv_block(
         (sh, sw, top, left, conv_h, conv_w),
         np.dtype(exact_dtype).name,
     )
-    key = (
-        (ph, pw),
-        (shift, accum_t.width, accum_t.signed),
-        (
-            tuple(int(v) for v in result),
-            relu,
-            tuple(int(v) for v in relu_cast),
-            tuple(int(v) for v in pool_a),
-            tuple(int(v) for v in pool_r),
-        ),
+    kernel = _finish_kernel(
+        (ph, pw), (shift, accum_t.width, accum_t.signed), (result, relu, relu_cast, pool_a, pool_r)
     )
     bias_acc = np.ascontiguousarray(bias_acc, np.int64)
-    kernel = _finish_kernel(*key)
     data = np.ascontiguousarray(data)
     weight_rows = np.ascontiguousarray(weight.transpose(3, 0, 1, 2), dtype=exact_dtype)
     batch = min(SUB_BATCH, len(data))

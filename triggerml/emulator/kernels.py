@@ -357,6 +357,13 @@ def _c_expf() -> Any:
     return expf
 
 
+def _table_input(i: int, table_size: int) -> np.float32:
+    """``float in_val = 2 * 8.0 * (i - float(N) / 2.0) / float(N)``: entry i's input in
+    init_sigmoid_table and init_exp_table_legacy (double arithmetic, stored as float)."""
+    n = float(np.float32(table_size))
+    return np.float32(2 * 8.0 * (i - n / 2.0) / n)
+
+
 def sigmoid_table(table_size: int, table_t: FixedType) -> npt.NDArray[np.int64]:
     """init_sigmoid_table, in the C types it uses: ``float in_val = 2*8.0*(i - N/2.0)/N``,
     ``float sigmoid_fcn_float(float x) { return 1.0 / (1 + std::exp(-x)); }`` (expf, a float
@@ -364,9 +371,7 @@ def sigmoid_table(table_size: int, table_t: FixedType) -> npt.NDArray[np.int64]:
     expf = _c_expf()
     values = np.empty(table_size, dtype=np.float64)
     for i in range(table_size):
-        in_val = np.float32(
-            2 * 8.0 * (i - float(np.float32(table_size)) / 2.0) / float(np.float32(table_size))
-        )
+        in_val = _table_input(i, table_size)
         e = np.float32(expf(float(-in_val))) if expf is not None else np.exp(-in_val)
         denominator = np.float32(np.float32(1) + np.float32(e))
         values[i] = float(np.float32(1.0 / float(denominator)))
@@ -378,14 +383,7 @@ def sigmoid(
 ) -> Tensor:
     """index = (int)(x · table_size / 16) + table_size / 2, clamped; C truncates toward 0."""
     size = table.shape[0]
-    frac = x.ftype.frac_bits
-    numerator = x.mantissa * size
-    denominator = 16
-    if frac >= 0:
-        denominator <<= frac
-    else:
-        numerator = numerator << (-frac)
-    quotient = np.where(numerator >= 0, numerator // denominator, -((-numerator) // denominator))
+    quotient = _truncated_index(x.mantissa, x.ftype.frac_bits, size, 16)
     index = np.clip(quotient + size // 2, 0, size - 1)
     return cast(Tensor(table[index], table_t), result_t)
 
@@ -453,12 +451,15 @@ class SoftmaxTables:
         implementation = layer["implementation"]
         if implementation not in ("latency", "stable", "argmax", "legacy"):
             raise ValueError(f"softmax implementation {implementation!r} is not emulated")
-        if implementation == "legacy":
-            return cls._legacy(layer, input_t, io_type)
         if layer["n_inner"] != 1:
             raise ValueError(
                 "softmax over an axis other than the last is not emulated: use axis=-1"
             )
+        # io_stream: one softmax per stream word (a position's channels); io_parallel:
+        # over n_slice values — all of a multidimensional tensor (n_outer = 1)
+        n_slice = int(layer["shape"][-1] if io_type == "io_stream" else layer["n_slice"])
+        if implementation == "legacy":
+            return cls._legacy(layer, input_t, io_type == "io_stream", n_slice)
         types = {k: parse_type(layer[k]) for k in ("exp_table_t", "inv_table_t", "accum_t")}
         inv_inp_t = parse_type(layer["inv_inp_t"])
         data_t = parse_type(layer["inp_norm_t"]) if implementation == "stable" else input_t
@@ -490,13 +491,11 @@ class SoftmaxTables:
             inv_inp_t,
             exp_bits,
             inv_bits,
-            # io_stream: one softmax per stream word (a position's channels); io_parallel:
-            # over n_slice values — all of a multidimensional tensor (n_outer = 1)
-            int(layer["shape"][-1] if io_type == "io_stream" else layer["n_slice"]),
+            n_slice,
         )
 
     @classmethod
-    def _legacy(cls, layer: dict, input_t: FixedType, io_type: str) -> SoftmaxTables:
+    def _legacy(cls, layer: dict, input_t: FixedType, stream: bool, n_slice: int) -> SoftmaxTables:
         """init_exp_table_legacy / init_invert_table_legacy in table_t: exp of
         ``float in_val = 2*8.0*(i - N/2.0)/N`` (expf) and 1.0 / ``float(64.0*i/N)``
         (a double quotient; 0 at i = 0).  io_stream sizes both tables by table_size."""
@@ -505,14 +504,12 @@ class SoftmaxTables:
         if "table_t" not in layer:
             raise ValueError("legacy softmax needs table_t in the graph: rebuild")
         table_t = parse_type(layer["table_t"])
-        stream = io_type == "io_stream"
         exp_size = int(layer["table_size"] if stream else layer["exp_table_size"])
         inv_size = int(layer["table_size"] if stream else layer["inv_table_size"])
         expf = _c_expf()
         exp_values = np.empty(exp_size)
         for i in range(exp_size):
-            n = float(np.float32(exp_size))
-            in_val = np.float32(2 * 8.0 * (i - n / 2.0) / n)
+            in_val = _table_input(i, exp_size)
             exp_values[i] = float(np.float32(expf(float(in_val)) if expf else np.exp(in_val)))
         inv_values = np.zeros(inv_size)
         for i in range(1, inv_size):
@@ -528,7 +525,7 @@ class SoftmaxTables:
             table_t,
             0,
             0,
-            int(layer["shape"][-1] if stream else layer["n_slice"]),
+            n_slice,
         )
 
 
