@@ -208,3 +208,35 @@ def test_build_cli_with_a_config_file(tmp_path: Path) -> None:
     layers = {layer["name"]: layer for layer in manifest["layers"]}
     assert layers["dense_0"]["reuse_factor"] == 4
     assert "0 logit mismatches" in result.stdout
+
+
+def test_a_folder_with_a_user_file_is_refused_then_replaced_with_force(tmp_path: Path) -> None:
+    """Issue #16.1: a build into a folder that is not a build used to delete its files."""
+    out = tmp_path / "clone"
+    out.mkdir()
+    (out / "notes.txt").write_text("my notes")
+    (out / ".git").mkdir()
+    result = run_cli("build", str(REPO / "models" / "tpmlp.h5"), "--out", str(out), "--no-csim")
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "--force" in lines[0]
+    assert "notes.txt" in lines[0]
+    assert (out / "notes.txt").read_text() == "my notes"
+    assert (out / ".git").is_dir()
+    assert not list(tmp_path.glob(".*.partial"))
+    forced = run_cli(
+        "build", str(REPO / "models" / "tpmlp.h5"), "--out", str(out), "--no-csim", "--force"
+    )
+    assert forced.returncode == 0, forced.stderr
+    assert not (out / "notes.txt").exists()
+    assert (out / "manifest.json").is_file()
+    again = run_cli("build", str(REPO / "models" / "tpmlp.h5"), "--out", str(out), "--no-csim")
+    assert again.returncode == 0, again.stderr  # an earlier build is ours: replaced
+
+
+def test_an_empty_folder_is_built_into(tmp_path: Path) -> None:
+    out = tmp_path / "empty"
+    out.mkdir()
+    build(REPO / "models" / "tpmlp.h5", out, BuildConfig(csim=False))
+    assert (out / "manifest.json").is_file()

@@ -108,6 +108,13 @@ def test_random_models_match_csim_exactly(
     assert manifest["csim"]["emulator_mismatches"] == 0
     assert manifest["emulation_graph"] == "emulation/graph.json"
     assert {s["name"]: s["verdict"] for s in manifest["steps"]}["verify"] == "ok"
+    emulator = load_emulator(tmp_path / "build")
+    shape = emulator.input_shape
+    wrong = [(int(np.prod(shape)),), shape[::-1]] if len(shape) > 1 else [(*shape, 1)]
+    for bad in wrong:  # issue #16.2: same element count, other shape
+        if tuple(bad) != shape:
+            with pytest.raises(EmulationError, match="does not match the model's"):
+                emulator.predict(np.zeros((4, *bad)))
 
 
 @pytest.fixture(scope="module")
@@ -154,6 +161,28 @@ def test_emulate_cli_round_trip(tpmlp_dir: Path, tmp_path: Path) -> None:
     assert_array_equal(y, load_emulator(tpmlp_dir).predict(x.astype(np.float64)))
 
 
+def test_emulate_and_verify_refuse_inputs_of_another_shape(tpmlp_dir: Path, tmp_path: Path) -> None:
+    """Issue #16.2: (N, 8, 1) holds as many values as tpmlp's (N, 8) but is not its shape."""
+    np.save(tmp_path / "x.npy", np.zeros((5, 8, 1)))
+    for args in (
+        (
+            "emulate",
+            str(tpmlp_dir),
+            "--input",
+            str(tmp_path / "x.npy"),
+            "--output",
+            str(tmp_path / "y.npy"),
+        ),
+        ("verify", str(tpmlp_dir), "--events", "5", "--data", str(tmp_path / "x.npy")),
+    ):
+        result = run_cli(*args)
+        assert result.returncode == 1, result.stdout
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert "(8, 1) per event does not match the model's (8,)" in lines[0]
+    assert not (tmp_path / "y.npy").exists()
+
+
 def test_verify_cli_reports_zero_mismatches(tpmlp_dir: Path) -> None:
     result = run_cli("verify", str(tpmlp_dir), "--events", "200")
     assert result.returncode == 0, result.stderr
@@ -162,7 +191,7 @@ def test_verify_cli_reports_zero_mismatches(tpmlp_dir: Path) -> None:
 
 def test_bad_graphs_and_inputs_are_one_line_errors(tpmlp_dir: Path, tmp_path: Path) -> None:
     emulator = load_emulator(tpmlp_dir)
-    with pytest.raises(EmulationError, match=r"input shape \(9,\) does not match"):
+    with pytest.raises(EmulationError, match=r"input shape \(9,\) per event does not match"):
         emulator.predict(np.zeros((3, 9)))
     with pytest.raises(EmulationError, match="NaN or inf"):
         emulator.predict(np.array([[np.nan] * 8]))

@@ -262,3 +262,16 @@ def test_shipped_scenarios_load_and_pair_model_with_its_training_set(
     model = load_model_config(resolved.scenario.model)
     assert resolved.input_kind == model.input
     assert resolved.chain.roi == resolved.dataset.kinds()[model.input]
+
+
+def test_a_folder_with_a_user_file_is_refused_and_kept(tmp_path: Path, firmware: Path) -> None:
+    from triggerml.io import OutputFolderError
+
+    scenario = load_study(_scenario(tmp_path, firmware))
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("my notes")
+    with pytest.raises(OutputFolderError, match=r"notes\.txt.*--force"):
+        run_study(scenario, out)
+    assert (out / "notes.txt").read_text() == "my notes"
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]

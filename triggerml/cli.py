@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from triggerml import __version__
+from triggerml.config import UsageError
 from triggerml.toolchain import ToolNotFoundError, find_cxx, hls_tools
 
 if TYPE_CHECKING:
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
     from triggerml.bench import BenchResult
 
 EXIT_FAILURE = 1
-EXIT_TOOL_MISSING = 3  # 2 is click's usage-error code
+EXIT_USAGE = 2  # click's usage-error code, also ours for a refused request
+EXIT_TOOL_MISSING = 3
 
 app = typer.Typer(
     name="triggerml",
@@ -343,6 +345,9 @@ def build_command(
     clock_ns: Annotated[float | None, typer.Option(help="Clock period in ns.")] = None,
     events: Annotated[int | None, typer.Option(help="Events compared in C simulation.")] = None,
     no_csim: Annotated[bool, typer.Option("--no-csim", help="Skip the C simulation.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace --out even if it is not a build.")
+    ] = False,
 ) -> None:
     """Model → hls4ml HLS project, C simulation compared with QKeras, manifest.json."""
     import dataclasses
@@ -384,6 +389,7 @@ def build_command(
             out,
             build_config,
             on_step=lambda name: progress.update(task, description=f"build: {name}"),
+            force=force,
         )
     for warning in caught:
         if issubclass(warning.category, BuildWarning):
@@ -510,7 +516,7 @@ def emulate(
     from triggerml.io import atomic_path
 
     emulator = load_emulator(build_dir)
-    x = np.load(input_path, allow_pickle=False)
+    x = emulator.check_shape(np.load(input_path, allow_pickle=False))
     y = emulator.predict(x)
     with atomic_path(output_path) as tmp, open(tmp, "wb") as handle:
         np.save(handle, y)
@@ -542,7 +548,7 @@ def verify(
         "zeros": np.zeros(shape),
     }
     if data is not None:
-        kinds["data"] = np.load(data, allow_pickle=False)[:events]
+        kinds["data"] = emulator.check_shape(np.load(data, allow_pickle=False))[:events]
     model = link_project(build_dir)
     failed = False
     for name, x in kinds.items():
@@ -605,6 +611,9 @@ def study(
     fresh: Annotated[
         bool, typer.Option("--fresh", help="Discard earlier task results in DIR.")
     ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into --out even if it is not a study.")
+    ] = False,
 ) -> None:
     """Trigger study: readout → TPG → clusters → firmware emulator → efficiencies, reach."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -628,6 +637,7 @@ def study(
             scheduler,
             on_progress=lambda done, total: progress.update(bar, completed=done, total=total),
             fresh=fresh,
+            force=force,
         )
     for line in headline(summary):
         console.print(line, markup=False, highlight=False)
@@ -765,6 +775,11 @@ def main() -> None:
             raise
         err_console.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(EXIT_TOOL_MISSING)
+    except UsageError as error:
+        if debug:
+            raise
+        err_console.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(EXIT_USAGE)
     except Exception as error:  # the CLI's last line of defense: one line, no traceback
         if debug:
             raise

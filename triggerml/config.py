@@ -21,6 +21,10 @@ import yaml
 T = TypeVar("T")
 
 
+class UsageError(ValueError):
+    """A command asked for something it cannot do as given (the CLI's exit code 2)."""
+
+
 class ConfigError(ValueError):
     """A config file or mapping that cannot be used; the message names the key."""
 

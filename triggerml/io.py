@@ -11,13 +11,38 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from triggerml import __version__
+from triggerml.config import UsageError
 
 PROVENANCE_PACKAGES = ("hls4ml", "qkeras", "tensorflow", "numpy", "numba", "h5py")
+
+
+class OutputFolderError(UsageError):
+    """An output folder holds something that is not ours: refused rather than replaced."""
+
+
+def check_output_folder(
+    target: str | Path, is_ours: Callable[[Path], bool], what: str, force: bool = False
+) -> None:
+    """Refuse to replace ``target`` unless it is missing, empty, one of ours (``is_ours``)
+    or ``force`` is given: a user's folder (a clone, notes) must never vanish in a rebuild."""
+    target = Path(target)
+    if force or not target.exists():
+        return
+    if not target.is_dir():
+        raise OutputFolderError(f"{target} is a file, not a folder: choose another --out")
+    entries = sorted(p.name for p in target.iterdir())
+    if not entries or is_ours(target):
+        return
+    shown = ", ".join(entries[:3]) + (", …" if len(entries) > 3 else "")
+    raise OutputFolderError(
+        f"{target} is not empty and not {what} (it holds {shown}): choose another --out, "
+        "or add --force to replace it"
+    )
 
 
 @contextlib.contextmanager

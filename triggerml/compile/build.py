@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import shutil
 import time
 import uuid
@@ -27,7 +28,7 @@ from triggerml.compile import model_file
 from triggerml.compile.keras2 import hls4ml_sees_keras2, qkeras_custom_objects
 from triggerml.config import require
 from triggerml.fixed import cpp_spelling
-from triggerml.io import atomic_dir, now_iso, sha256_file, versions, write_json
+from triggerml.io import atomic_dir, check_output_folder, now_iso, sha256_file, versions, write_json
 
 SCHEMA_VERSION = 1
 PROJECT_DIR = "hls_project"
@@ -362,11 +363,16 @@ def build(
     out: str | Path,
     config: BuildConfig | None = None,
     on_step: Callable[[str], None] | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
-    """Run every step into a temporary folder, then move it to ``out``; returns the manifest."""
+    """Run every step into a temporary folder, then move it to ``out``; returns the manifest.
+
+    ``out`` is replaced only when it is missing, empty or an earlier build (``force``: any
+    folder), checked before any work."""
     source = Path(source)
     config = config or BuildConfig()
     final = Path(out).resolve()
+    check_output_folder(final, is_build_folder, "a triggerml build", force)
     with atomic_dir(final, fixed_name=True) as work:
         state = BuildState(source, config, work, final)
         for name, step in STEPS:
@@ -385,6 +391,15 @@ def build(
         manifest = _manifest(state)
         write_json(work / "manifest.json", manifest)
     return manifest
+
+
+def is_build_folder(folder: Path) -> bool:
+    """Does ``folder`` hold a build (a manifest naming its HLS project)?"""
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(manifest, dict) and "hls_project" in manifest
 
 
 def _manifest(state: BuildState) -> dict[str, Any]:

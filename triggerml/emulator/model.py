@@ -216,14 +216,6 @@ class Emulator:
         if array.dtype.kind not in "fiu":
             raise EmulationError(f"inputs must be numbers, got dtype {array.dtype}")
         array = np.asarray(array, dtype=np.float64)  # no copy when already float64
-        if array.shape[1:] != self.input_shape:
-            if int(np.prod(array.shape[1:])) == int(np.prod(self.input_shape)):
-                array = array.reshape(len(array), *self.input_shape)
-            else:
-                raise EmulationError(
-                    f"input shape {array.shape[1:]} does not match the "
-                    f"model's {self.input_shape} (events first)"
-                )
         if not np.isfinite(array).all():
             raise EmulationError(
                 "inputs contain NaN or inf: clean them first (the firmware has no such values)"
@@ -238,6 +230,20 @@ class Emulator:
         last = self.steps[-1].layer
         return last["class"] == "Activation" and last["activation"] in TABLE_ACTIVATIONS
 
+    def check_shape(self, x: npt.ArrayLike) -> npt.NDArray[Any]:
+        """``x`` as an array of shape (N, *input_shape) exactly, else a one-line error: a
+        transposed or flattened array is refused even with the same number of elements."""
+        array = np.asarray(x)
+        wanted = f"(N, {', '.join(map(str, self.input_shape))})"
+        if array.ndim < 2:
+            raise EmulationError(f"inputs need an events axis: shape {wanted}")
+        if array.shape[1:] != self.input_shape:
+            raise EmulationError(
+                f"input shape {array.shape[1:]} per event does not match the model's "
+                f"{self.input_shape}: give an array of shape {wanted}, events first"
+            )
+        return array
+
     def predict(
         self, x: npt.ArrayLike, chunk: int = 512, logits: bool = False
     ) -> npt.NDArray[np.float64]:
@@ -248,11 +254,7 @@ class Emulator:
 
         ``logits``: stop before a final sigmoid/softmax table — a trigger compares the
         logits with its threshold (same order, finer steps where the table saturates)."""
-        array = np.asarray(x)
-        if array.ndim < 2:
-            raise EmulationError(
-                f"inputs need an events axis: shape (N, {', '.join(map(str, self.input_shape))})"
-            )
+        array = self.check_shape(x)
         steps = self.steps[1:-1] if logits and self.has_output_table else self.steps[1:]
         with _one_blas_thread():
             outputs = [

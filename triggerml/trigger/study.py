@@ -19,7 +19,14 @@ import numpy.typing as npt
 
 from triggerml import __version__
 from triggerml.config import ConfigError, to_mapping
-from triggerml.io import now_iso, sha256_file, sha256_json, versions, write_json
+from triggerml.io import (
+    check_output_folder,
+    now_iso,
+    sha256_file,
+    sha256_json,
+    versions,
+    write_json,
+)
 from triggerml.trigger import analysis, burst, execute, plots, report
 from triggerml.trigger.budget import firmware_budget
 from triggerml.trigger.scenario import Resolved, StudyKind, StudyScenario, resolve
@@ -76,6 +83,11 @@ def check(resolved: Resolved) -> None:
         raise ConfigError("detector.supernova.distance_kpc: snb_reach needs supernova events")
 
 
+def is_study_folder(folder: Path) -> bool:
+    """Does ``folder`` hold a study (its task plan or summary)?"""
+    return (folder / "tasks" / "plan.json").is_file() or (folder / "summary.json").is_file()
+
+
 def run_study(
     scenario: StudyScenario,
     out: str | Path,
@@ -83,12 +95,15 @@ def run_study(
     scheduler: str | None = None,
     on_progress: Callable[[int, int], None] | None = None,
     fresh: bool = False,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Run (or resume) the study into ``out``; returns the summary.  ``fresh``: discard
-    earlier task results in ``out`` instead of resuming."""
+    earlier task results in ``out`` instead of resuming.  ``out`` must be missing, empty or
+    a study's folder (``force``: write into any folder, its other files left alone)."""
     resolved = resolve(scenario)
     check(resolved)
     out = Path(out)
+    check_output_folder(out, is_study_folder, "a triggerml study", force)
     tasks_dir = out / "tasks"
     if fresh and tasks_dir.is_dir():
         shutil.rmtree(tasks_dir)
