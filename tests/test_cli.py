@@ -7,6 +7,7 @@ import os
 import stat
 from pathlib import Path
 
+import pytest
 from conftest import run_cli
 
 from triggerml import __version__
@@ -123,3 +124,28 @@ def test_tpg_efficiency_plot(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert png.read_bytes()[:4] == b"\x89PNG"
     assert "MeV:" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (
+            ("simulate", "emulation/demo.yaml", "--out", "{tmp}/x.h5", "--seconds", "-1"),
+            "--seconds",
+        ),
+        (("simulate", "emulation/demo.yaml", "--out", "{tmp}/x.h5", "--apa", "-3"), "--apa"),
+        (("build", "models/tpmlp.h5", "--out", "{tmp}/b", "--backend", "bogus"), "--backend"),
+        (("build", "models/tpmlp.h5", "--out", "{tmp}/b", "--io-type", "io_x"), "--io-type"),
+        (("synth", "{tmp}", "--tool", "bogus"), "--tool"),
+    ],
+)
+def test_bad_option_values_are_usage_errors(
+    args: tuple[str, ...], fragment: str, tmp_path: Path
+) -> None:
+    """Issue #16.6: a bad option value exits 2 and names the option; nothing is written."""
+    result = run_cli(*(a.replace("{tmp}", str(tmp_path)) for a in args))
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert fragment in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "x.h5").exists()
+    assert not (tmp_path / "b").exists()

@@ -10,10 +10,11 @@ import pytest
 from conftest import run_cli
 
 from triggerml.config import ConfigError, from_mapping
+from triggerml.detector.catalogue import INDEPENDENT
 from triggerml.detector.config import Conditions, Readout, Scenario, load_scenario
 from triggerml.detector.stream import ApaStream
 
-QUIET = dict.fromkeys(Scenario().radiologicals_bq_per_kg, 0.0)
+QUIET = dict.fromkeys(INDEPENDENT, 0.0)
 
 
 @pytest.mark.parametrize(
@@ -21,8 +22,13 @@ QUIET = dict.fromkeys(Scenario().radiologicals_bq_per_kg, 0.0)
     [
         ({"sedd": 1}, "unknown config key 'sedd'"),
         ({"readout": {"adc_bitz": 12}}, "unknown config key 'readout.adc_bitz'"),
-        ({"radiologicals_bq_per_kg": {"Ar39": -1.0}}, "radiologicals_bq_per_kg.Ar39"),
-        ({"radiologicals_bq_per_kg": {"Xe135": 1.0}}, "unknown isotope"),
+        ({"backgrounds": {"Ar39": -1.0}}, "backgrounds.Ar39: activity must be a non-negative"),
+        ({"backgrounds": {"Xe135": 1.0}}, "backgrounds.Xe135: unknown source"),
+        ({"backgrounds": {"K42_cathode": 1.0}}, "backgrounds.K42_cathode: derived from Ar42"),
+        ({"plateout": {"Bi214": 1.5}}, "plateout.Bi214: fraction must be in .0, 1., got 1.5"),
+        ({"plateout": {"Cs137": 0.5}}, "plateout.Cs137: unknown"),
+        ({"apa_kind": "middle"}, "apa_kind: 'middle' is not one of central, outer"),
+        ({"structures": {"wall_factor_gamma": 2}}, "structures.wall_factor_gamma"),
         ({"supernova": {"distance_kpc": -3}}, "supernova.distance_kpc: must be positive"),
         ({"slice_ticks": 100}, "slice_ticks: must be a positive multiple of 64"),
         ({"readout": {"adc_bits": 20}}, "readout.adc_bits"),
@@ -58,7 +64,7 @@ def test_conditions_change_the_data() -> None:
     )
     readout = Readout(pedestal_spread_adc_12bit=0.0)
     scenario = Scenario(
-        seconds=0.01, radiologicals_bq_per_kg=dict(QUIET), readout=readout, conditions=conditions
+        seconds=0.01, backgrounds=dict(QUIET), readout=readout, conditions=conditions
     )
     stream = ApaStream(scenario)
     first = stream.next_slice()
@@ -80,7 +86,7 @@ def test_coherent_bursts_hit_one_group() -> None:
     conditions = Conditions(burst_rate_hz=2000.0, burst_amplitude_adc=400.0)
     readout = Readout(pedestal_spread_adc_12bit=0.0)
     scenario = Scenario(
-        seconds=0.01, radiologicals_bq_per_kg=dict(QUIET), readout=readout, conditions=conditions
+        seconds=0.01, backgrounds=dict(QUIET), readout=readout, conditions=conditions
     )
     stream = ApaStream(scenario)
     adc = stream.next_slice().adc.astype(int) - stream.pedestals[:, None]
@@ -104,17 +110,17 @@ def test_simulate_and_show_cli(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     result = run_cli("show", str(out), "--slice", "9")
-    assert result.returncode == 1
+    assert result.returncode == 2  # a usage error (issue #16.6)
     assert "out of range" in result.stderr
 
 
 def test_simulate_bad_config_is_one_line(tmp_path: Path) -> None:
     scenario = tmp_path / "bad.yaml"
-    scenario.write_text("radiologicals_bq_per_kg:\n  Ar39: -2\n")
+    scenario.write_text("backgrounds:\n  Ar39: -2\n")
     result = run_cli("simulate", str(scenario), "--out", str(tmp_path / "x.h5"))
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1
-    assert "radiologicals_bq_per_kg.Ar39" in result.stderr
+    assert "backgrounds.Ar39" in result.stderr
     assert not (tmp_path / "x.h5").exists()
 
 

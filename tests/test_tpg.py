@@ -114,11 +114,12 @@ def test_pedestal_converges_from_an_offset() -> None:
 
 
 def test_no_hits_on_noise_at_five_sigma() -> None:
+    from triggerml.detector.catalogue import INDEPENDENT
     from triggerml.detector.config import Readout, Scenario
     from triggerml.detector.stream import ApaStream
 
-    quiet = dict.fromkeys(Scenario().radiologicals_bq_per_kg, 0.0)
-    scenario = Scenario(seconds=0.04, radiologicals_bq_per_kg=quiet, readout=Readout())
+    quiet = dict.fromkeys(INDEPENDENT, 0.0)
+    scenario = Scenario(seconds=0.04, backgrounds=quiet, readout=Readout())
     stream = ApaStream(scenario)
     finder = HitFinder(960, TpgConfig())
     for _ in range(4):  # let the quartiles settle

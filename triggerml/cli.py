@@ -133,7 +133,7 @@ def simulate(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML (or a study with `detector:`).")],
     out: Annotated[Path, typer.Option("--out", help="Raw-data HDF5 file to write.")],
     seconds: Annotated[float | None, typer.Option(help="Override the stream length.")] = None,
-    apa: Annotated[int, typer.Option(help="APA number (seeds its random streams).")] = 0,
+    apa: Annotated[int, typer.Option(min=0, help="APA number (seeds its random streams).")] = 0,
 ) -> None:
     """Simulate one APA's readout into a DUNE-DAQ-layout HDF5 file, truth alongside."""
     from rich.progress import Progress
@@ -168,6 +168,84 @@ def show(
     console.print(f"wrote {png}")
     for message in report.messages:
         err_console.print(f"warning: {message}", markup=False)
+
+
+@app.command()
+def sources(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML (or a study with `detector:`).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for sources.json and sources.png.")],
+    seconds: Annotated[
+        float, typer.Option(help="Exposure per source and APA kind (rare sources run longer).")
+    ] = 1.0,
+    events: Annotated[
+        int, typer.Option(help="At least this many decays/captures/photons per source.")
+    ] = 2000,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into --out even if it holds other files.")
+    ] = False,
+) -> None:
+    """Every background source alone in a central and an outer APA: rates, visible energy."""
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from triggerml.config import UsageError
+    from triggerml.detector.catalogue import SOURCES
+    from triggerml.detector.config import load_scenario
+    from triggerml.detector.survey import THRESHOLDS_MEV, survey, write
+    from triggerml.io import check_output_folder
+
+    if seconds <= 0:
+        raise UsageError(f"--seconds must be positive, got {seconds}")
+    if events < 1:
+        raise UsageError(f"--events must be at least 1, got {events}")
+    config = load_scenario(str(scenario))
+    check_output_folder(
+        out, lambda folder: (folder / "sources.json").is_file(), "a sources survey", force
+    )
+    with Progress(console=err_console, transient=True) as progress:
+        task = progress.add_task("sources", total=len(SOURCES))
+        document = survey(
+            config,
+            seconds,
+            events,
+            on_step=lambda name: progress.update(task, advance=1, description=f"sources: {name}"),
+        )
+    write(document, out)
+    table = Table(title=f"backgrounds per APA ({config.name}): central / outer, Hz")
+    for column in (
+        "source",
+        "location",
+        "activity",
+        "rate",
+        *(f"≥{t} MeV" for t in THRESHOLDS_MEV),
+    ):
+        table.add_column(column, justify="left" if column in ("source", "location") else "right")
+    for record in document["sources"]:
+        rate = record["rate_hz_per_apa"]
+        visible = record["rate_visible_above_mev"]
+        table.add_row(
+            record["name"],
+            record["location"],
+            f"{record['activity']:.3g} {record['activity_unit']}",
+            f"{rate['central']:.3g} / {rate['outer']:.3g}",
+            *(
+                f"{visible[str(t)]['central']:.2g} / {visible[str(t)]['outer']:.2g}"
+                for t in THRESHOLDS_MEV
+            ),
+        )
+    console.print(table)
+    module = document["module"]
+    sn = document["sn_nue_cc"]
+    console.print(
+        f"SN νe-CC at 10 kpc per module: {sn['events_per_module_10kpc']:.0f} from flux × "
+        f"cross section × argon nuclei; cited {sn['cited_events_per_module_10kpc']:.0f} "
+        f"({sn['cited_source']})"
+    )
+    console.print(
+        f"module: {module['active_mass_t']:.0f} t active in {module['apas']['central']} central "
+        f"+ {module['apas']['outer']} outer APAs; wrote {out / 'sources.json'}, "
+        f"{out / 'sources.png'}"
+    )
 
 
 def _advance(progress: Progress, task: TaskID, done: int) -> None:
@@ -355,8 +433,19 @@ def build_command(
 
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    from triggerml.compile.build import BuildConfig, BuildWarning, build
+    from triggerml.compile.build import Backend, BuildConfig, BuildWarning, IoType, Strategy, build
     from triggerml.config import from_mapping, load_yaml
+
+    for flag, value, kind in (
+        ("--backend", backend, Backend),
+        ("--io-type", io_type, IoType),
+        ("--strategy", strategy, Strategy),
+    ):
+        if value is not None and value not in {m.value for m in kind}:
+            valid = ", ".join(m.value for m in kind)
+            raise UsageError(f"{flag} must be one of {valid}, not {value!r}")
+    if reuse_factor is not None and reuse_factor < 1:
+        raise UsageError(f"--reuse-factor must be at least 1, got {reuse_factor}")
 
     settings = load_yaml(config) if config is not None else {}
     base = from_mapping(BuildConfig, settings)
@@ -425,7 +514,10 @@ def synth(
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
     from triggerml.compile.synth import SynthOptions, run
+    from triggerml.toolchain import HLS_TOOLS
 
+    if tool is not None and tool not in HLS_TOOLS:
+        raise UsageError(f"--tool must be one of {', '.join(HLS_TOOLS)}, not {tool!r}")
     options = SynthOptions(csim=csim, cosim=cosim, export=export, vsynth=vsynth)
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), console=err_console, transient=True

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from triggerml.config import UsageError
 from triggerml.io import write_json
 from triggerml.toolchain import HLS_TOOLS, HlsTool, ToolNotFoundError, hls_tools
 
@@ -54,7 +55,7 @@ def choose_tool(name: str | None) -> HlsTool:
     found = [tool for tool in hls_tools() if tool.found]
     if name is not None:
         if name not in HLS_TOOLS:
-            raise ValueError(f"--tool must be one of {', '.join(HLS_TOOLS)}, not {name!r}")
+            raise UsageError(f"--tool must be one of {', '.join(HLS_TOOLS)}, not {name!r}")
         tool = next((t for t in hls_tools() if t.name == name), None)
         if tool is None or not tool.found:
             raise ToolNotFoundError(_missing(name))

@@ -178,33 +178,38 @@ class Supernova:
     duration_s: float = 10.0
     time_profile: TimeProfile = TimeProfile.EXPONENTIAL
     decay_time_s: float = 3.0  # for the exponential profile (≈)
-    events_40kt_10kpc: float = 3000.0  # νe-CC in 40 kt at 10 kpc over the burst (≈)
+    # νe energy and spectrum: the pinched-thermal parameters the DUNE supernova paper
+    # (arXiv:2008.06647) takes as nominal — ε = 5×10⁵² erg, ⟨E⟩ = 9.5 MeV, α = 2.5 (≈ recalled)
+    total_energy_erg: float = 5e52
     spectrum: SpectrumKind = SpectrumKind.PINCHED_FD
-    mean_energy_mev: float = 11.0  # νe ⟨E⟩ (≈)
+    mean_energy_mev: float = 9.5
     pinching_alpha: float = 2.5
     flat_min_mev: float = 5.0
     flat_max_mev: float = 50.0
-    q_value_mev: float = 1.504  # ⁴⁰Ar → ⁴⁰K ground-state threshold
-    excitation_mev: float = 4.384  # ⁴⁰K* level fed (IAS); released as de-excitation γs (≈)
 
     def validate(self) -> None:
         if self.distance_kpc is not None:
             require(self.distance_kpc > 0, "distance_kpc", "must be positive")
         require(self.duration_s > 0, "duration_s", "must be positive")
         require(self.decay_time_s > 0, "decay_time_s", "must be positive")
-        require(self.events_40kt_10kpc >= 0, "events_40kt_10kpc", "must not be negative")
+        require(self.total_energy_erg >= 0, "total_energy_erg", "must not be negative")
         require(self.mean_energy_mev > 0, "mean_energy_mev", "must be positive")
+        require(self.pinching_alpha > -1, "pinching_alpha", "must be above -1")
         require(
             0 < self.flat_min_mev < self.flat_max_mev,
             "flat_min_mev",
             "must be positive and below flat_max_mev",
         )
 
-    def expected_events(self, mass_per_apa_t: float) -> float:
-        """Events in one APA: N(40 kt, 10 kpc) × (10/d)² × mass / 40 kt."""
-        if self.distance_kpc is None:
+    def expected_events(self, mass_t: float, distance_kpc: float | None = None) -> float:
+        """νe-CC interactions in ``mass_t`` tonnes of argon over the burst: fluence × cross
+        section × nuclei (:mod:`triggerml.detector.supernova`); 0 with no supernova."""
+        from triggerml.detector.supernova import events_per_tonne
+
+        distance = self.distance_kpc if distance_kpc is None else distance_kpc
+        if distance is None:
             return 0.0
-        return self.events_40kt_10kpc * (10.0 / self.distance_kpc) ** 2 * mass_per_apa_t / 40_000.0
+        return events_per_tonne(self, distance) * mass_t
 
 
 class Particle(StrEnum):
@@ -253,14 +258,62 @@ class Conditions:
         require(self.burst_duration_ticks > 0, "burst_duration_ticks", "must be positive")
 
 
-RADIOLOGICAL_DEFAULTS: dict[str, float] = {
-    "Ar39": 1.01,  # Bq/kg of LAr (dunesim radiological model)
-    "Kr85": 0.115,
-    "Ar42": 92e-6,
-    "K42": 18e-6,
-    "Rn222": 1.0e-3,
-    "neutron": 0.0,  # captures on Ar-40 per kg per s: set by the study (≈)
-}
+class ApaKind(StrEnum):
+    """``central``: the middle row, reading two drift volumes; ``outer``: the two outer rows,
+    one drift volume (x > 0) — the wall-side face has no drift field but still reads noise."""
+
+    CENTRAL = "central"
+    OUTER = "outer"
+
+
+@dataclass(frozen=True)
+class Module:
+    """A 10 kt horizontal-drift module: 3 rows across × 2 high × 25 long = 150 APAs; the drift
+    volumes go APA–CPA–APA–CPA–APA, four in all (TDR vol. IV)."""
+
+    central_apas: int = 50
+    outer_apas: int = 100
+    apas_high: int = 2
+    apas_long: int = 25
+
+    def validate(self) -> None:
+        for name in ("central_apas", "outer_apas", "apas_high", "apas_long"):
+            require(getattr(self, name) >= 0, name, "must not be negative")
+        require(self.central_apas + self.outer_apas > 0, "central_apas", "a module needs APAs")
+
+    def apas(self, kind: ApaKind) -> int:
+        return self.central_apas if kind is ApaKind.CENTRAL else self.outer_apas
+
+
+@dataclass(frozen=True)
+class Structures:
+    """Where the material and external sources sit, per APA."""
+
+    cpa_thickness_cm: float = 0.3  # FR4 cathode sheets (dunesim radiological model v3.1.4)
+    fr4_density_g_cm3: float = 1.75  # measured FR4 density (same file)
+    head_boards_fr4_kg: float = 10.0  # (≈) CE head boards at the APA's outer end, per APA
+    frame_steel_kg: float = 500.0  # (≈) stainless-steel APA frame, per APA
+    pds_modules: int = 10  # photon-detector bars per APA (TDR vol. IV)
+    pds_module_area_cm2: float = 5953.72  # one bar, 2.3 × 11.8 × 209.2 cm (v3.1.4)
+    external_offset_cm: float = 25.0  # γ planes 25 cm beyond the TPC (v3_4_hd_1x2x6)
+    # Outer APAs: flux through the wall side relative to the planes' — 0.025 of 1.05 γ/cm²/s for
+    # cavern γ (≈40 cm of inactive argon, DESIGN §4); neutron-capture γ (≈ 7 MeV, μ ≈ 0.04/cm)
+    # lose less (≈).
+    wall_factor_gamma: float = 0.025 / 1.05
+    wall_factor_ngamma: float = 0.19
+
+    def validate(self) -> None:
+        for name in (
+            "cpa_thickness_cm",
+            "fr4_density_g_cm3",
+            "pds_module_area_cm2",
+            "external_offset_cm",
+        ):
+            require(getattr(self, name) > 0, name, "must be positive")
+        for name in ("head_boards_fr4_kg", "frame_steel_kg", "pds_modules"):
+            require(getattr(self, name) >= 0, name, "must not be negative")
+        for name in ("wall_factor_gamma", "wall_factor_ngamma"):
+            require(0 <= getattr(self, name) <= 1, name, "must be in [0, 1]")
 
 
 @dataclass(frozen=True)
@@ -271,40 +324,94 @@ class Scenario:
     seed: int = 12345
     seconds: float = 0.05
     slice_ticks: int = 4096  # a multiple of the 64-sample WIBEth frame
-    mass_per_apa_t: float = 135.0  # two drift volumes 3.5 × 6.0 × 2.3 m³ at 1.396 t/m³
+    apa_kind: ApaKind = ApaKind.CENTRAL
+    module: Module = field(default_factory=Module)
     geometry: Geometry = field(default_factory=Geometry)
     readout: Readout = field(default_factory=Readout)
     physics: Physics = field(default_factory=Physics)
-    radiologicals_bq_per_kg: dict[str, float] = field(
-        default_factory=lambda: dict(RADIOLOGICAL_DEFAULTS)
-    )
+    structures: Structures = field(default_factory=Structures)
+    # activity per independent source of triggerml.detector.catalogue, in its unit (a source
+    # not listed keeps its default; 0 switches it off)
+    backgrounds: dict[str, float] = field(default_factory=dict)
+    plateout: dict[str, float] = field(default_factory=dict)  # fractions; default as DUNE's
     supernova: Supernova = field(default_factory=Supernova)
     singles: Singles = field(default_factory=Singles)
     conditions: Conditions = field(default_factory=Conditions)
 
     def validate(self) -> None:
+        from triggerml.detector.catalogue import INDEPENDENT, PLATEOUT_DEFAULTS, SOURCE_BY_NAME
+
         require(self.seconds > 0, "seconds", "must be positive")
         require(
             self.slice_ticks > 0 and self.slice_ticks % 64 == 0,
             "slice_ticks",
             "must be a positive multiple of 64 (the WIBEth frame length)",
         )
-        require(self.mass_per_apa_t > 0, "mass_per_apa_t", "must be positive")
-        for isotope, rate in self.radiologicals_bq_per_kg.items():
-            if isotope not in RADIOLOGICAL_DEFAULTS:
+        for name, value in self.backgrounds.items():
+            source = SOURCE_BY_NAME.get(name)
+            if source is None:
                 raise ConfigError(
-                    f"radiologicals_bq_per_kg.{isotope}: unknown isotope; known: "
-                    f"{', '.join(RADIOLOGICAL_DEFAULTS)}"
+                    f"backgrounds.{name}: unknown source; known: {', '.join(INDEPENDENT)}"
+                )
+            if source.derived_from is not None:
+                raise ConfigError(
+                    f"backgrounds.{name}: derived from {source.derived_from} and plateout: "
+                    "set those instead"
                 )
             require(
-                rate >= 0 and math.isfinite(rate),
-                f"radiologicals_bq_per_kg.{isotope}",
-                f"rate must be a non-negative number, got {rate}",
+                value >= 0 and math.isfinite(value),
+                f"backgrounds.{name}",
+                f"activity must be a non-negative number ({source.unit}), got {value}",
             )
+        for name, value in self.plateout.items():
+            if name not in PLATEOUT_DEFAULTS:
+                raise ConfigError(
+                    f"plateout.{name}: unknown; known: {', '.join(PLATEOUT_DEFAULTS)}"
+                )
+            require(0 <= value <= 1, f"plateout.{name}", f"fraction must be in [0, 1], got {value}")
         n = self.geometry.n_channels
         for name in ("dead_channels", "noisy_channels", "stuck_bit_channels"):
             bad = [c for c in getattr(self.conditions, name) if not 0 <= c < n]
             require(not bad, f"conditions.{name}", f"channels {bad} outside 0..{n - 1}")
+
+    @property
+    def drift_volumes(self) -> int:
+        return 2 if self.apa_kind is ApaKind.CENTRAL else 1
+
+    @property
+    def drift_volume_mass_kg(self) -> float:
+        """Argon in one drift volume: drift length × height × width × density."""
+        g = self.geometry
+        return g.drift_length_m * g.height_m * g.width_m * self.physics.argon_density_t_m3 * 1e3
+
+    @property
+    def mass_per_apa_t(self) -> float:
+        """Active argon this APA reads: 134.8 t (central), 67.4 t (outer) by default."""
+        return self.drift_volumes * self.drift_volume_mass_kg / 1e3
+
+    def module_mass_t(self) -> float:
+        """Active argon of the module: central and outer APAs with their own masses."""
+        per_volume = self.drift_volume_mass_kg / 1e3
+        return per_volume * (2 * self.module.central_apas + self.module.outer_apas)
+
+    def module_surface_cm2(self) -> float:
+        """Outer surface of the module's active volume (neutrons come in through it)."""
+        g, m = self.geometry, self.module
+        height = m.apas_high * g.height_m
+        across = 4 * g.drift_length_m
+        length = m.apas_long * g.width_m
+        return 2 * (height * across + height * length + across * length) * 1e4
+
+    def activity(self, source: str) -> float:
+        """The configured activity of an independent source (its default when not set)."""
+        from triggerml.detector.catalogue import SOURCE_BY_NAME
+
+        return self.backgrounds.get(source, SOURCE_BY_NAME[source].activity)
+
+    def plateout_fraction(self, key: str) -> float:
+        from triggerml.detector.catalogue import PLATEOUT_DEFAULTS
+
+        return self.plateout.get(key, PLATEOUT_DEFAULTS[key])
 
     @property
     def n_slices(self) -> int:

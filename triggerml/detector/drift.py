@@ -18,7 +18,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from triggerml.detector.config import Scenario
+from triggerml.detector.config import ApaKind, Scenario
 
 CLUSTER_DTYPE = np.dtype(
     [
@@ -61,6 +61,31 @@ def wire_coordinates(
     }
 
 
+def drift_time_us(deposits: npt.NDArray[np.float64], scenario: Scenario) -> npt.NDArray:
+    """Drift time of each deposit: the APA is at x = 0, the cathodes at ±drift length."""
+    return np.abs(deposits[:, 0] * 10) / scenario.geometry.drift_velocity_mm_per_us
+
+
+def collected_electrons(
+    deposits: npt.NDArray[np.float64], scenario: Scenario
+) -> npt.NDArray[np.float64]:
+    """Electrons reaching the wires from each deposit: E / W × recombination (alphas
+    quenched) × exp(−drift time / lifetime)."""
+    phys = scenario.physics
+    recomb = np.where(deposits[:, 5] > 0, phys.alpha_recombination, phys.recombination)
+    electrons = deposits[:, 3] * 1e6 / phys.w_ion_ev * recomb
+    lifetime_us = phys.electron_lifetime_ms * 1e3
+    return electrons * np.exp(-drift_time_us(deposits, scenario) / lifetime_us)
+
+
+def visible_energy_mev(
+    deposits: npt.NDArray[np.float64], scenario: Scenario
+) -> npt.NDArray[np.float64]:
+    """Collected charge of each deposit as energy on a MIP's scale (× W / recombination)."""
+    phys = scenario.physics
+    return collected_electrons(deposits, scenario) * phys.w_ion_ev / 1e6 / phys.recombination
+
+
 def deposits_to_clusters(
     deposits: npt.NDArray[np.float64], event_ticks: npt.NDArray[np.int64], scenario: Scenario
 ) -> npt.NDArray:
@@ -72,11 +97,8 @@ def deposits_to_clusters(
     if deposits.shape[0] == 0:
         return np.empty(0, dtype=CLUSTER_DTYPE)
     xyz = deposits[:, :3]
-    drift_mm = np.abs(xyz[:, 0] * 10)  # the APA is at x = 0, the cathodes at ±drift length
-    drift_us = drift_mm / g.drift_velocity_mm_per_us
-    recomb = np.where(deposits[:, 5] > 0, phys.alpha_recombination, phys.recombination)
-    electrons = deposits[:, 3] * 1e6 / phys.w_ion_ev * recomb
-    electrons *= np.exp(-drift_us / (phys.electron_lifetime_ms * 1e3))
+    drift_us = drift_time_us(deposits, scenario)
+    electrons = collected_electrons(deposits, scenario)
     tick_us = ro.tick_ns / 1e3
     arrival = event_ticks + drift_us / tick_us
     drift_s = drift_us * 1e-6
@@ -119,12 +141,10 @@ def deposits_to_clusters(
 
 
 def inside(deposits: npt.NDArray[np.float64], scenario: Scenario) -> npt.NDArray[np.bool_]:
+    """Deposits in this APA's active volume: both drift volumes (central) or the one at x > 0
+    (outer: the wall-side face has no drift field)."""
     g = scenario.geometry
     x, y, z = deposits[:, 0], deposits[:, 1], deposits[:, 2]
-    return (
-        (np.abs(x) < g.drift_length_m * 100)
-        & (y >= 0)
-        & (y < g.height_m * 100)
-        & (z >= 0)
-        & (z < g.width_m * 100)
-    )
+    drift = g.drift_length_m * 100
+    in_x = np.abs(x) < drift if scenario.apa_kind is ApaKind.CENTRAL else (x > 0) & (x < drift)
+    return in_x & (y >= 0) & (y < g.height_m * 100) & (z >= 0) & (z < g.width_m * 100)

@@ -6,6 +6,7 @@ import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
+from triggerml.config import UsageError
 from triggerml.detector.config import Scenario
 from triggerml.detector.display import draw_slice
 from triggerml.detector.hdf5io import RawFileReader, RawFileWriter, ReadReport
@@ -16,7 +17,7 @@ def with_duration(scenario: Scenario, seconds: float | None) -> Scenario:
     if seconds is None:
         return scenario
     if seconds <= 0:
-        raise ValueError(f"--seconds must be positive, got {seconds}")
+        raise UsageError(f"--seconds must be positive, got {seconds}")
     return dataclasses.replace(scenario, seconds=seconds)
 
 
@@ -43,7 +44,7 @@ def show_slice(
     with RawFileReader(path) as reader:
         records = reader.records()
         if not 0 <= index < len(records):
-            raise ValueError(
+            raise UsageError(
                 f"--slice {index} is out of range: {path} has {len(records)} "
                 f"slices (0..{len(records) - 1})"
             )

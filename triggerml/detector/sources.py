@@ -1,26 +1,47 @@
-"""Which events happen in a time window: radiological decays, supernova νe-CC, singles.
+"""Which events happen in a time window: every background source, supernova νe-CC, singles.
 
-Returns the truth of each event and its energy deposits.  Rates follow the scenario: decays
-per second = activity (Bq/kg) × mass_per_apa; supernova events = N(40 kt, 10 kpc) × (10/d)² ×
-mass / 40 kt spread over the burst's time profile.  Positions are uniform in the APA's two
-drift volumes (x: ±drift length, y: height, z: width).
+The background sources and their activities are :mod:`triggerml.detector.catalogue`'s (DUNE's
+radiological model); :func:`emissions` turns them into rates for one APA of the scenario's
+kind (`central`: two drift volumes, two cathode sheets; `outer`: one of each, and external γ
+through the wall side too).  Per window each emission draws a Poisson count, places it where
+its source sits and generates its particles: α as points, β as tracks (points below
+:data:`particles.POINT_BELOW_MEV`), γ collected and sent through
+:func:`triggerml.detector.photons.transport` in one call per window.  Supernova events are
+N(40 kt, 10 kpc) × (10/d)² × mass / 40 kt spread over the burst's time profile.
+
+Simplifications (≈): external γ and neutron rates are per APA and uniform over the planes
+(the planes at the ends of a row of 25 APAs are left out: they reach 2 of 25 APAs); neutrons
+are not transported — captures are uniform in the active argon at the module-average rate
+(flux × module surface / module mass × APA mass); head boards and frame sit as thin strips
+at the APA's outer end and perimeter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from triggerml.detector import particles, spectra
-from triggerml.detector.config import Particle, Scenario, SpectrumKind, Supernova, TimeProfile
+from triggerml.detector import catalogue, particles, photons, spectra, supernova
+from triggerml.detector.catalogue import Location, Source
+from triggerml.detector.config import (
+    ApaKind,
+    Particle,
+    Scenario,
+    Supernova,
+    TimeProfile,
+)
+from triggerml.detector.decay_table import DecayTable
 
 TRUTH_DTYPE = np.dtype(
     [
         ("event_id", np.int64),
-        ("kind", "S16"),
+        ("kind", "S16"),  # source name (catalogue), "snb_nue" or "single_<particle>"
+        ("isotope", "S8"),  # chain member, captured isotope or "gamma"; empty for signals
         ("time_tick", np.int64),
         ("true_energy_mev", np.float64),  # primary's kinetic energy (electron for νe-CC)
         ("neutrino_energy_mev", np.float64),  # νe-CC only, else 0
@@ -34,25 +55,127 @@ TRUTH_DTYPE = np.dtype(
         ("tick_max", np.int64),  # collection arrivals, absolute ticks
     ]
 )
+SURFACE_STEP_CM = 0.01  # an α or point β from a surface lands this far along its direction
+PHOTON_MARGIN_CM = 60.0  # photons are followed this far outside the active volume
+ELECTRON_MARGIN_CM = 3.0  # electrons born farther out cannot reach it (range ≤ 3 cm ≈ 6 MeV)
+STRIP_CM = 5.0  # half-size of the head-board and frame strips (≈)
 
 
 def volume_bounds_cm(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Active volume of this APA: x ∈ ±drift (central) or [0, drift] (outer)."""
     g = scenario.geometry
-    lo = np.array([-g.drift_length_m, 0.0, 0.0]) * 100
+    x_lo = -g.drift_length_m if scenario.apa_kind is ApaKind.CENTRAL else 0.0
+    lo = np.array([x_lo, 0.0, 0.0]) * 100
     hi = np.array([g.drift_length_m, g.height_m, g.width_m]) * 100
     return lo, hi
 
 
-class EventGenerator:
-    """Draws the events of consecutive time windows of one APA stream."""
+@dataclass(frozen=True)
+class Emission:
+    """One isotope (or photon flux) of one source at its rate in this APA."""
 
-    def __init__(self, scenario: Scenario, rng: np.random.Generator) -> None:
+    source: Source
+    isotope: str  # chain member; "gamma" for external planes; "Ar40"/"Ar36" for captures
+    rate_hz: float  # decays, photons emitted or captures per second in this APA
+    plane: str = ""  # external: "top" or "wall"
+
+
+def emissions(scenario: Scenario) -> list[Emission]:
+    """Every source of the model as rates for one APA of the scenario's kind."""
+    g, st = scenario.geometry, scenario.structures
+    volumes = scenario.drift_volumes
+    volume_kg = scenario.drift_volume_mass_kg
+    sheet_cm2 = g.height_m * g.width_m * 1e4
+    sheet_kg = sheet_cm2 * st.cpa_thickness_cm * st.fr4_density_g_cm3 / 1e3
+    out: list[Emission] = []
+    for source in catalogue.SOURCES:
+        parent = source.derived_from or source.name
+        activity = scenario.activity(parent)
+        if source.location is Location.EXTERNAL:
+            top_cm2 = volumes * g.drift_length_m * g.width_m * 1e4
+            out.append(Emission(source, "gamma", activity * top_cm2, "top"))
+            if scenario.apa_kind is ApaKind.OUTER:
+                factor = (
+                    st.wall_factor_ngamma
+                    if (source.spectrum or "").startswith("ngamma")
+                    else st.wall_factor_gamma
+                )
+                out.append(Emission(source, "gamma", activity * sheet_cm2 * factor, "wall"))
+            continue
+        if source.location is Location.CAPTURE:
+            per_kg = activity * scenario.module_surface_cm2() / (scenario.module_mass_t() * 1e3)
+            total = per_kg * scenario.mass_per_apa_t * 1e3
+            ar36 = catalogue.AR36_CAPTURE_FRACTION
+            out.append(Emission(source, "Ar40", total * (1 - ar36)))
+            out.append(Emission(source, "Ar36", total * ar36))
+            continue
+        amount = {
+            Location.LAR: volumes * volume_kg,
+            Location.CATHODE: 2 * volume_kg * volumes,  # ions from both sides of each sheet
+            Location.CPA_FR4: sheet_kg * volumes,
+            Location.APA_BOARDS: st.head_boards_fr4_kg,
+            Location.APA_STEEL: st.frame_steel_kg,
+            Location.PDS: st.pds_modules * st.pds_module_area_cm2 / 1e4,
+        }[source.location]
+        for isotope, multiplicity in source.chain:
+            fraction = _plateout_share(scenario, source, isotope)
+            out.append(Emission(source, isotope, activity * amount * multiplicity * fraction))
+    return out
+
+
+def _plateout_share(scenario: Scenario, source: Source, isotope: str) -> float:
+    """The share of a liquid activity that decays where ``source`` sits."""
+    key = source.plateout
+    if key is None and source.name.startswith("Rn222"):
+        key = catalogue.RN222_DAUGHTER_PLATEOUT.get(isotope)  # Rn-222 itself stays: None
+    if key is None:
+        return 1.0
+    fraction = scenario.plateout_fraction(key)
+    return fraction if source.location is Location.CATHODE else 1.0 - fraction
+
+
+class EventGenerator:
+    """Draws the events of consecutive time windows of one APA stream.
+
+    ``emitted`` counts, per source name, the decays, captures or photons drawn so far
+    (external photons count whether or not they reach the active volume)."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        rng: np.random.Generator,
+        only: Collection[str] | None = None,
+    ) -> None:
+        """``only``: simulate just these background sources (by name; signals as configured)."""
         self.scenario = scenario
         self.rng = rng
         self.next_id = 0
         self.lo, self.hi = volume_bounds_cm(scenario)
         self.tick_s = scenario.readout.tick_ns * 1e-9
-        self._sn_table = _neutrino_table(scenario) if scenario.supernova.distance_kpc else None
+        self.emissions = [
+            e
+            for e in emissions(scenario)
+            if e.rate_hz > 0 and (only is None or e.source.name in only)
+        ]
+        self.emitted: Counter[str] = Counter()
+        decaying = [
+            i
+            for i, e in enumerate(self.emissions)
+            if e.source.location not in (Location.EXTERNAL, Location.CAPTURE)
+        ]
+        self._decay_table = DecayTable.build(
+            [self.emissions[i].isotope for i in decaying],
+            [self.emissions[i].rate_hz for i in decaying],
+            decaying,
+        )
+        self._location = [e.source.location for e in self.emissions]
+        self._kind = np.array([e.source.name for e in self.emissions] or [""], dtype="S16")
+        self._isotope = np.array([e.isotope for e in self.emissions] or [""], dtype="S8")
+        self._sn_table = (
+            supernova.neutrino_table(scenario.supernova)
+            if scenario.supernova.distance_kpc
+            else None
+        )
 
     def _positions(self, n: int) -> npt.NDArray[np.float64]:
         return self.rng.uniform(self.lo, self.hi, (n, 3))
@@ -64,97 +187,220 @@ class EventGenerator:
         """Events with interaction tick in [t0, t1): truth (no extents yet, sorted by
         event id) and deposits (x, y, z, MeV, event id, alpha) in cm."""
         deposits = particles.Deposits()
-        rows: list[tuple] = []
+        self._rows: list[tuple] = []
         self._blocks: list[npt.NDArray] = []
+        self._photons: list[tuple[npt.NDArray, ...]] = []  # queued for one shower call
+        self._electrons: list[tuple[npt.NDArray, ...]] = []
         seconds = (t1 - t0) * self.tick_s
-        mass_kg = self.scenario.mass_per_apa_t * 1e3
-        for parent, activity in self.scenario.radiologicals_bq_per_kg.items():
-            if activity <= 0:
+        self._decays(*self._decay_table.draw(self.rng, seconds), t0, t1, deposits)
+        for emission in self.emissions:
+            location = emission.source.location
+            if location not in (Location.EXTERNAL, Location.CAPTURE):
                 continue
-            if parent == "neutron":
-                n = self.rng.poisson(activity * mass_kg * seconds)
-                for t, pos in zip(self._times(n, t0, t1), self._positions(n), strict=True):
-                    self._neutron_capture(int(t), pos, rows, deposits)
+            n = int(self.rng.poisson(emission.rate_hz * seconds))
+            if n == 0:
                 continue
-            for member, decay in spectra.DECAYS[parent]:
-                n = self.rng.poisson(activity * mass_kg * seconds)
-                if n:
-                    self._decays(member, decay, n, t0, t1, rows, deposits)
-        self._supernova(t0, t1, rows, deposits)
-        self._singles(t0, t1, rows, deposits)
-        truth = np.concatenate([*self._blocks, _truth_from_rows(rows)])
+            self.emitted[emission.source.name] += n
+            if location is Location.EXTERNAL:
+                self._external(emission, n, t0, t1)
+            else:
+                self._captures(emission, n, t0, t1)
+        self._supernova(t0, t1)
+        self._singles(t0, t1)
+        self._shower(deposits)
+        truth = np.concatenate([*self._blocks, _truth_from_rows(self._rows)])
         truth = truth[np.argsort(truth["event_id"], kind="stable")]
         return truth, deposits.array()
 
-    # --- radiologicals -----------------------------------------------------------------
+    # --- where sources sit ----------------------------------------------------------------
+    def _place(self, location: Location, n: int) -> npt.NDArray[np.float64]:
+        g, st = self.scenario.geometry, self.scenario.structures
+        height, width, drift = g.height_m * 100, g.width_m * 100, g.drift_length_m * 100
+        rng = self.rng
+        if location in (Location.LAR, Location.CAPTURE):
+            return self._positions(n)
+        pos = np.empty((n, 3))
+        pos[:, 2] = rng.uniform(0, width, n)
+        if location in (Location.CATHODE, Location.CPA_FR4):
+            sides = (
+                rng.choice(np.array([-1.0, 1.0]), n)
+                if self.scenario.apa_kind is ApaKind.CENTRAL
+                else np.ones(n)
+            )
+            pos[:, 0] = sides * drift
+            pos[:, 1] = rng.uniform(0, height, n)
+        elif location is Location.APA_BOARDS:
+            pos[:, 0] = rng.uniform(-STRIP_CM, STRIP_CM, n)
+            pos[:, 1] = height + rng.uniform(0, 2 * STRIP_CM, n)
+        elif location is Location.APA_STEEL:  # the frame's perimeter, by length
+            along = rng.uniform(0, 2 * (height + width), n)
+            side = along < 2 * height
+            pos[:, 0] = rng.uniform(-STRIP_CM, STRIP_CM, n)
+            pos[side, 1] = along[side] % height
+            pos[side, 2] = np.where(along[side] < height, -STRIP_CM, width + STRIP_CM)
+            rest = ~side
+            across = along[rest] - 2 * height
+            pos[rest, 2] = across % width
+            pos[rest, 1] = np.where(across < width, -STRIP_CM, height + STRIP_CM)
+        elif location is Location.PDS:
+            modules = max(st.pds_modules, 1)
+            pos[:, 0] = 0.0
+            pos[:, 1] = (rng.integers(0, modules, n) + 0.5) * height / modules
+        else:
+            raise ValueError(f"no placement for {location}")
+        return pos
+
+    # --- decays -------------------------------------------------------------------------
     def _decays(
         self,
-        kind: str,
-        decay: spectra.Decay,
-        n: int,
+        rows: npt.NDArray[np.int64],
+        energies: npt.NDArray[np.float64],
         t0: int,
         t1: int,
-        rows: list[tuple],
         deposits: particles.Deposits,
     ) -> None:
-        probabilities = np.array([b.probability for b in decay.branches])
-        choice = self.rng.choice(len(decay.branches), size=n, p=probabilities / probabilities.sum())
-        times = self._times(n, t0, t1)
-        positions = self._positions(n)
-        for index, branch in enumerate(decay.branches):
-            picked = np.flatnonzero(choice == index)
-            if picked.size == 0:
-                continue
-            simple = (
-                branch.alpha_mev == 0
-                and not branch.gammas_mev
-                and branch.beta_q_mev < particles.POINT_BELOW_MEV
-            )
-            energies = (
-                spectra.sample_beta(self.rng, branch.beta_q_mev, decay.daughter_z, picked.size)
-                if branch.beta_q_mev
-                else np.full(picked.size, branch.alpha_mev)
-            )
-            if simple:  # a sub-MeV β: one point, vectorized
-                ids = self.next_id + np.arange(picked.size)
-                self.next_id += picked.size
-                points = np.empty((picked.size, 6))
-                points[:, :3] = positions[picked]
-                points[:, 3] = energies
-                points[:, 4] = ids
-                points[:, 5] = 0.0
-                deposits.chunks.append(points)
-                truth: Any = np.zeros(picked.size, dtype=TRUTH_DTYPE)
-                truth["event_id"] = ids
-                truth["kind"] = kind
-                truth["time_tick"] = times[picked]
-                truth["true_energy_mev"] = energies
-                for axis, name in enumerate(("x_cm", "y_cm", "z_cm")):
-                    truth[name] = positions[picked, axis]
-                self._blocks.append(truth)
-                continue
-            for j, k in enumerate(picked):
-                event = self._new_event(rows, kind, int(times[k]), float(energies[j]), positions[k])
-                if branch.alpha_mev:
-                    particles.alpha(positions[k], branch.alpha_mev, deposits, event)
-                if branch.beta_q_mev:
-                    self._track(
-                        particles.electron, positions[k], float(energies[j]), deposits, event
-                    )
-                for g in branch.gammas_mev:
-                    self._track(particles.gamma, positions[k], g, deposits, event)
+        """One window's decays (rows of the decay table): a truth row each; α and β stay in
+        bulk material (only its γ leave), surface decays emit them into the argon when
+        their direction points there."""
+        n = rows.size
+        if n == 0:
+            return
+        table = self._decay_table
+        which = table.emission[rows]
+        for index, count in zip(*np.unique(which, return_counts=True), strict=True):
+            self.emitted[self.emissions[index].source.name] += int(count)
+        positions = np.empty((n, 3))
+        locations = np.array([self._location[i] for i in which])
+        for location in sorted(set(locations.tolist())):  # fixed order: reproducible draws
+            mask = locations == location
+            positions[mask] = self._place(Location(location), int(mask.sum()))
+        ids = self._truth_block(
+            self._kind[which], self._isotope[which], self._times(n, t0, t1), energies, positions
+        )
+        bulk = np.isin(locations, [Location.CPA_FR4, Location.APA_BOARDS, Location.APA_STEEL])
+        surface = np.isin(locations, [Location.CATHODE, Location.PDS])
+        directions = particles.isotropic(self.rng, n)
+        start = positions + SURFACE_STEP_CM * directions * surface[:, None]
+        alpha = ~bulk & (table.alpha_mev[rows] > 0)
+        deposits.add_points(start[alpha], energies[alpha], ids[alpha], alpha=True)
+        beta = ~bulk & (table.beta_q_mev[rows] > 0)
+        self._electrons.append((start[beta], directions[beta], energies[beta], ids[beta]))
+        for slot in range(table.gammas_mev.shape[1]):
+            gammas = table.gammas_mev[rows, slot]
+            has = gammas > 0
+            if has.any():
+                self._add_photons(positions[has], gammas[has], ids[has])
 
-    def _neutron_capture(
-        self, t: int, pos: np.ndarray, rows: list[tuple], deposits: particles.Deposits
+    def _truth_block(
+        self,
+        kind: str | npt.NDArray,
+        isotope: str | npt.NDArray,
+        times: npt.NDArray[np.int64],
+        energies: npt.NDArray[np.float64],
+        positions: npt.NDArray[np.float64],
+    ) -> npt.NDArray[np.int64]:
+        """Truth rows for a block of events; returns their event ids."""
+        count = energies.size
+        ids = self.next_id + np.arange(count, dtype=np.int64)
+        self.next_id += count
+        truth: Any = np.zeros(count, dtype=TRUTH_DTYPE)
+        truth["event_id"] = ids
+        truth["kind"] = kind
+        truth["isotope"] = isotope
+        truth["time_tick"] = times
+        truth["true_energy_mev"] = energies
+        for axis, name in enumerate(("x_cm", "y_cm", "z_cm")):
+            truth[name] = positions[:, axis]
+        self._blocks.append(truth)
+        return ids
+
+    def _add_photons(
+        self,
+        positions: npt.NDArray[np.float64],
+        energies: npt.NDArray[np.float64],
+        events: npt.NDArray[np.int64],
+        directions: npt.NDArray[np.float64] | None = None,
     ) -> None:
-        probs = np.array([p for p, _ in spectra.NEUTRON_CASCADES])
-        _, cascade = spectra.NEUTRON_CASCADES[self.rng.choice(len(probs), p=probs)]
-        event = self._new_event(rows, "neutron", t, float(sum(cascade)), pos)
-        for g in cascade:
-            self._track(particles.gamma, pos, g, deposits, event)
+        """Queue photons (isotropic unless given) for the window's transport call."""
+        positions = np.atleast_2d(positions)
+        if directions is None:
+            directions = particles.isotropic(self.rng, positions.shape[0])
+        self._photons.append((positions, np.atleast_2d(directions), energies, events))
+
+    def _captures(self, emission: Emission, n: int, t0: int, t1: int) -> None:
+        levels = catalogue.AR41_LEVELS if emission.isotope == "Ar40" else catalogue.AR37_LEVELS
+        for t, pos in zip(self._times(n, t0, t1), self._positions(n), strict=True):
+            cascade = catalogue.sample_cascade(self.rng, levels)
+            event = self._new_event(
+                emission.source.name, int(t), float(sum(cascade)), pos, isotope=emission.isotope
+            )
+            self._add_photons(
+                np.tile(pos, (len(cascade), 1)), np.array(cascade), np.full(len(cascade), event)
+            )
+
+    # --- external photons -----------------------------------------------------------------
+    def _external(self, emission: Emission, n: int, t0: int, t1: int) -> None:
+        """Photons from a plane outside the volume; only those that set an electron moving
+        near the active volume become events."""
+        g = self.scenario.geometry
+        offset = self.scenario.structures.external_offset_cm
+        rng = self.rng
+        pos = np.empty((n, 3))
+        if emission.plane == "top":
+            pos[:, 0] = rng.uniform(self.lo[0], self.hi[0], n)
+            pos[:, 1] = g.height_m * 100 + offset
+        else:  # behind the APA, on the wall side of an outer APA
+            pos[:, 0] = -offset
+            pos[:, 1] = rng.uniform(0, g.height_m * 100, n)
+        pos[:, 2] = rng.uniform(0, g.width_m * 100, n)
+        energies = _sample_external(rng, str(emission.source.spectrum), n)
+        directions = particles.isotropic(rng, n)
+        births = photons.transport(
+            rng,
+            pos,
+            directions,
+            energies,
+            self.scenario.physics.argon_density_t_m3,
+            (self.lo - PHOTON_MARGIN_CM, self.hi + PHOTON_MARGIN_CM),
+            (self.lo - ELECTRON_MARGIN_CM, self.hi + ELECTRON_MARGIN_CM),
+        )
+        if births.size == 0:
+            return
+        hit, local = np.unique(births["photon"], return_inverse=True)
+        events = self._truth_block(
+            emission.source.name, "gamma", self._times(hit.size, t0, t1), energies[hit], pos[hit]
+        )
+        self._electrons.append(
+            (
+                np.stack([births["x"], births["y"], births["z"]], axis=1),
+                np.stack([births["dx"], births["dy"], births["dz"]], axis=1),
+                births["energy_mev"],
+                events[local],
+            )
+        )
+
+    def _shower(self, deposits: particles.Deposits) -> None:
+        """Every queued photon and electron of the window, and all they set moving."""
+        if not self._photons and not self._electrons:
+            return
+        batches = [
+            tuple(np.concatenate([np.asarray(b[i]) for b in queue]) for i in range(4))
+            if queue
+            else None
+            for queue in (self._photons, self._electrons)
+        ]
+        particles.shower(
+            self.rng,
+            self.scenario.physics,
+            deposits,
+            photon_batch=batches[0],
+            electrons=batches[1],
+            photon_box=(self.lo - PHOTON_MARGIN_CM, self.hi + PHOTON_MARGIN_CM),
+            electron_box=(self.lo - ELECTRON_MARGIN_CM, self.hi + ELECTRON_MARGIN_CM),
+        )
 
     # --- supernova and singles ---------------------------------------------------------
-    def _supernova(self, t0: int, t1: int, rows: list[tuple], deposits: particles.Deposits) -> None:
+    def _supernova(self, t0: int, t1: int) -> None:
         sn = self.scenario.supernova
         if self._sn_table is None:
             return
@@ -170,58 +416,78 @@ class EventGenerator:
         times = np.clip(start + _profile_inverse(sn, u) / self.tick_s, t0, t1 - 1)
         grid, pdf = self._sn_table
         nu = spectra.sample_table(self.rng, grid, pdf, n)
+        electrons, cascades = supernova.sample_final_states(self.rng, nu)
         positions = self._positions(n)
-        for t, e_nu, pos in zip(np.sort(times.astype(np.int64)), nu, positions, strict=True):
-            e_electron = float(e_nu - sn.q_value_mev - sn.excitation_mev)
-            event = self._new_event(rows, "snb_nue", int(t), e_electron, pos, float(e_nu))
-            self._track(particles.electron, pos, e_electron, deposits, event)
-            for g in _split_energy(self.rng, sn.excitation_mev):
-                self._track(particles.gamma, pos, g, deposits, event)
+        self.emitted["snb_nue"] += n
+        order = np.argsort(times, kind="stable")
+        for k in order:
+            pos = positions[k]
+            event = self._new_event(
+                "snb_nue", int(times[k]), float(electrons[k]), pos, float(nu[k])
+            )
+            self._add_electron(pos, particles.isotropic(self.rng), float(electrons[k]), event)
+            gammas = cascades[k]
+            self._add_photons(
+                np.tile(pos, (len(gammas), 1)), np.array(gammas), np.full(len(gammas), event)
+            )
 
-    def _singles(self, t0: int, t1: int, rows: list[tuple], deposits: particles.Deposits) -> None:
+    def _singles(self, t0: int, t1: int) -> None:
         singles = self.scenario.singles
         if singles.rate_hz <= 0:
             return
         n = self.rng.poisson(singles.rate_hz * (t1 - t0) * self.tick_s)
         energies = self.rng.choice(np.array(singles.energies_mev), size=n)
+        kind = f"single_{singles.particle.value}"
         for t, e, pos in zip(self._times(n, t0, t1), energies, self._positions(n), strict=True):
-            kind = f"single_{singles.particle.value}"
-            event = self._new_event(rows, kind, int(t), float(e), pos)
-            track = particles.electron if singles.particle is Particle.ELECTRON else particles.gamma
-            self._track(track, pos, e, deposits, event)
+            event = self._new_event(kind, int(t), float(e), pos)
+            direction = particles.isotropic(self.rng)
+            if singles.particle is Particle.ELECTRON:
+                self._add_electron(pos, direction, float(e), event)
+            else:
+                self._add_photons(pos, np.array([e]), np.array([event]), direction)
 
-    def _track(
-        self,
-        track: Callable[..., None],
-        position: np.ndarray,
-        energy: float,
-        deposits: particles.Deposits,
-        event: int,
+    def _add_electron(
+        self, position: npt.NDArray, direction: npt.NDArray, energy: float, event: int
     ) -> None:
-        """One particle from ``position`` in a random direction."""
-        track(
-            self.rng,
-            position,
-            particles.isotropic(self.rng),
-            float(energy),
-            self.scenario.physics,
-            deposits,
-            event,
+        self._electrons.append(
+            (
+                np.atleast_2d(position),
+                np.atleast_2d(direction),
+                np.array([energy]),
+                np.array([event]),
+            )
         )
 
     def _new_event(
         self,
-        rows: list[tuple],
         kind: str,
         t: int,
         energy: float,
         pos: np.ndarray,
         neutrino: float = 0.0,
+        isotope: str = "",
     ) -> int:
         event = self.next_id
         self.next_id += 1
-        rows.append((event, kind, t, energy, neutrino, *pos))
+        self._rows.append((event, kind, isotope, t, energy, neutrino, *pos))
         return event
+
+
+def _sample_external(rng: np.random.Generator, spectrum: str, n: int) -> npt.NDArray[np.float64]:
+    """Energies from a line + flat-continuum spectrum of :data:`catalogue.EXTERNAL_SPECTRA`."""
+    lines, (lo, hi, continuum) = catalogue.EXTERNAL_SPECTRA[spectrum]
+    energies = np.array([e for e, _ in lines] + [np.nan])
+    weights = np.array([w for _, w in lines] + [continuum])
+    pick = rng.choice(len(energies), size=n, p=weights / weights.sum())
+    out = energies[pick]
+    flat = np.isnan(out)
+    out[flat] = rng.uniform(lo, hi, int(flat.sum()))
+    return out
+
+
+def external_max_mev(spectrum: str) -> float:
+    lines, (_, hi, _) = catalogue.EXTERNAL_SPECTRA[spectrum]
+    return max(hi, *(e for e, _ in lines))
 
 
 def _truth_from_rows(rows: list[tuple]) -> npt.NDArray:
@@ -230,6 +496,7 @@ def _truth_from_rows(rows: list[tuple]) -> npt.NDArray:
         names = (
             "event_id",
             "kind",
+            "isotope",
             "time_tick",
             "true_energy_mev",
             "neutrino_energy_mev",
@@ -254,25 +521,3 @@ def _profile_inverse(sn: Supernova, u: np.ndarray) -> np.ndarray:
         return u * sn.duration_s
     norm = 1 - np.exp(-sn.duration_s / sn.decay_time_s)
     return -sn.decay_time_s * np.log(1 - u * norm)
-
-
-def _neutrino_table(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
-    """νe energies that produce an electron, weighted by flux × cross section (∝ E_e p_e)."""
-    sn = scenario.supernova
-    threshold = sn.q_value_mev + sn.excitation_mev
-    grid = np.linspace(threshold, 100.0, 4001)
-    e_e = grid - threshold + spectra.ELECTRON_MASS
-    p_e = np.sqrt(np.clip(e_e**2 - spectra.ELECTRON_MASS**2, 0, None))
-    if sn.spectrum is SpectrumKind.PINCHED_FD:
-        flux = spectra.pinched_fd(grid, sn.mean_energy_mev, sn.pinching_alpha)
-    else:
-        flux = ((grid >= sn.flat_min_mev) & (grid <= sn.flat_max_mev)).astype(float)
-    return grid, flux * e_e * p_e
-
-
-def _split_energy(rng: np.random.Generator, total: float) -> list[float]:
-    """A de-excitation cascade: the level energy shared among 1–3 γs (≈)."""
-    n = int(rng.integers(1, 4))
-    cuts = np.sort(rng.uniform(0, total, n - 1))
-    parts = np.diff(np.concatenate([[0.0], cuts, [total]]))
-    return [float(p) for p in parts if p > 0.05]

@@ -53,8 +53,8 @@ def burst_threshold(rate_hz_per_apa: float, burst: Burst) -> BurstThreshold:
 def events_in_window(detector: Scenario, burst: Burst, distance_kpc: float) -> float:
     """Expected νe-CC events of the whole module in the burst's first window."""
     sn = detector.supernova
-    module_mass_t = burst.apas_per_module * detector.mass_per_apa_t
-    full = sn.events_40kt_10kpc * (10.0 / distance_kpc) ** 2 * module_mass_t / 40_000.0
+    # active argon of the module, central and outer APAs each with their own mass
+    full = sn.expected_events(detector.module_mass_t(), distance_kpc)
     return full * profile_cdf(sn, burst.window_s)
 
 

@@ -258,7 +258,7 @@ def _snb_reach(
         }
     summary["burst"] = {
         **to_mapping(scenario.burst),
-        "module_mass_t": scenario.burst.apas_per_module * scenario.stream.mass_per_apa_t,
+        "module_mass_t": scenario.stream.module_mass_t(),
         "events_in_window_10kpc": burst.events_in_window(scenario.stream, scenario.burst, 10.0),
         "triggers": details,
     }
