@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -149,3 +152,33 @@ def test_bad_option_values_are_usage_errors(
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "x.h5").exists()
     assert not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_stops_a_long_command_with_one_line(
+    signum: int, code: int, tmp_path: Path
+) -> None:
+    """Issue #16.3: a real signal to a running `simulate` stops it promptly, exit 128 + N,
+    one line on stderr, and no partial output left behind."""
+    from conftest import TRIGGERML
+
+    out = tmp_path / "raw.h5"
+    process = subprocess.Popen(
+        [*TRIGGERML, "simulate", "emulation/demo.yaml", "--seconds", "30", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".raw.h5*")) and time.monotonic() < deadline:
+        time.sleep(0.2)  # wait until it is writing
+    time.sleep(1.0)
+    process.send_signal(signum)
+    sent = time.monotonic()
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == code, stderr
+    assert time.monotonic() - sent < 30
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert signal.Signals(signum).name in lines[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

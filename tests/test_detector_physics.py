@@ -168,7 +168,7 @@ def test_supernova_electrons_carry_energy_minus_threshold() -> None:
 def test_a_pulse_across_a_slice_boundary_is_continuous() -> None:
     quiet = dataclasses.replace(
         Readout(pedestal_spread_adc_12bit=0.0),
-        noise_rms_adc_12bit=Readout().noise_rms_adc_12bit.__class__(0.0, 0.0, 0.0),
+        enc_electrons=Readout().enc_electrons.__class__(0.0, 0.0, 0.0),
         coherent_fraction=0.0,
     )
     deposits = np.array([[50.0, 200.0, 100.0, 2.0], [-80.0, 300.0, 50.0, 3.0]])
@@ -203,3 +203,15 @@ def test_adc_saturates_at_the_range() -> None:
     adc = stream.next_slice().adc
     assert adc.max() == scenario.readout.adc_max
     assert adc.min() >= 0
+
+
+@pytest.mark.parametrize("adc_bits", [12, 14])
+def test_noise_follows_from_the_enc_and_the_gain(adc_bits: int) -> None:
+    """ENC is the given: the noise in ADC is ENC × the response peak of one electron."""
+    readout = Readout(adc_bits=adc_bits)
+    templates = ResponseTemplates.build(readout).templates
+    peak = float(templates[1, 0].max())  # collection, no diffusion, best phase
+    assert readout.peak_adc_per_electron == pytest.approx(peak, rel=0.005)
+    assert readout.noise_rms("x") == pytest.approx(600 * peak, rel=0.005)
+    # DESIGN §4: ENC ≈ 600 e⁻ is ≈5 ADC at 12 bit, ≈20 at 14 bit
+    assert readout.noise_rms("x") == pytest.approx(5.0 * 2 ** (adc_bits - 12), rel=0.05)

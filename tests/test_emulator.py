@@ -543,3 +543,15 @@ def test_quantized_tanh_matches_csim_exactly(io_type: str, tmp_path: Path) -> No
         if layer["class"] == "Activation"
     }
     assert "hard_tanh" in classes
+
+
+def test_a_build_without_an_emulator_says_why(tmp_path: Path) -> None:
+    """Issue #16.5: emulate on a build that has no emulation graph names the build's reason."""
+    reason = "no emulator for this model: fixed-point width 65 is outside 1..62"
+    (tmp_path / "manifest.json").write_text(
+        json.dumps({"schema_version": 1, "hls_project": "hls_project", "warnings": [reason]})
+    )
+    with pytest.raises(EmulationError, match=r"built without an emulator .*width 65"):
+        load_emulator(tmp_path)
+    with pytest.raises(EmulationError, match="is not a build"):
+        load_emulator(tmp_path / "elsewhere")

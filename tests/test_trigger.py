@@ -275,3 +275,24 @@ def test_a_folder_with_a_user_file_is_refused_and_kept(tmp_path: Path, firmware:
         run_study(scenario, out)
     assert (out / "notes.txt").read_text() == "my notes"
     assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+
+
+def test_an_exposure_too_short_for_the_working_point_is_a_warning() -> None:
+    """Issue #16.4: the demo at 0.05 s (smallest measurable rate 20 Hz) against 10 Hz."""
+    from triggerml.trigger.study import exposure_warnings
+
+    (short,) = exposure_warnings(0.05, 1, 10.0)
+    assert "cannot resolve the working point of 10 Hz" in short
+    assert "smallest measurable rate is 20 Hz" in short
+    assert "≥ 1 s per APA" in short
+    (thin,) = exposure_warnings(0.5, 1, 10.0)
+    assert "only 5.0 background candidates" in thin
+    assert exposure_warnings(10.0, 1, 10.0) == []
+
+
+def test_summary_carries_the_exposure_warnings(tiny_study: tuple[Path, dict]) -> None:
+    _, summary = tiny_study
+    assert isinstance(summary["warnings"], list)
+    live = summary["live_seconds_per_apa"] * summary["apas"]
+    rate = summary["scenario_config"]["working_point"]["rate_hz_per_apa"]
+    assert bool(summary["warnings"]) == (rate * live < 10)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import platform
+import signal
 import sys
 from functools import partial
 from pathlib import Path
@@ -857,11 +858,38 @@ def _print_bench(result: BenchResult) -> None:
     )
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM: stop now, keeping what is finished (atomic outputs, task files).
+    Not a KeyboardInterrupt: click turns those into "Aborted!" with exit code 1."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise_interrupted(signum: int, _frame: object) -> None:
+    raise Interrupted(signum)
+
+
 def main() -> None:
-    """Console-script entry point: one-line errors unless --debug."""
+    """Console-script entry point: one-line errors unless --debug; SIGINT/SIGTERM stop the
+    command at once with one line and exit 130/143 (128 + the signal number)."""
     debug = "--debug" in sys.argv[1:]
+    signal.signal(signal.SIGINT, _raise_interrupted)
+    signal.signal(signal.SIGTERM, _raise_interrupted)
     try:
         app()
+    except (Interrupted, KeyboardInterrupt) as error:
+        signum = error.signum if isinstance(error, Interrupted) else signal.SIGINT
+        name = signal.Signals(signum).name
+        err_console.print(
+            f"interrupted by {name}: finished work is kept (a study resumes from its task "
+            "files); partial outputs were discarded",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(128 + int(signum))
     except ToolNotFoundError as error:
         if debug:
             raise

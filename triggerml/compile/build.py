@@ -320,7 +320,13 @@ def step_export(state: BuildState) -> str:
         load_emulator(state.work)  # refuses what it cannot reproduce exactly
     except (ExportError, EmulationError, ValueError) as error:
         shutil.rmtree(state.work / EMULATION_DIR, ignore_errors=True)
-        _warn(state, f"no emulator for this model: {error}")
+        hint = (
+            " — hls4ml gave this (unquantized?) model accumulators wider than the emulator's "
+            "62 bits: quantize it (QKeras quantizers) or set narrower precisions in build.yaml"
+            if "outside 1..62" in str(error)
+            else ""
+        )
+        _warn(state, f"no emulator for this model: {error}{hint}")
         return "skipped"
     return "ok"
 

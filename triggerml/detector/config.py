@@ -80,8 +80,10 @@ class Readout:
     # Pedestals on the 12-bit scale, scaled by 2**(adc_bits-12) (ProtoDUNE-SP: ≈900 / ≈2350).
     pedestal_adc_12bit: PerPlane = field(default_factory=lambda: PerPlane(2350, 2350, 900))
     pedestal_spread_adc_12bit: float = 25.0  # channel-to-channel spread (≈)
-    # Noise: ENC ≈600 e⁻ → ≈4 ADC rms at 12 bit (≈16 at 14 bit) (≈).
-    noise_rms_adc_12bit: PerPlane = field(default_factory=lambda: PerPlane(4.2, 4.2, 4.0))
+    # Noise is given as equivalent noise charge: ENC ≈ 600 e⁻ (DESIGN §4; DUNE FD TDR vol. IV,
+    # arXiv:2002.03010, cold electronics at 14 mV/fC, 2 µs); induction taken equal (≈).  In
+    # ADC it follows from the gain: ENC × the pulse peak per electron (≈5 ADC at 12 bit).
+    enc_electrons: PerPlane = field(default_factory=lambda: PerPlane(600.0, 600.0, 600.0))
     coherent_fraction: float = 0.2  # fraction of the noise variance shared within a group
     coherent_group: int = 64  # channels per group (a half FEMB, one WIBEth stream)
     pink_fraction: float = 0.3  # fraction of the noise variance in the 1/f-like part
@@ -106,16 +108,25 @@ class Readout:
     def pedestal(self, plane: str) -> float:
         return self.pedestal_adc_12bit[plane] * self.adc_scale
 
+    @property
+    def peak_adc_per_electron(self) -> float:
+        """Peak of the CR-RC⁴ response to one electron (s⁴e⁻ˢ peaks at s = 4, area 4! τ), in
+        ADC at this ADC width: the charge calibration spread over the shaping time."""
+        tau_ticks = self.shaping_time_us * 1e3 / self.tick_ns / 4.0
+        area = self.adc_tick_per_ke_12bit * self.adc_scale / 1e3
+        return 4.0**4 * math.exp(-4.0) / 24.0 * area / tau_ticks
+
     def noise_rms(self, plane: str) -> float:
-        return self.noise_rms_adc_12bit[plane] * self.adc_scale
+        """Noise rms in ADC: the plane's ENC × the peak ADC per electron."""
+        return self.enc_electrons[plane] * self.peak_adc_per_electron
 
     def validate(self) -> None:
         require(self.tick_ns > 0, "tick_ns", "must be positive")
         require(8 <= self.adc_bits <= 15, "adc_bits", "must be in 8..15 (int16 samples)")
         for plane in PLANES:
             require(
-                self.noise_rms_adc_12bit[plane] >= 0,
-                f"noise_rms_adc_12bit.{plane}",
+                self.enc_electrons[plane] >= 0,
+                f"enc_electrons.{plane}",
                 "must not be negative",
             )
             require(

@@ -403,6 +403,18 @@ def _fuse_relus(steps: list[_Step]) -> None:
             after.fused = True
 
 
+def _missing_graph(build_dir: Path, path: Path) -> str:
+    """Why a folder has no emulation graph: not a build at all, or a build whose model the
+    emulator cannot reproduce exactly (the reason `triggerml build` recorded)."""
+    try:
+        manifest = json.loads((build_dir / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return f"{path} not found: {build_dir} is not a build; make one with `triggerml build`"
+    reasons = [w for w in manifest.get("warnings", []) if "no emulator" in str(w)]
+    reason = reasons[0] if reasons else "the build recorded no emulation graph"
+    return f"{build_dir} was built without an emulator ({reason})"
+
+
 def load_emulator(build_dir: str | Path) -> Emulator:
     """The emulator of a `triggerml build` folder (its ``emulation/`` graph)."""
     build_dir = Path(build_dir)
@@ -410,7 +422,7 @@ def load_emulator(build_dir: str | Path) -> Emulator:
     graph_path, weights_path = folder / "graph.json", folder / "weights.npz"
     for path in (graph_path, weights_path):
         if not path.is_file():
-            raise EmulationError(f"{path} not found: build the model with `triggerml build`")
+            raise EmulationError(_missing_graph(build_dir, path))
     try:
         graph = json.loads(graph_path.read_text())
     except json.JSONDecodeError as error:

@@ -25,7 +25,9 @@ def _reach_at(summary: dict[str, Any], trigger: str, kpc: float) -> str:
 def headline(summary: dict[str, Any]) -> list[str]:
     """The table `make demo` prints."""
     stream = summary["stream"]
+    warnings = [f"WARNING: {w}" for w in summary.get("warnings", [])]
     return [
+        *warnings,
         "| | ML | ADC sum |",
         "|---|---|---|",
         "| background candidates per APA [Hz] | "

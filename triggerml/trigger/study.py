@@ -191,6 +191,9 @@ def summarize(resolved: Resolved, pooled: Pooled, out: Path) -> dict[str, Any]:
         "input_kind": resolved.input_kind,
         "plots": {},
     }
+    summary["warnings"] = exposure_warnings(
+        pooled.live_seconds, scenario.apas, scenario.working_point.rate_hz_per_apa
+    )
     if StudyKind.THRESHOLD_SCAN in scenario.studies:
         _threshold_scan(summary, pooled, thresholds, out)
     if StudyKind.SNB_REACH in scenario.studies:
@@ -199,6 +202,28 @@ def summarize(resolved: Resolved, pooled: Pooled, out: Path) -> dict[str, Any]:
     summary["scenario_config"] = to_mapping(scenario)
     summary["created"] = now_iso()
     return summary
+
+
+def exposure_warnings(live_seconds: float, apas: int, rate_hz_per_apa: float) -> list[str]:
+    """What the exposure cannot resolve: a working point below one background candidate in
+    the whole exposure is a limit, not a measurement (so is everything built on it)."""
+    warnings: list[str] = []
+    smallest = 1.0 / live_seconds if live_seconds > 0 else float("inf")
+    if rate_hz_per_apa * live_seconds < 1.0:
+        needed = 10.0 / rate_hz_per_apa  # ≈10 background candidates: ±30 % on the rate
+        warnings.append(
+            f"exposure of {live_seconds:.3g} APA-s cannot resolve the working point of "
+            f"{rate_hz_per_apa:g} Hz per APA (the smallest measurable rate is {smallest:.3g} Hz): "
+            f"rates, thresholds, E50 and burst figures below are limits; simulate ≥ "
+            f"{needed / apas:.3g} s per APA (≈10 background candidates)"
+        )
+    elif rate_hz_per_apa * live_seconds < 10.0:
+        warnings.append(
+            f"only {rate_hz_per_apa * live_seconds:.1f} background candidates expected at the "
+            f"working point in {live_seconds:.3g} APA-s: its rate is uncertain by "
+            f"≥ {100 / np.sqrt(max(rate_hz_per_apa * live_seconds, 1.0)):.0f} %"
+        )
+    return warnings
 
 
 def _threshold_scan(
