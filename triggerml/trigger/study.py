@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from triggerml import __version__
 from triggerml.config import ConfigError, to_mapping
+from triggerml.detector.config import ApaKind
 from triggerml.io import (
     check_output_folder,
     now_iso,
@@ -182,6 +183,12 @@ def summarize(resolved: Resolved, pooled: Pooled, out: Path) -> dict[str, Any]:
             "samples": pooled.samples,
         },
         "live_seconds_per_apa": per_apa,
+        # every task runs the scenario's APA kind; module figures scale it to all 150 APAs
+        # (an outer APA reads one drift volume: its rates are about half a central one's)
+        "apa_seconds": {
+            kind.value: pooled.live_seconds if kind is detector.apa_kind else 0.0
+            for kind in ApaKind
+        },
         "apas": scenario.apas,
         "tasks": pooled.tasks,
         "clusters_per_s_per_apa": float(all_clusters.size / pooled.live_seconds),
