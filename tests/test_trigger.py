@@ -293,6 +293,26 @@ def test_an_exposure_too_short_for_the_working_point_is_a_warning() -> None:
 def test_summary_carries_the_exposure_warnings(tiny_study: tuple[Path, dict]) -> None:
     _, summary = tiny_study
     assert isinstance(summary["warnings"], list)
-    live = summary["live_seconds_per_apa"] * summary["apas"]
+    live = sum(summary["apa_seconds"].values())
     rate = summary["scenario_config"]["working_point"]["rate_hz_per_apa"]
     assert bool(summary["warnings"]) == (rate * live < 10)
+
+
+def test_studies_simulate_both_apa_kinds_and_weight_rates_by_module_share(
+    tiny_study: tuple[Path, dict],
+) -> None:
+    """Issue #14.1: ≥ 1 APA of each kind, apa_seconds per kind, module-average rates."""
+    _, summary = tiny_study
+    assert summary["apa_seconds"]["central"] > 0
+    assert summary["apa_seconds"]["outer"] == pytest.approx(summary["apa_seconds"]["central"])
+    assert summary["module_shares"] == pytest.approx({"central": 1 / 3, "outer": 2 / 3})
+
+
+def test_weighted_tuning_counts_each_kind_by_its_module_share() -> None:
+    values = np.array([9.0, 8.0, 7.0, 6.0])
+    # two central candidates in 1 s (share 1/3), two outer in 1 s (share 2/3)
+    weights = np.array([1 / 3, 2 / 3, 1 / 3, 2 / 3])
+    cut = analysis.tune(values, live_seconds=2.0, rate_hz=1.0, weights=weights)
+    assert cut.background_candidates == 2  # 1/3 + 2/3 = 1 Hz per APA, module average
+    assert cut.rate_hz_per_apa == pytest.approx(1.0)
+    assert 7.0 < cut.value <= 8.0

@@ -40,27 +40,45 @@ def background(candidates: npt.NDArray) -> npt.NDArray:
     return candidates[~is_signal(candidates) & candidates["in_range"]]
 
 
-def tune(values: npt.NDArray[np.float64], live_seconds: float, rate_hz: float) -> Threshold:
-    """Lowest threshold (on the metric's own values) with background rate ≤ ``rate_hz``."""
+def tune(
+    values: npt.NDArray[np.float64],
+    live_seconds: float,
+    rate_hz: float,
+    weights: npt.NDArray[np.float64] | None = None,
+) -> Threshold:
+    """Lowest threshold (on the metric's own values) with background rate ≤ ``rate_hz``.
+
+    ``weights``: each candidate's contribution to the rate per APA (Hz) — its APA kind's
+    share of the module over that kind's APA-seconds; None: 1 / ``live_seconds`` each."""
     if live_seconds <= 0:
         raise ValueError("no live time: the study counted no slices")
-    ordered = np.sort(values)[::-1]
-    allowed = int(np.floor(rate_hz * live_seconds + 1e-9))
+    if weights is None:
+        weights = np.full(values.size, 1.0 / live_seconds)
+    order = np.argsort(values, kind="stable")[::-1]
+    ordered = values[order]
+    cumulative = np.cumsum(weights[order])
+    allowed = int(np.searchsorted(cumulative, rate_hz * (1 + 1e-12), side="right"))
     if allowed >= ordered.size:
         value = float(ordered[-1]) if ordered.size else -np.inf
     else:
         # just above the first value that would exceed the budget (ties stay out together)
         value = float(np.nextafter(ordered[allowed], np.inf))
-    passing = int((values >= value).sum())
-    return Threshold(value, passing / live_seconds, passing)
+    passing = values >= value
+    return Threshold(value, float(weights[passing].sum()), int(passing.sum()))
 
 
 def working_point(
-    candidates: npt.NDArray, live_seconds: float, rate_hz: float
+    candidates: npt.NDArray,
+    live_seconds: float,
+    rate_hz: float,
+    weights: npt.NDArray[np.float64] | None = None,
 ) -> dict[str, Threshold]:
-    bkg = background(candidates)
-    ml = tune(metric(bkg, "ml"), live_seconds, rate_hz)
-    baseline = tune(metric(bkg, "adc_sum"), live_seconds, ml.rate_hz_per_apa)
+    """ML tuned to ``rate_hz`` per APA, then the ADC sum to the rate ML reached."""
+    mask = ~is_signal(candidates) & candidates["in_range"]
+    bkg = candidates[mask]
+    w = None if weights is None else weights[mask]
+    ml = tune(metric(bkg, "ml"), live_seconds, rate_hz, w)
+    baseline = tune(metric(bkg, "adc_sum"), live_seconds, ml.rate_hz_per_apa, w)
     return {"ml": ml, "adc_sum": baseline}
 
 

@@ -47,6 +47,7 @@ def run_and_store(resolved: Resolved, firmware: str, task: Task, tasks_dir: str)
 def save(result: TaskResult, target: Path) -> None:
     scalars = {
         "apa": result.task.apa,
+        "kind": result.task.kind,
         "first_slice": result.task.first_slice,
         "last_slice": result.task.last_slice,
         "live_seconds": result.live_seconds,
@@ -67,7 +68,9 @@ def save(result: TaskResult, target: Path) -> None:
 def load(path: Path) -> TaskResult:
     with np.load(path, allow_pickle=False) as data:
         scalars = json.loads(str(data["scalars"]))
-        task = Task(scalars["apa"], scalars["first_slice"], scalars["last_slice"])
+        task = Task(
+            scalars["apa"], scalars["first_slice"], scalars["last_slice"], scalars["kind"]
+        )
         return TaskResult(
             task,
             data["candidates"],

@@ -71,11 +71,15 @@ def rate_vs_efficiency(
     live_seconds: float,
     thresholds: dict[str, analysis.Threshold],
     out: Path,
+    weights: npt.NDArray[np.float64] | None = None,
 ) -> Path:
     """Each trigger's background rate against its single-electron efficiency (all energies),
-    scanning the threshold; the working point marked."""
+    scanning the threshold; the working point marked.  ``weights``: each candidate's share of
+    the module-average rate per APA (None: 1 / live_seconds)."""
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
-    bkg = analysis.background(candidates)
+    mask = ~analysis.is_signal(candidates) & candidates["in_range"]
+    bkg = candidates[mask]
+    w = np.full(bkg.size, 1.0 / live_seconds) if weights is None else weights[mask]
     for name, threshold in thresholds.items():
         values = analysis.metric(bkg, name)
         grid = np.unique(np.quantile(values, np.linspace(0.0, 1.0, 200))) if values.size else ()
@@ -83,7 +87,7 @@ def rate_vs_efficiency(
         effs: list[float] = []
         for cut in grid:
             counts = analysis.candidates_per_event(candidates, singles, name, cut)
-            rates.append((values >= cut).sum() / live_seconds)
+            rates.append(float(w[values >= cut].sum()))
             effs.append((counts > 0).mean() if counts.size else np.nan)
         ax.plot(effs, rates, color=COLORS[name], label=LABELS[name])
         counts = analysis.candidates_per_event(candidates, singles, name, threshold.value)

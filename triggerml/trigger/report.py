@@ -57,9 +57,9 @@ def write(path: Path, summary: dict[str, Any]) -> Path:
         f"{summary['live_seconds_per_apa']:.3g} s counted, in {summary['tasks']} task(s). "
         "Exposure by APA kind (APA-seconds): "
         + ", ".join(f"{k} {v:.3g}" for k, v in summary.get("apa_seconds", {}).items())
-        + ". Module figures scale the simulated kind to all 150 APAs (50 central + 100 outer "
-        "in the module); an outer APA reads one drift volume, so a module of central APAs "
-        "only overstates the background — simulating both kinds is still to come.",
+        + ". Rates per APA are module averages: each simulated kind weighted by its share of "
+        "the module's APAs (50 central + 100 outer; an outer APA reads one drift volume); "
+        "signal efficiencies pool the simulated APAs unweighted.",
         "",
         "## Headline",
         "",

@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from triggerml.config import ConfigError, from_mapping, load_yaml, require
-from triggerml.detector.config import Scenario
+from triggerml.detector.config import ApaKind, Scenario
 from triggerml.nn.dataset import DatasetConfig
 from triggerml.nn.dataset import load_config as load_dataset_config
 from triggerml.nn.zoo import load_model_config
@@ -68,7 +68,9 @@ class StudyScenario:
     detector: Scenario = field(default_factory=Scenario)
     studies: tuple[StudyKind, ...] = (StudyKind.THRESHOLD_SCAN, StudyKind.SNB_REACH)
     seed: int = 1
-    apas: int = 1  # independent APA streams simulated
+    apas: int = 1  # independent APA streams simulated per APA kind
+    # APA kinds simulated: module figures weight each by its share of the module's APAs
+    apa_kinds: tuple[ApaKind, ...] = (ApaKind.CENTRAL, ApaKind.OUTER)
     chunk_slices: int = 32  # slices counted per task (plus warm-up and tail)
     tail_slices: int = 2  # slices simulated after a task so late drift charge arrives
     working_point: WorkingPoint = field(default_factory=WorkingPoint)
@@ -77,6 +79,11 @@ class StudyScenario:
     def validate(self) -> None:
         require(bool(self.studies), "studies", "list at least one study")
         require(self.apas > 0, "apas", "must be positive")
+        require(
+            bool(self.apa_kinds) and len(set(self.apa_kinds)) == len(self.apa_kinds),
+            "apa_kinds",
+            "list each APA kind (central, outer) at most once, at least one",
+        )
         require(self.chunk_slices > 0, "chunk_slices", "must be positive")
         require(self.tail_slices >= 0, "tail_slices", "must not be negative")
 
@@ -84,6 +91,18 @@ class StudyScenario:
     def stream(self) -> Scenario:
         """The detector scenario with the study's seed."""
         return dataclasses.replace(self.detector, seed=self.seed, name=self.name)
+
+    def stream_of(self, kind: ApaKind | str) -> Scenario:
+        """The detector scenario of one APA kind."""
+        return dataclasses.replace(self.stream, apa_kind=ApaKind(kind))
+
+    def module_shares(self) -> dict[str, float]:
+        """Each simulated kind's share of the module's APAs (renormalized over the kinds
+        simulated): how module-average rates per APA weight them."""
+        module = self.detector.module
+        counts = {kind.value: module.apas(kind) for kind in self.apa_kinds}
+        total = sum(counts.values())
+        return {kind: n / total for kind, n in counts.items()}
 
 
 @dataclass(frozen=True)

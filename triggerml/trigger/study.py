@@ -31,7 +31,7 @@ from triggerml.io import (
 from triggerml.trigger import analysis, burst, execute, plots, report
 from triggerml.trigger.budget import firmware_budget
 from triggerml.trigger.scenario import Resolved, StudyKind, StudyScenario, resolve
-from triggerml.trigger.tasks import plan
+from triggerml.trigger.tasks import APA_STRIDE, plan
 
 SCHEMA_VERSION = 1
 
@@ -52,6 +52,7 @@ class Pooled:
     simulate_seconds: float
     stage_seconds: dict[str, float]
     tasks: int
+    apa_seconds: dict[str, float]  # counted APA-seconds per APA kind
 
 
 def fingerprint(resolved: Resolved) -> dict[str, Any]:
@@ -138,9 +139,12 @@ def run_study(
 
 def pool(results: list[execute.TaskResult]) -> Pooled:
     stages: dict[str, float] = {}
+    apa_seconds: dict[str, float] = {}
     for result in results:
         for name, seconds in result.stage_seconds.items():
             stages[name] = stages.get(name, 0.0) + seconds
+        kind = result.task.kind
+        apa_seconds[kind] = apa_seconds.get(kind, 0.0) + result.live_seconds
     return Pooled(
         np.concatenate([r.candidates for r in results]),
         np.concatenate([r.events for r in results]),
@@ -150,6 +154,7 @@ def pool(results: list[execute.TaskResult]) -> Pooled:
         sum(r.simulate_seconds for r in results),
         stages,
         len(results),
+        apa_seconds,
     )
 
 
@@ -157,12 +162,14 @@ def summarize(resolved: Resolved, pooled: Pooled, out: Path) -> dict[str, Any]:
     scenario = resolved.scenario
     detector = scenario.stream
     apa_rate = detector.geometry.n_channels * detector.readout.sampling_hz
-    per_apa = pooled.live_seconds / scenario.apas
+    per_apa = pooled.live_seconds / (scenario.apas * len(scenario.apa_kinds))
+    weights = rate_weights(pooled.candidates, scenario, pooled.apa_seconds)
     thresholds = analysis.working_point(
-        pooled.candidates, pooled.live_seconds, scenario.working_point.rate_hz_per_apa
+        pooled.candidates, pooled.live_seconds, scenario.working_point.rate_hz_per_apa, weights
     )
     samples_per_s = pooled.samples / pooled.chain_seconds if pooled.chain_seconds else 0.0
-    all_clusters = pooled.candidates[pooled.candidates["in_range"]]
+    in_range = pooled.candidates["in_range"]
+    clusters_per_s = float(weights[in_range].sum())
     summary: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "scenario": scenario.name,
@@ -183,32 +190,45 @@ def summarize(resolved: Resolved, pooled: Pooled, out: Path) -> dict[str, Any]:
             "samples": pooled.samples,
         },
         "live_seconds_per_apa": per_apa,
-        # every task runs the scenario's APA kind; module figures scale it to all 150 APAs
-        # (an outer APA reads one drift volume: its rates are about half a central one's)
-        "apa_seconds": {
-            kind.value: pooled.live_seconds if kind is detector.apa_kind else 0.0
-            for kind in ApaKind
-        },
+        # rates per APA are module averages: each kind weighted by its share of the module
+        "apa_seconds": {kind.value: pooled.apa_seconds.get(kind.value, 0.0) for kind in ApaKind},
+        "module_shares": scenario.module_shares(),
         "apas": scenario.apas,
         "tasks": pooled.tasks,
-        "clusters_per_s_per_apa": float(all_clusters.size / pooled.live_seconds),
+        "clusters_per_s_per_apa": clusters_per_s,
         "background_clusters": int(analysis.background(pooled.candidates).size),
-        "firmware": firmware_budget(scenario.firmware, all_clusters.size / pooled.live_seconds),
+        "firmware": firmware_budget(scenario.firmware, clusters_per_s),
         "model": scenario.model,
         "input_kind": resolved.input_kind,
         "plots": {},
     }
     summary["warnings"] = exposure_warnings(
-        pooled.live_seconds, scenario.apas, scenario.working_point.rate_hz_per_apa
+        pooled.live_seconds,
+        scenario.apas * len(scenario.apa_kinds),
+        scenario.working_point.rate_hz_per_apa,
     )
     if StudyKind.THRESHOLD_SCAN in scenario.studies:
-        _threshold_scan(summary, pooled, thresholds, out)
+        _threshold_scan(summary, pooled, thresholds, out, weights)
     if StudyKind.SNB_REACH in scenario.studies:
         _snb_reach(summary, resolved, pooled, thresholds, out)
     summary["versions"] = versions()
     summary["scenario_config"] = to_mapping(scenario)
     summary["created"] = now_iso()
     return summary
+
+
+def rate_weights(
+    candidates: npt.NDArray, scenario: StudyScenario, apa_seconds: dict[str, float]
+) -> npt.NDArray[np.float64]:
+    """Each candidate's contribution to a module-average rate per APA (Hz): its APA kind's
+    share of the module's APAs over that kind's counted APA-seconds."""
+    shares = scenario.module_shares()
+    per_kind = np.zeros(len(scenario.apa_kinds))
+    for index, kind in enumerate(scenario.apa_kinds):
+        seconds = apa_seconds.get(kind.value, 0.0)
+        per_kind[index] = shares[kind.value] / seconds if seconds > 0 else 0.0
+    kind_index = np.asarray(candidates["apa"], dtype=np.int64) // APA_STRIDE
+    return per_kind[np.clip(kind_index, 0, per_kind.size - 1)]
 
 
 def exposure_warnings(live_seconds: float, apas: int, rate_hz_per_apa: float) -> list[str]:
@@ -238,6 +258,7 @@ def _threshold_scan(
     pooled: Pooled,
     thresholds: dict[str, analysis.Threshold],
     out: Path,
+    weights: npt.NDArray[np.float64],
 ) -> None:
     singles = pooled.events[np.char.startswith(pooled.events["kind"], b"single_")]
     curves = {}
@@ -254,7 +275,12 @@ def _threshold_scan(
         curves, thresholds, out / "efficiency_vs_energy.png"
     ).name
     summary["plots"]["rate_vs_efficiency"] = plots.rate_vs_efficiency(
-        pooled.candidates, singles, pooled.live_seconds, thresholds, out / "rate_vs_efficiency.png"
+        pooled.candidates,
+        singles,
+        pooled.live_seconds,
+        thresholds,
+        out / "rate_vs_efficiency.png",
+        weights,
     ).name
 
 

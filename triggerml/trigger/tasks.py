@@ -52,15 +52,19 @@ EVENT_DTYPE = np.dtype(
 )
 
 
+APA_STRIDE = 1000  # APA numbers of kind k start at k × APA_STRIDE (distinct random streams)
+
+
 @dataclass(frozen=True)
 class Task:
     apa: int
     first_slice: int  # counted range [first_slice, last_slice)
     last_slice: int
+    kind: str = "central"  # APA kind: central (two drift volumes) or outer (one)
 
     @property
     def key(self) -> str:
-        return f"apa{self.apa:04d}_s{self.first_slice:07d}-{self.last_slice:07d}"
+        return f"{self.kind}_apa{self.apa:04d}_s{self.first_slice:07d}-{self.last_slice:07d}"
 
 
 @dataclass
@@ -80,7 +84,8 @@ def plan(resolved: Resolved) -> list[Task]:
     n = scenario.stream.n_slices
     step = scenario.chunk_slices
     return [
-        Task(apa, first, min(first + step, n))
+        Task(index * APA_STRIDE + apa, first, min(first + step, n), kind.value)
+        for index, kind in enumerate(scenario.apa_kinds)
         for apa in range(scenario.apas)
         for first in range(0, n, step)
     ]
@@ -88,7 +93,7 @@ def plan(resolved: Resolved) -> list[Task]:
 
 def run_task(resolved: Resolved, task: Task, emulator: Emulator) -> TaskResult:
     scenario = resolved.scenario
-    stream_scenario = scenario.stream
+    stream_scenario = scenario.stream_of(task.kind)
     ticks = stream_scenario.slice_ticks
     warmup = min(resolved.dataset.warmup_slices, task.first_slice)
     begin = task.first_slice - warmup
