@@ -68,9 +68,7 @@ def save(result: TaskResult, target: Path) -> None:
 def load(path: Path) -> TaskResult:
     with np.load(path, allow_pickle=False) as data:
         scalars = json.loads(str(data["scalars"]))
-        task = Task(
-            scalars["apa"], scalars["first_slice"], scalars["last_slice"], scalars["kind"]
-        )
+        task = Task(scalars["apa"], scalars["first_slice"], scalars["last_slice"], scalars["kind"])
         return TaskResult(
             task,
             data["candidates"],
