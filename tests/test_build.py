@@ -207,7 +207,8 @@ def test_build_cli_with_a_config_file(tmp_path: Path) -> None:
     assert manifest["reuse_factor"] == 2
     layers = {layer["name"]: layer for layer in manifest["layers"]}
     assert layers["dense_0"]["reuse_factor"] == 4
-    assert "0 logit mismatches" in result.stdout
+    assert "C simulation vs QKeras on 80 events: 0 logit mismatches" in result.stdout
+    assert "after the output table" in result.stdout
 
 
 def test_a_folder_with_a_user_file_is_refused_then_replaced_with_force(tmp_path: Path) -> None:
@@ -229,6 +230,7 @@ def test_a_folder_with_a_user_file_is_refused_then_replaced_with_force(tmp_path:
         "build", str(REPO / "models" / "tpmlp.h5"), "--out", str(out), "--no-csim", "--force"
     )
     assert forced.returncode == 0, forced.stderr
+    assert "csim skipped" in forced.stdout  # issue #16.8: not "csim 0.0 s"
     assert not (out / "notes.txt").exists()
     assert (out / "manifest.json").is_file()
     again = run_cli("build", str(REPO / "models" / "tpmlp.h5"), "--out", str(out), "--no-csim")

@@ -416,13 +416,19 @@ def build_command(
     config: Annotated[
         Path | None, typer.Option(help="build.yaml: options + hls4ml sections.")
     ] = None,
-    backend: Annotated[str | None, typer.Option(help="Vitis or Vivado.")] = None,
-    io_type: Annotated[str | None, typer.Option(help="io_parallel or io_stream.")] = None,
-    strategy: Annotated[str | None, typer.Option(help="Latency or Resource.")] = None,
+    backend: Annotated[str | None, typer.Option(help="Vitis or Vivado (default: Vitis).")] = None,
+    io_type: Annotated[
+        str | None, typer.Option(help="io_parallel or io_stream (default: io_parallel).")
+    ] = None,
+    strategy: Annotated[
+        str | None, typer.Option(help="Latency or Resource (default: Latency).")
+    ] = None,
     reuse_factor: Annotated[int | None, typer.Option(help="hls4ml reuse factor.")] = None,
     part: Annotated[str | None, typer.Option(help="FPGA part (default: hls4ml's).")] = None,
     clock_ns: Annotated[float | None, typer.Option(help="Clock period in ns.")] = None,
-    events: Annotated[int | None, typer.Option(help="Events compared in C simulation.")] = None,
+    events: Annotated[
+        int | None, typer.Option(help="Events compared in C simulation (default: 1000).")
+    ] = None,
     no_csim: Annotated[bool, typer.Option("--no-csim", help="Skip the C simulation.")] = False,
     force: Annotated[
         bool, typer.Option("--force", help="Replace --out even if it is not a build.")
@@ -485,17 +491,23 @@ def build_command(
         if issubclass(warning.category, BuildWarning):
             err_console.print(f"warning: {warning.message}", markup=False, soft_wrap=True)
     _ = dataclasses
-    steps = ", ".join(f"{s['name']} {s['seconds']:.1f} s" for s in manifest["steps"])
+    steps = ", ".join(
+        f"{s['name']} skipped" if s["verdict"] == "skipped" else f"{s['name']} {s['seconds']:.1f} s"
+        for s in manifest["steps"]
+    )
     console.print(f"wrote {out}: {steps}")
     csim = manifest.get("csim")
     if csim is not None:
+        reference = csim.get("reference", "QKeras")
+        compared = "logit" if csim.get("output_table") else "output"
+        where = "after the output table" if csim.get("output_table") else "on the outputs"
         console.print(
-            f"C simulation vs QKeras on {csim['events']} events: {csim['mismatches']} "
-            f"logit mismatches, max |Δ| after the output table {csim['max_abs_diff']:.3g}"
+            f"C simulation vs {reference} on {csim['events']} events: {csim['mismatches']} "
+            f"{compared} mismatches, max |Δ| {where} {csim['max_abs_diff']:.3g}"
         )
         if any(step["verdict"] == "fail" for step in manifest["steps"]):
             err_console.print(
-                f"error: C simulation differs from QKeras on {csim['mismatches']}"
+                f"error: C simulation differs from {reference} on {csim['mismatches']}"
                 f" events: see {out}/manifest.json",
                 markup=False,
             )
@@ -599,7 +611,14 @@ def _print_report(build_dir: Path) -> None:
 @app.command()
 def emulate(
     build_dir: Annotated[Path, typer.Argument(help="A build folder.")],
-    input_path: Annotated[Path, typer.Option("--input", help="X.npy (events first).")],
+    input_path: Annotated[
+        Path,
+        typer.Option(
+            "--input",
+            help="X.npy of shape (N, *input shape): the shape is `inputs[0].shape` in "
+            "DIR/manifest.json.",
+        ),
+    ],
     output_path: Annotated[Path, typer.Option("--output", help="Y.npy to write.")],
 ) -> None:
     """Bit-exact firmware outputs for X, without hls4ml, TensorFlow or a compiler."""

@@ -268,6 +268,8 @@ def step_csim(state: BuildState) -> str:
         "mismatches": mismatches,
         "max_abs_diff": float(np.abs(y - keras_out).max()),
         "emulator_mismatches": None,
+        "reference": "QKeras",
+        "output_table": logits_name is not None,
     }
     _write_tb_data(state.work / PROJECT_DIR, x, keras_out)
     if mismatches == 0:
@@ -305,6 +307,8 @@ def _csim_against_onnx(state: BuildState, x: npt.NDArray[np.float64]) -> str:
         "mismatches": mismatches,
         "max_abs_diff": float(np.abs(y - reference).max()),
         "emulator_mismatches": None,
+        "reference": "qonnx",
+        "output_table": reference_logits is not None,
     }
     _write_tb_data(state.work / PROJECT_DIR, x, reference)
     return "ok" if mismatches == 0 else "fail"

@@ -16,6 +16,7 @@ from triggerml.detector.config import PLANES, Geometry
 from triggerml.io import atomic_path
 
 BOX_KINDS_MIN_MEV = 1.0  # draw truth boxes for events depositing at least this much
+LABEL_MIN_MEV = 3.0  # and name those above this (signals always): ≈40 γ blips ≥ 1 MeV a slice
 
 
 def draw_slice(
@@ -74,9 +75,13 @@ def _draw_truth(ax: plt.Axes, truth: npt.NDArray) -> None:
                 linewidth=0.8,
             )
         )
-        ax.annotate(
-            f"{event['kind'].decode()} {event['deposited_energy_mev']:.1f} MeV",
-            (event["tick_min"], event["channel_max"] + 3),
-            color="red",
-            fontsize=6,
-        )
+        signal = event["kind"].startswith((b"single_", b"snb_"))
+        if signal or event["deposited_energy_mev"] >= LABEL_MIN_MEV:
+            ax.annotate(
+                f"{event['kind'].decode()} {event['deposited_energy_mev']:.1f} MeV",
+                (event["tick_min"], event["channel_max"] + 3),
+                color="red",
+                fontsize=8,
+                annotation_clip=True,  # a label past the axes is dropped, not drawn outside
+                clip_on=True,
+            )

@@ -23,6 +23,7 @@ from functools import cache
 
 import numpy as np
 import numpy.typing as npt
+from scipy.integrate import trapezoid
 from scipy.special import gamma as gamma_function
 
 from triggerml.detector import spectra
@@ -125,7 +126,7 @@ def events_per_tonne(sn: Supernova, distance_kpc: float) -> float:
     grid = _grid()
     rate = fluence_per_mev(sn, grid, distance_kpc) * cross_section_cm2(grid)
     nuclei_per_tonne = 1e6 / ARGON_MOLAR_MASS * AVOGADRO
-    return float(np.trapezoid(rate, grid) * nuclei_per_tonne)
+    return float(trapezoid(rate, grid) * nuclei_per_tonne)
 
 
 def neutrino_table(sn: Supernova) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
