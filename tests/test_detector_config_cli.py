@@ -137,3 +137,18 @@ def test_failed_simulation_leaves_no_file(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError):
         simulate_to_file(scenario, out, on_slice=explode)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_files_and_folders_are_named_before_any_work(tmp_path: Path) -> None:
+    """Issue #16.7: `show` of a missing file, `simulate --out` an existing folder."""
+    result = run_cli("show", str(tmp_path / "nope.h5"))
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "nope.h5 not found" in lines[0]
+    assert "corrupt" not in lines[0]
+    (tmp_path / "out").mkdir()
+    result = run_cli("simulate", "emulation/demo.yaml", "--out", str(tmp_path / "out"))
+    assert result.returncode == 2, result.stderr
+    assert "is a folder" in result.stderr
+    assert list((tmp_path / "out").iterdir()) == []

@@ -555,3 +555,24 @@ def test_a_build_without_an_emulator_says_why(tmp_path: Path) -> None:
         load_emulator(tmp_path)
     with pytest.raises(EmulationError, match="is not a build"):
         load_emulator(tmp_path / "elsewhere")
+
+
+def test_emulate_input_and_output_errors_name_the_option(tpmlp_dir: Path, tmp_path: Path) -> None:
+    """Issue #16.7: a text file named .npy, a missing output folder."""
+    text = tmp_path / "x.npy"
+    text.write_text("1,2,3\n")
+    result = run_cli(
+        "emulate", str(tpmlp_dir), "--input", str(text), "--output", str(tmp_path / "y.npy")
+    )
+    assert result.returncode == 2, result.stderr
+    assert "--input" in result.stderr
+    assert "not a .npy array" in result.stderr
+    assert "pickle" not in result.stderr
+    np.save(tmp_path / "good.npy", np.zeros((2, 8)))
+    missing = tmp_path / "missing" / "dir" / "y.npy"
+    result = run_cli(
+        "emulate", str(tpmlp_dir), "--input", str(tmp_path / "good.npy"), "--output", str(missing)
+    )
+    assert result.returncode == 2, result.stderr
+    assert "does not exist" in result.stderr
+    assert not (tmp_path / "missing").exists()

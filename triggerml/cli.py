@@ -12,7 +12,7 @@ import signal
 import sys
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -143,6 +143,8 @@ def simulate(
     from triggerml.detector.simulate import simulate_to_file, with_duration
 
     config = with_duration(load_scenario(str(scenario)), seconds)
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a folder: give the HDF5 file to write, e.g. {out}/raw.h5")
     with Progress(console=err_console, transient=True) as progress:
         task = progress.add_task(f"simulating APA {apa}", total=config.n_slices)
         n_slices, events = simulate_to_file(
@@ -627,8 +629,10 @@ def emulate(
     from triggerml.emulator import load_emulator
     from triggerml.io import atomic_path
 
+    if not output_path.parent.is_dir():
+        raise UsageError(f"--output: folder {output_path.parent} does not exist; create it first")
     emulator = load_emulator(build_dir)
-    x = emulator.check_shape(np.load(input_path, allow_pickle=False))
+    x = emulator.check_shape(_load_npy(input_path, "--input"))
     y = emulator.predict(x)
     with atomic_path(output_path) as tmp, open(tmp, "wb") as handle:
         np.save(handle, y)
@@ -660,7 +664,7 @@ def verify(
         "zeros": np.zeros(shape),
     }
     if data is not None:
-        kinds["data"] = emulator.check_shape(np.load(data, allow_pickle=False))[:events]
+        kinds["data"] = emulator.check_shape(_load_npy(data, "--data"))[:events]
     model = link_project(build_dir)
     failed = False
     for name, x in kinds.items():
@@ -672,6 +676,20 @@ def verify(
         failed |= bool(bad.any())
     if failed:
         raise typer.Exit(EXIT_FAILURE)
+
+
+def _load_npy(path: Path, option: str) -> Any:
+    """An array saved with np.save, or a one-line error naming the option."""
+    import numpy as np
+
+    if not path.is_file():
+        raise UsageError(f"{option}: {path} not found")
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError):
+        raise UsageError(
+            f"{option}: {path} is not a .npy array (write it with numpy.save)"
+        ) from None
 
 
 def _as_settings(config: object) -> dict[str, object]:

@@ -199,6 +199,8 @@ class RawFileReader:
 
     def __init__(self, path: str | Path, n_channels: int | None = None) -> None:
         self.path = Path(path)
+        if not self.path.is_file():
+            raise RawDataError(f"{self.path} not found: give a raw-data file `simulate` wrote")
         try:
             self._file = h5py.File(self.path, "r")
         except OSError as error:
