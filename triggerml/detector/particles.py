@@ -90,17 +90,7 @@ def electron(
     event: int,
 ) -> None:
     """Track one electron until it stops, and the photons it radiates (unbounded argon)."""
-    shower(
-        rng,
-        physics,
-        deposits,
-        electrons=(
-            np.atleast_2d(start),
-            np.atleast_2d(direction),
-            np.array([energy], dtype=np.float64),
-            np.array([event], dtype=np.int64),
-        ),
-    )
+    shower(rng, physics, deposits, electrons=_one(start, direction, energy, event))
 
 
 def gamma(
@@ -115,16 +105,18 @@ def gamma(
     """One photon through the argon (unbounded) and everything it sets moving."""
     if energy <= 0:
         return
-    shower(
-        rng,
-        physics,
-        deposits,
-        photon_batch=(
-            np.atleast_2d(start),
-            np.atleast_2d(direction),
-            np.array([energy], dtype=np.float64),
-            np.array([event], dtype=np.int64),
-        ),
+    shower(rng, physics, deposits, photon_batch=_one(start, direction, energy, event))
+
+
+def _one(
+    start: npt.NDArray[np.float64], direction: npt.NDArray[np.float64], energy: float, event: int
+) -> tuple[npt.NDArray, ...]:
+    """One particle as a batch of one: (positions, directions, energies, event ids)."""
+    return (
+        np.atleast_2d(start),
+        np.atleast_2d(direction),
+        np.array([energy], dtype=np.float64),
+        np.array([event], dtype=np.int64),
     )
 
 
@@ -217,21 +209,7 @@ def _track(
 @numba.njit(cache=True)
 def _turn(dx: float, dy: float, dz: float, theta: float, phi: float) -> tuple:
     """Turn a unit vector by polar angle theta around itself (azimuth phi)."""
-    if abs(dx) < 0.9:
-        hx, hy, hz = 1.0, 0.0, 0.0
-    else:
-        hx, hy, hz = 0.0, 1.0, 0.0
-    ux, uy, uz = dy * hz - dz * hy, dz * hx - dx * hz, dx * hy - dy * hx
-    norm = math.sqrt(ux * ux + uy * uy + uz * uz)
-    ux, uy, uz = ux / norm, uy / norm, uz / norm
-    vx, vy, vz = dy * uz - dz * uy, dz * ux - dx * uz, dx * uy - dy * ux
-    c, s = math.cos(theta), math.sin(theta)
-    cp, sp = math.cos(phi), math.sin(phi)
-    nx = c * dx + s * (cp * ux + sp * vx)
-    ny = c * dy + s * (cp * uy + sp * vy)
-    nz = c * dz + s * (cp * uz + sp * vz)
-    norm = math.sqrt(nx * nx + ny * ny + nz * nz)
-    return nx / norm, ny / norm, nz / norm
+    return photons.turn(dx, dy, dz, math.cos(theta), phi)
 
 
 @numba.njit(cache=True)

@@ -224,7 +224,7 @@ def _isotropic() -> tuple:
 
 
 @numba.njit(cache=True)
-def _turn(dx: float, dy: float, dz: float, cos_t: float, phi: float) -> tuple:
+def turn(dx: float, dy: float, dz: float, cos_t: float, phi: float) -> tuple:
     """Rotate (dx, dy, dz) by polar angle acos(cos_t) and azimuth phi around itself."""
     sin_t = math.sqrt(max(0.0, 1.0 - cos_t * cos_t))
     if abs(dz) < 0.99999:
@@ -276,7 +276,6 @@ def _transport_kernel(
     """Returns the number of electrons written to ``out``, or -1 when it is too small."""
     np.random.seed(seed)
     count = 0
-    capacity = out.shape[0]
     stack = np.empty((64, 7))  # secondary photons: x, y, z, dx, dy, dz, E
     for p in range(energies.shape[0]):
         stack[0, 0] = positions[p, 0]
@@ -316,7 +315,7 @@ def _transport_kernel(
                         scattered, cos_t = _klein_nishina(e)
                         t = e - scattered
                         phi = 2.0 * math.pi * np.random.random()
-                        ndx, ndy, ndz = _turn(dx, dy, dz, cos_t, phi)
+                        ndx, ndy, ndz = turn(dx, dy, dz, cos_t, phi)
                         # electron momentum = photon momentum before − after
                         px = e * dx - scattered * ndx
                         py = e * dy - scattered * ndy
@@ -337,17 +336,9 @@ def _transport_kernel(
                     share = np.random.random() * t
                     for part in (share, t - share):
                         if part > 0 and _inside(x, y, z, e_lo, e_hi):
-                            if count >= capacity:
+                            count = _birth(out, count, p, x, y, z, ex, ey, ez, part)
+                            if count < 0:
                                 return -1
-                            out[count, 0] = p
-                            out[count, 1] = x
-                            out[count, 2] = y
-                            out[count, 3] = z
-                            out[count, 4] = ex
-                            out[count, 5] = ey
-                            out[count, 6] = ez
-                            out[count, 7] = part
-                            count += 1
                     if depth + 2 > stack.shape[0]:
                         return -1
                     ax, ay, az = _isotropic()
@@ -361,15 +352,23 @@ def _transport_kernel(
                         stack[depth, 6] = ELECTRON_MASS_MEV
                         depth += 1
                 elif t > 0 and _inside(x, y, z, e_lo, e_hi):
-                    if count >= capacity:
+                    count = _birth(out, count, p, x, y, z, ex, ey, ez, t)
+                    if count < 0:
                         return -1
-                    out[count, 0] = p
-                    out[count, 1] = x
-                    out[count, 2] = y
-                    out[count, 3] = z
-                    out[count, 4] = ex
-                    out[count, 5] = ey
-                    out[count, 6] = ez
-                    out[count, 7] = t
-                    count += 1
     return count
+
+
+@numba.njit(cache=True)
+def _birth(out, count, photon, x, y, z, dx, dy, dz, energy):
+    """Write one electron birth; the new count, or -1 when ``out`` is full."""
+    if count >= out.shape[0]:
+        return -1
+    out[count, 0] = photon
+    out[count, 1] = x
+    out[count, 2] = y
+    out[count, 3] = z
+    out[count, 4] = dx
+    out[count, 5] = dy
+    out[count, 6] = dz
+    out[count, 7] = energy
+    return count + 1
