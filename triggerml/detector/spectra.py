@@ -50,13 +50,6 @@ def beta_cdf(q: float, daughter_z: int) -> tuple[np.ndarray, np.ndarray]:
     return grid, cdf / cdf[-1]
 
 
-def sample_beta(
-    rng: np.random.Generator, q: float, daughter_z: int, n: int
-) -> npt.NDArray[np.float64]:
-    grid, cdf = beta_cdf(q, daughter_z)
-    return np.interp(rng.random(n), cdf, grid)
-
-
 def pinched_fd(
     energy: npt.NDArray[np.float64], mean: float, alpha: float
 ) -> npt.NDArray[np.float64]:

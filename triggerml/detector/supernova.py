@@ -105,12 +105,8 @@ def fluence_per_mev(sn: Supernova, energy_mev: npt.ArrayLike, distance_kpc: floa
         )
     else:
         a, mean = sn.pinching_alpha, sn.mean_energy_mev
-        shape = (
-            energy**a
-            * np.exp(-(a + 1) * energy / mean)
-            * (a + 1) ** (a + 1)
-            / (mean ** (a + 1) * gamma_function(a + 1))
-        )
+        norm = (a + 1) ** (a + 1) / (mean ** (a + 1) * gamma_function(a + 1))
+        shape = spectra.pinched_fd(energy, mean, a) * norm
     number = sn.total_energy_erg / (sn.mean_energy_mev * ERG_PER_MEV)
     distance_cm = distance_kpc * CM_PER_KPC
     return number * shape / (4 * math.pi * distance_cm**2)

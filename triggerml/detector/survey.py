@@ -25,7 +25,7 @@ from triggerml import __version__
 from triggerml.detector import catalogue
 from triggerml.detector.config import ApaKind, Scenario, Singles, Supernova, TimeProfile
 from triggerml.detector.drift import inside, visible_energy_mev
-from triggerml.detector.sources import EventGenerator, emissions
+from triggerml.detector.sources import EventGenerator
 from triggerml.detector.supernova import CITED_EVENTS_40KT_10KPC
 from triggerml.io import atomic_path, now_iso, sha256_json, versions, write_json
 
@@ -75,11 +75,11 @@ def simulate_source(
     scenario: Scenario, name: str, seconds: float, events: int, seed: int
 ) -> SourceResult:
     """One source alone in one APA for at least ``seconds`` and ``events`` emissions."""
-    rate = sum(e.rate_hz for e in emissions(scenario) if e.source.name == name)
+    generator = EventGenerator(scenario, np.random.default_rng(seed), only={name})
+    rate = sum(e.rate_hz for e in generator.emissions)
     if rate <= 0:
         return SourceResult(0, seconds, np.empty(0))
     window = min(max(seconds, events / rate), MAX_WINDOW_S)
-    generator = EventGenerator(scenario, np.random.default_rng(seed), only={name})
     ticks = max(1, round(window / generator.tick_s))
     truth, deposits = generator.window(0, ticks)
     return SourceResult(
