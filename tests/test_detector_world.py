@@ -254,6 +254,10 @@ def test_sources_cli_writes_the_design_keys(tmp_path: Path) -> None:
     ar39 = data["sources"][names.index("Ar39")]
     assert ar39["rate_hz_per_apa"]["central"] == pytest.approx(1.01 * 134_854, rel=0.02)
     assert (out / "sources.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    capture = data["sources"][names.index("ncapture")]
+    assert set(capture["by_isotope"]) <= {"Ar40", "Ar36"}
+    assert set(data["pileup"]["rate_visible_above_mev"]) == {"1", "2", "5", "10"}
+    assert "pile-up" in result.stdout
 
 
 def test_sources_cli_bad_scenario_is_one_line_and_writes_nothing(tmp_path: Path) -> None:
@@ -302,3 +306,47 @@ def test_supernova_final_states_follow_the_level_scheme() -> None:
     ias_lines = [round(g, 3) for c, is_ias in zip(cascades, ias, strict=True) if is_ias for g in c]
     assert {1.653, 2.094} <= set(ias_lines)  # the IAS's two γ branches (ENSDF)
     assert supernova.level_weights(5.0)[-1] == 0.0  # 6.118 MeV level closed at 5 MeV
+
+
+def test_singles_in_an_energy_range_are_flat_within_it() -> None:
+    from triggerml.detector.config import Particle, Scenario, Singles
+    from triggerml.detector.sources import EventGenerator
+
+    scenario = Scenario(
+        singles=Singles(
+            particle=Particle.ELECTRON, rate_hz=1.0, energies_mev=(2.0,), ranges_mev=((5.0, 10.0),)
+        )
+    )
+    generator = EventGenerator(scenario, np.random.default_rng(1))
+    energies = generator._single_energies(scenario.singles, 20_000)
+    fixed = energies == 2.0
+    assert 0.47 < fixed.mean() < 0.53
+    flat = energies[~fixed]
+    assert flat.min() >= 5.0
+    assert flat.max() <= 10.0
+    counts, _ = np.histogram(flat, bins=5, range=(5.0, 10.0))
+    assert stats.chisquare(counts).pvalue > 1e-3
+
+
+def test_an_empty_or_reversed_energy_range_is_refused() -> None:
+    from triggerml.config import ConfigError, from_mapping
+    from triggerml.detector.config import Singles
+
+    with pytest.raises(ConfigError, match="ranges_mev"):
+        from_mapping(Singles, {"rate_hz": 1.0, "ranges_mev": [[10, 5]]})
+
+
+def test_pile_up_counts_groups_that_only_their_sum_lifts_over_a_threshold() -> None:
+    """Ar-39 alone (Q = 0.565 MeV) at 3× its activity: no single decay reaches 1 MeV, so
+    every group of coincident decays above 1 MeV is pile-up."""
+    from triggerml.detector.survey import quiet, simulate_pileup
+
+    silent = dict.fromkeys(INDEPENDENT, 0.0)
+    scenario = quiet(Scenario(backgrounds={**silent, "Ar39": 3 * 1.01}))
+    piled = simulate_pileup(scenario, 0.02, seed=3)
+    assert piled.visible_mev.size > 0
+    assert np.all(piled.largest_mev <= 0.565 + 1e-9)
+    above = piled.rate_above(1.0)
+    assert above["value"] == pytest.approx((piled.visible_mev >= 1.0).sum() / piled.seconds)
+    assert above["value"] > 0
+    assert above["lo"] < above["value"] < above["hi"]

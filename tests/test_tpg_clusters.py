@@ -95,7 +95,8 @@ def test_trigger_primitive_layout_round_trip(tmp_path: Path) -> None:
 
 
 def test_efficiency_rises_with_energy() -> None:
-    from triggerml.tpg.efficiency import clopper_pearson, measure
+    from triggerml.stats import clopper_pearson
+    from triggerml.tpg.efficiency import measure
 
     curve = measure(
         (0.03, 3.0), seconds=0.02, rate_hz=20_000.0, bin_edges=np.array([0.01, 0.045, 1.0, 5.0])
@@ -109,3 +110,34 @@ def test_efficiency_rises_with_energy() -> None:
     assert lo[0] == 0.0
     assert hi[2] == 1.0
     assert lo[1] < 0.5 < hi[1]
+
+
+def test_window_sums_count_the_charge_inside_the_model_window_only() -> None:
+    """The shape control's metric: pedestal-subtracted ADC over the model's own window."""
+    from triggerml.tpg.roi import InputKind, RoiConfig, build_inputs, inputs_and_window_sums
+
+    config = RoiConfig(kind=InputKind.ROI2D, channels=4, ticks=8, pre_ticks=2, time_pool=4)
+    adc = np.full((10, 40), 500, dtype=np.int16)
+    adc[3, 12] += 100  # inside: rows 1..4 around channels 3-4, ticks 10..17
+    adc[4, 17] += 40
+    adc[5, 12] += 1000  # one wire past the window
+    adc[7, 12] += 1000  # outside in wires
+    adc[3, 30] += 1000  # outside in time
+    clusters = np.zeros(
+        1,
+        dtype=[
+            ("start", np.int64),
+            ("channel_min", np.int32),
+            ("channel_max", np.int32),
+            ("adc_sum", np.int64),
+        ],
+    )
+    clusters["start"] = 12
+    clusters["channel_min"], clusters["channel_max"] = 3, 4
+    pedestals = np.full(10, 500)
+    hits = np.zeros(0, HIT_DTYPE)
+    index = np.zeros(0, np.int64)
+    inputs, sums = inputs_and_window_sums(config, adc, 0, pedestals, 0, clusters, hits, index)
+    assert sums.tolist() == [140.0]
+    assert_array_equal(inputs, build_inputs(config, adc, 0, pedestals, 0, clusters, hits, index))
+    assert inputs.shape == (1, 4, 2, 1)

@@ -206,7 +206,7 @@ def sources(
         out, lambda folder: (folder / "sources.json").is_file(), "a sources survey", force
     )
     with Progress(console=err_console, transient=True) as progress:
-        task = progress.add_task("sources", total=len(SOURCES))
+        task = progress.add_task("sources", total=len(SOURCES) + 1)  # + pile-up
         document = survey(
             config,
             seconds,
@@ -236,6 +236,30 @@ def sources(
                 for t in THRESHOLDS_MEV
             ),
         )
+        for isotope, split in record.get("by_isotope", {}).items():
+            above = split["rate_visible_above_mev"]
+            table.add_row(
+                f"  on {isotope}",
+                "",
+                "",
+                f"{split['events']['central']} / {split['events']['outer']} ev.",
+                *(
+                    f"{above[str(t)]['central']['value']:.2g} / "
+                    f"{above[str(t)]['outer']['value']:.2g}"
+                    for t in THRESHOLDS_MEV
+                ),
+            )
+    pileup = document["pileup"]["rate_visible_above_mev"]
+    table.add_row(
+        "pile-up",
+        "all",
+        "",
+        "",
+        *(
+            f"{pileup[str(t)]['central']:.2g} / {pileup[str(t)]['outer']:.2g}"
+            for t in THRESHOLDS_MEV
+        ),
+    )
     console.print(table)
     module = document["module"]
     sn = document["sn_nue_cc"]

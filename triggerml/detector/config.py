@@ -230,19 +230,27 @@ class Particle(StrEnum):
 
 @dataclass(frozen=True)
 class Singles:
-    """Single particles at fixed energies, for threshold scans."""
+    """Single particles at fixed energies (threshold scans) and flat in energy ranges (the
+    trigger figures' `electron_5_10_mev` class)."""
 
     particle: Particle = Particle.ELECTRON
     energies_mev: tuple[float, ...] = ()
-    rate_hz: float = 0.0  # per APA, spread uniformly over the listed energies
+    # each [lo, hi] range is one more choice beside the listed energies, drawn flat within it
+    ranges_mev: tuple[tuple[float, float], ...] = ()
+    rate_hz: float = 0.0  # per APA, spread uniformly over the listed energies and ranges
 
     def validate(self) -> None:
         require(self.rate_hz >= 0, "rate_hz", "must not be negative")
         require(all(e > 0 for e in self.energies_mev), "energies_mev", "must be positive")
         require(
-            self.rate_hz == 0 or bool(self.energies_mev),
+            all(0 < lo < hi for lo, hi in self.ranges_mev),
+            "ranges_mev",
+            "each range is [lo, hi] with 0 < lo < hi",
+        )
+        require(
+            self.rate_hz == 0 or bool(self.energies_mev) or bool(self.ranges_mev),
             "energies_mev",
-            "list at least one energy when rate_hz > 0",
+            "list at least one energy (or ranges_mev) when rate_hz > 0",
         )
 
 

@@ -32,6 +32,7 @@ from triggerml.detector.config import (
     ApaKind,
     Particle,
     Scenario,
+    Singles,
     Supernova,
     TimeProfile,
 )
@@ -436,7 +437,7 @@ class EventGenerator:
         if singles.rate_hz <= 0:
             return
         n = self.rng.poisson(singles.rate_hz * (t1 - t0) * self.tick_s)
-        energies = self.rng.choice(np.array(singles.energies_mev), size=n)
+        energies = self._single_energies(singles, n)
         kind = f"single_{singles.particle.value}"
         for t, e, pos in zip(self._times(n, t0, t1), energies, self._positions(n), strict=True):
             event = self._new_event(kind, int(t), float(e), pos)
@@ -445,6 +446,20 @@ class EventGenerator:
                 self._add_electron(pos, direction, float(e), event)
             else:
                 self._add_photons(pos, np.array([e]), np.array([event]), direction)
+
+    def _single_energies(self, singles: Singles, n: int) -> npt.NDArray[np.float64]:
+        if not singles.ranges_mev:
+            return self.rng.choice(np.array(singles.energies_mev, dtype=np.float64), size=n)
+        fixed = np.array(singles.energies_mev, dtype=np.float64)
+        ranges = np.array(singles.ranges_mev, dtype=np.float64).reshape(-1, 2)
+        slot = self.rng.integers(0, fixed.size + len(ranges), size=n)
+        flat = self.rng.random(n)
+        in_range = slot >= fixed.size
+        energies = np.empty(n)
+        energies[~in_range] = fixed[slot[~in_range]]
+        lo_hi = ranges[slot[in_range] - fixed.size]
+        energies[in_range] = lo_hi[:, 0] + flat[in_range] * (lo_hi[:, 1] - lo_hi[:, 0])
+        return energies
 
     def _add_electron(
         self, position: npt.NDArray, direction: npt.NDArray, energy: float, event: int

@@ -15,19 +15,25 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from triggerml import __version__
 from triggerml.detector import catalogue
 from triggerml.detector.config import ApaKind, Scenario, Singles, Supernova, TimeProfile
-from triggerml.detector.drift import inside, visible_energy_mev
+from triggerml.detector.drift import (
+    drift_time_us,
+    inside,
+    visible_energy_mev,
+    wire_coordinates,
+)
 from triggerml.detector.sources import EventGenerator
 from triggerml.detector.supernova import CITED_EVENTS_40KT_10KPC
+from triggerml.grouping import group_boxes
 from triggerml.io import atomic_path, now_iso, sha256_json, versions, write_json
+from triggerml.stats import garwood
 
 SCHEMA_VERSION = 1
 THRESHOLDS_MEV = (1, 2, 5, 10)
@@ -43,6 +49,13 @@ class SourceResult:
     count: int  # decays, captures or photons emitted, drawn in the simulation
     seconds: float
     visible_mev: npt.NDArray[np.float64]  # per event with any deposit in the active volume
+    isotopes: npt.NDArray | None = None  # each of those events' isotope (truth `isotope`)
+
+    def only(self, isotope: str) -> SourceResult:
+        """The events of one isotope (e.g. captures on Ar-40 or on Ar-36)."""
+        assert self.isotopes is not None
+        keep = self.isotopes == isotope.encode()
+        return SourceResult(int(keep.sum()), self.seconds, self.visible_mev[keep], None)
 
     def rate(self) -> dict[str, float]:
         lo, hi = garwood(self.count)
@@ -56,14 +69,6 @@ class SourceResult:
         k = int((self.visible_mev >= threshold).sum())
         lo, hi = garwood(k)
         return {"value": k / self.seconds, "lo": lo / self.seconds, "hi": hi / self.seconds}
-
-
-def garwood(k: int, cl: float = 0.6827) -> tuple[float, float]:
-    """Central Poisson interval on a count (Garwood)."""
-    alpha = 1 - cl
-    lo = 0.0 if k == 0 else stats.chi2.ppf(alpha / 2, 2 * k) / 2
-    hi = stats.chi2.ppf(1 - alpha / 2, 2 * (k + 1)) / 2
-    return float(lo), float(hi)
 
 
 def quiet(scenario: Scenario) -> Scenario:
@@ -82,27 +87,110 @@ def simulate_source(
     window = min(max(seconds, events / rate), MAX_WINDOW_S)
     ticks = max(1, round(window / generator.tick_s))
     truth, deposits = generator.window(0, ticks)
-    return SourceResult(
-        generator.emitted[name],
-        ticks * generator.tick_s,
-        event_visible_mev(truth, deposits, scenario),
-    )
+    visible, isotopes = event_visible_mev(truth, deposits, scenario, with_isotopes=True)
+    return SourceResult(generator.emitted[name], ticks * generator.tick_s, visible, isotopes)
+
+
+@overload
+def event_visible_mev(
+    truth: npt.NDArray,
+    deposits: npt.NDArray[np.float64],
+    scenario: Scenario,
+    with_isotopes: Literal[False] = False,
+) -> npt.NDArray[np.float64]: ...
+
+
+@overload
+def event_visible_mev(
+    truth: npt.NDArray,
+    deposits: npt.NDArray[np.float64],
+    scenario: Scenario,
+    with_isotopes: Literal[True],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray]: ...
 
 
 def event_visible_mev(
-    truth: npt.NDArray, deposits: npt.NDArray[np.float64], scenario: Scenario
-) -> npt.NDArray[np.float64]:
-    """Visible energy of each event with charge in the active volume."""
+    truth: npt.NDArray,
+    deposits: npt.NDArray[np.float64],
+    scenario: Scenario,
+    with_isotopes: bool = False,
+) -> npt.NDArray[np.float64] | tuple[npt.NDArray[np.float64], npt.NDArray]:
+    """Visible energy of each event with charge in the active volume (and its isotope)."""
     kept = deposits[inside(deposits, scenario)]
     if truth.size == 0 or kept.size == 0:
-        return np.empty(0)
+        empty = np.empty(0)
+        return (empty, np.empty(0, dtype="S8")) if with_isotopes else empty
     first = int(truth["event_id"][0])
     per_event = np.bincount(
         kept[:, 4].astype(np.int64) - first,
         weights=visible_energy_mev(kept, scenario),
         minlength=truth.size,
     )
-    return np.asarray(per_event[per_event > 0], dtype=np.float64)
+    seen = per_event > 0
+    visible = np.asarray(per_event[seen], dtype=np.float64)
+    return (visible, truth["isotope"][seen]) if with_isotopes else visible
+
+
+# pile-up: events whose charge reaches the collection wires within the trigger's candidate
+# windows (triggerml.trigger.candidates.Grouping: 20 wires, 200 samples) form one candidate
+PILEUP_WIRES, PILEUP_TICKS = 20, 200
+
+
+@dataclass(frozen=True)
+class PileUp:
+    """Groups of coincident background events in one APA: their summed visible energy."""
+
+    seconds: float
+    visible_mev: npt.NDArray[np.float64]  # per group of ≥ 2 events
+    largest_mev: npt.NDArray[np.float64]  # its largest single event
+
+    def rate_above(self, threshold: float) -> dict[str, float]:
+        """Groups above ``threshold`` only because they pile up (every member below it)."""
+        k = int(((self.visible_mev >= threshold) & (self.largest_mev < threshold)).sum())
+        lo, hi = garwood(k)
+        return {"value": k / self.seconds, "lo": lo / self.seconds, "hi": hi / self.seconds}
+
+
+def simulate_pileup(scenario: Scenario, seconds: float, seed: int) -> PileUp:
+    """Every background source together in one APA: coincident events grouped as the
+    trigger's candidates group clusters (same windows, on the collection plane)."""
+    generator = EventGenerator(scenario, np.random.default_rng(seed))
+    ticks = max(1, round(seconds / generator.tick_s))
+    truth, deposits = generator.window(0, ticks)
+    kept = deposits[inside(deposits, scenario)]
+    live = ticks * generator.tick_s
+    if truth.size == 0 or kept.size == 0:
+        return PileUp(live, np.empty(0), np.empty(0))
+    event = kept[:, 4].astype(np.int64) - int(truth["event_id"][0])
+    face = (kept[:, 0] < 0).astype(np.int64)
+    key = event * 2 + face  # one box per event and APA face
+    keys, box = np.unique(key, return_inverse=True)
+    ticks_per_us = scenario.readout.sampling_hz / 1e6
+    arrival = truth["time_tick"][event] + drift_time_us(kept, scenario) * ticks_per_us
+    wire = wire_coordinates(kept[:, :3], scenario)["x"]
+    n = keys.size
+    lo_t, hi_t = np.full(n, np.inf), np.full(n, -np.inf)
+    lo_w, hi_w = np.full(n, np.inf), np.full(n, -np.inf)
+    np.minimum.at(lo_t, box, arrival)
+    np.maximum.at(hi_t, box, arrival)
+    np.minimum.at(lo_w, box, wire)
+    np.maximum.at(hi_w, box, wire)
+    energy = np.bincount(box, weights=visible_energy_mev(kept, scenario), minlength=n)
+    groups = group_boxes(
+        keys % 2,
+        np.floor(lo_t),
+        np.ceil(hi_t),
+        np.floor(lo_w),
+        np.ceil(hi_w),
+        PILEUP_WIRES,
+        PILEUP_TICKS,
+    )
+    members = np.bincount(groups)
+    total = np.bincount(groups, weights=energy).astype(np.float64)
+    largest = np.zeros(members.size)
+    np.maximum.at(largest, groups, energy)
+    piled = members >= 2
+    return PileUp(live, total[piled], largest[piled])
 
 
 def sn_visible_mev(scenario: Scenario, events: int, seed: int) -> npt.NDArray[np.float64]:
@@ -137,6 +225,9 @@ def survey(
             for kind in ApaKind
         }
     sn = {kind: sn_visible_mev(kinds[kind], events, scenario.seed + 999) for kind in ApaKind}
+    if on_step is not None:
+        on_step("pile-up")
+    piled = {kind: simulate_pileup(kinds[kind], seconds, scenario.seed + 777) for kind in ApaKind}
     document: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "seconds_simulated": seconds,
@@ -148,6 +239,19 @@ def survey(
         "sources": [
             _source_record(scenario, source, results[source.name]) for source in catalogue.SOURCES
         ],
+        "pileup": {
+            "windows": {"wires": PILEUP_WIRES, "samples": PILEUP_TICKS},
+            "note": "all sources together; groups of ≥ 2 coincident events above a threshold "
+            "that none of their members reaches alone",
+            "seconds": {k.value: piled[k].seconds for k in ApaKind},
+            "rate_visible_above_mev": {
+                str(t): {k.value: piled[k].rate_above(t)["value"] for k in ApaKind}
+                for t in THRESHOLDS_MEV
+            },
+            "rate_visible_interval_above_mev": {
+                str(t): {k.value: piled[k].rate_above(t) for k in ApaKind} for t in THRESHOLDS_MEV
+            },
+        },
         "sn_nue_cc": {
             "events_per_apa_10kpc": {
                 k.value: dataclasses.replace(
@@ -206,6 +310,28 @@ def _source_record(
         "seconds": {k.value: by_kind[k].seconds for k in ApaKind},
         "emitted": {k.value: by_kind[k].count for k in ApaKind},
         "note": source.note,
+        **_by_isotope(source, by_kind),
+    }
+
+
+def _by_isotope(source: catalogue.Source, by_kind: dict[ApaKind, SourceResult]) -> dict[str, Any]:
+    """Neutron captures split by the captured isotope (Ar-40 → Ar-41, Ar-36 → Ar-37)."""
+    if source.location is not catalogue.Location.CAPTURE:
+        return {}
+    names = sorted(
+        {i.decode() for r in by_kind.values() if r.isotopes is not None for i in r.isotopes}
+    )
+    return {
+        "by_isotope": {
+            name: {
+                "rate_visible_above_mev": {
+                    str(t): {k.value: by_kind[k].only(name).rate_above(t) for k in ApaKind}
+                    for t in THRESHOLDS_MEV
+                },
+                "events": {k.value: by_kind[k].only(name).count for k in ApaKind},
+            }
+            for name in names
+        }
     }
 
 

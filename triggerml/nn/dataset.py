@@ -76,6 +76,9 @@ class DatasetConfig:
     waveform: RoiConfig = field(default_factory=lambda: RoiConfig(kind=InputKind.WAVEFORM))
     tp_features: RoiConfig = field(default_factory=lambda: RoiConfig(kind=InputKind.TP_FEATURES))
     background_prescale: float = 0.05  # background and noise clusters kept while streaming
+    # the loose ADC-sum pre-cut of the online chain: the model only ever sees clusters above
+    # it, so backgrounds and noise below it are not training examples (hard negatives only)
+    precut_adc_sum: int = 0
     max_background_per_signal: float = 2.0
     max_noise_per_signal: float = 1.0
     split: tuple[float, ...] = (0.7, 0.15, 0.15)
@@ -91,6 +94,7 @@ class DatasetConfig:
         require(self.max_noise_per_signal >= 0, "max_noise_per_signal", "must not be negative")
         require(0 < self.background_prescale <= 1, "background_prescale", "must be in (0, 1]")
         require(self.warmup_slices >= 0, "warmup_slices", "must not be negative")
+        require(self.precut_adc_sum >= 0, "precut_adc_sum", "must not be negative")
 
     def kinds(self) -> dict[str, RoiConfig]:
         return {"roi2d": self.roi2d, "waveform": self.waveform, "tp_features": self.tp_features}
@@ -198,7 +202,8 @@ def collect(
             # all signal clusters (the largest per event is chosen at the end, once every
             # fragment is in), a prescaled share of the plentiful backgrounds and noise
             keep = (meta["label"] == SIGNAL) | (
-                prescale.random(meta.size) < config.background_prescale
+                (prescale.random(meta.size) < config.background_prescale)
+                & (clusters["adc_sum"] >= config.precut_adc_sum)
             )
             # drop clusters whose window starts before the buffer: they would be padded
             keep &= clusters["start"] - config.roi2d.pre_ticks >= buffer_start

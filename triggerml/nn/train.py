@@ -333,7 +333,7 @@ def plot_efficiency(evaluation: Evaluation, out: Path, name: str) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from triggerml.tpg.efficiency import clopper_pearson
+    from triggerml.stats import clopper_pearson
 
     edges = np.array(evaluation.energy_edges)
     counts = np.array(evaluation.energy_counts)

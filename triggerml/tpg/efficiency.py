@@ -14,28 +14,16 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from triggerml.detector.config import Scenario, Singles
 from triggerml.detector.stream import ApaStream
 from triggerml.io import atomic_path
+from triggerml.stats import clopper_pearson
 from triggerml.tpg.config import TpgConfig
 from triggerml.tpg.stream import HitFinder
 
 WARMUP_SLICES = 3  # pedestals and quartiles settle first
 TICK_MARGIN = (-5, 40)  # hits start within the pulse: arrival − 5 … last arrival + 40
-
-
-def clopper_pearson(
-    k: npt.ArrayLike, n: npt.ArrayLike, level: float = 0.68
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    k = np.asarray(k, dtype=float)
-    n = np.asarray(n, dtype=float)
-    alpha = 1 - level
-    with np.errstate(invalid="ignore", divide="ignore"):
-        lo = np.where(k > 0, stats.beta.ppf(alpha / 2, k, n - k + 1), 0.0)
-        hi = np.where(k < n, stats.beta.ppf(1 - alpha / 2, k + 1, n - k), 1.0)
-    return np.nan_to_num(lo), np.nan_to_num(hi, nan=1.0)
 
 
 @dataclass

@@ -117,11 +117,54 @@ def build_inputs(
     ``adc`` holds rows ``first_channel …`` of one plane over ticks ``first_tick …``;
     windows reaching outside it are zero-padded (as an online buffer edge would be).
     """
+    inputs, _ = inputs_and_window_sums(
+        config, adc, first_tick, pedestals, first_channel, clusters, hits, hit_cluster
+    )
+    return inputs
+
+
+def inputs_and_window_sums(
+    config: RoiConfig,
+    adc: npt.NDArray[np.int16],
+    first_tick: int,
+    pedestals: npt.NDArray[np.integer],
+    first_channel: int,
+    clusters: npt.NDArray,
+    hits: npt.NDArray,
+    hit_cluster: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Model inputs and, per cluster, the pedestal-subtracted ADC summed over its model
+    window — the shape control: the charge the model could see, without its shape
+    (tp_features: the cluster's own ADC sum)."""
     ftype = parse_type(config.input_type)
     if config.kind is InputKind.TP_FEATURES:
         raw = cluster_features(clusters, hits, hit_cluster) * FEATURE_SCALES
-        return ftype.cast(raw)
+        return ftype.cast(raw), clusters["adc_sum"].astype(np.float64)
     n = clusters.size
+    window = _windows(
+        config, adc, first_tick, pedestals, first_channel, clusters, hits, hit_cluster
+    )
+    sums = window.sum(axis=(1, 2))
+    window /= config.adc_scale
+    if config.kind is InputKind.ROI2D:
+        pooled = window.reshape(
+            n, config.channels, config.ticks // config.time_pool, config.time_pool
+        ).max(axis=3)
+        return ftype.cast(pooled[..., None]), sums
+    return ftype.cast(window[:, 0, :, None]), sums
+
+
+def _windows(
+    config: RoiConfig,
+    adc: npt.NDArray[np.int16],
+    first_tick: int,
+    pedestals: npt.NDArray[np.integer],
+    first_channel: int,
+    clusters: npt.NDArray,
+    hits: npt.NDArray,
+    hit_cluster: npt.NDArray[np.int64],
+) -> npt.NDArray[np.float64]:
+    """(n, rows, ticks) raw windows minus pedestals, zero outside the buffer."""
     n_rows, n_ticks = adc.shape
     starts = clusters["start"] - config.pre_ticks - first_tick
     if config.kind is InputKind.ROI2D:
@@ -138,13 +181,7 @@ def build_inputs(
     window = adc[safe_rows, np.clip(cols, 0, n_ticks - 1)[:, None, :]].astype(np.float64)
     window -= np.asarray(pedestals, dtype=np.float64)[safe_rows]
     window *= valid_rows[:, :, None] & valid_cols[:, None, :]
-    window /= config.adc_scale
-    if config.kind is InputKind.ROI2D:
-        pooled = window.reshape(
-            n, config.channels, config.ticks // config.time_pool, config.time_pool
-        ).max(axis=3)
-        return ftype.cast(pooled[..., None])
-    return ftype.cast(window[:, 0, :, None])
+    return window
 
 
 def _peak_channels(

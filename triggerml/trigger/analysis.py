@@ -1,11 +1,5 @@
-"""From scored clusters to trigger figures: the common working point, single-event efficiency
-vs energy with its E50, and per-event candidate counts for the burst trigger.
-
-The two triggers are ``ml`` (the firmware's logit ≥ threshold) and ``adc_sum`` (the cluster's
-summed ADC ≥ threshold).  Both thresholds are tuned on the same background clusters: ML to
-the scenario's rate, then the baseline to the rate ML actually reached — no handicapped
-baseline.  Background = clusters not matched to a signal event, starting in a counted range.
-"""
+"""Threshold tuning to a background rate, and single-event efficiency vs energy with its
+E50 (a binomial erf fit) — the building blocks of :mod:`triggerml.trigger.figures`."""
 
 from __future__ import annotations
 
@@ -15,10 +9,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import optimize, special
 
-from triggerml.tpg.efficiency import clopper_pearson
-from triggerml.trigger.tasks import is_signal
-
-TRIGGERS = ("ml", "adc_sum")
+from triggerml.stats import clopper_pearson
 
 
 @dataclass(frozen=True)
@@ -26,18 +17,6 @@ class Threshold:
     value: float  # candidates: metric ≥ value
     rate_hz_per_apa: float  # background candidates per second per APA at this threshold
     background_candidates: int
-
-
-def metric(candidates: npt.NDArray, trigger: str) -> npt.NDArray[np.float64]:
-    if trigger == "ml":
-        return candidates["score"].astype(np.float64)
-    if trigger == "adc_sum":
-        return candidates["adc_sum"].astype(np.float64)
-    raise ValueError(f"trigger must be one of {', '.join(TRIGGERS)}, not {trigger!r}")
-
-
-def background(candidates: npt.NDArray) -> npt.NDArray:
-    return candidates[~is_signal(candidates) & candidates["in_range"]]
 
 
 def tune(
@@ -65,42 +44,6 @@ def tune(
         value = float(np.nextafter(ordered[allowed], np.inf))
     passing = values >= value
     return Threshold(value, float(weights[passing].sum()), int(passing.sum()))
-
-
-def working_point(
-    candidates: npt.NDArray,
-    live_seconds: float,
-    rate_hz: float,
-    weights: npt.NDArray[np.float64] | None = None,
-) -> dict[str, Threshold]:
-    """ML tuned to ``rate_hz`` per APA, then the ADC sum to the rate ML reached."""
-    mask = ~is_signal(candidates) & candidates["in_range"]
-    bkg = candidates[mask]
-    w = None if weights is None else weights[mask]
-    ml = tune(metric(bkg, "ml"), live_seconds, rate_hz, w)
-    baseline = tune(metric(bkg, "adc_sum"), live_seconds, ml.rate_hz_per_apa, w)
-    return {"ml": ml, "adc_sum": baseline}
-
-
-def candidates_per_event(
-    candidates: npt.NDArray, events: npt.NDArray, trigger: str, threshold: float
-) -> npt.NDArray[np.int64]:
-    """How many candidates each signal event made (0: not found), in ``events`` order."""
-    passing = candidates[is_signal(candidates) & (metric(candidates, trigger) >= threshold)]
-    keys = _event_keys(events["apa"], events["event_id"])
-    found = _event_keys(passing["apa"], passing["event_id"])
-    order = np.argsort(keys)
-    ordered = keys[order]
-    position = np.searchsorted(ordered, found)
-    known = position < keys.size
-    known[known] = ordered[position[known]] == found[known]  # events outside the ranges
-    counts = np.zeros(keys.size, dtype=np.int64)
-    counts[order] = np.bincount(position[known], minlength=keys.size)
-    return counts
-
-
-def _event_keys(apa: npt.NDArray, event_id: npt.NDArray) -> npt.NDArray[np.int64]:
-    return apa.astype(np.int64) * (1 << 40) + event_id.astype(np.int64)
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from triggerml.detector.config import Geometry
 from triggerml.emulator import Emulator
 from triggerml.tpg.clusters import ClusterConfig, StreamingClusterer
 from triggerml.tpg.config import TpgConfig
-from triggerml.tpg.roi import RoiConfig, build_inputs
+from triggerml.tpg.roi import RoiConfig, inputs_and_window_sums
 from triggerml.tpg.stream import HitFinder
 
 BUFFER_SLICES = 3  # raw ADC kept for ROI windows that reach back before the current slice
@@ -36,6 +36,7 @@ SCORED_DTYPE = np.dtype(
         ("adc_sum", np.int64),
         ("peak_adc", np.int32),
         ("score", np.float64),
+        ("window_adc_sum", np.float64),  # ADC summed over the model's window (shape control)
     ]
 )
 
@@ -51,6 +52,9 @@ class ChainConfig:
     tpg: TpgConfig = field(default_factory=TpgConfig)
     clusters: ClusterConfig = field(default_factory=ClusterConfig)
     roi: RoiConfig = field(default_factory=RoiConfig)
+    # the model scores only clusters with ADC sum ≥ this (the loose pre-cut the firmware
+    # applies before inference); the others get score −inf
+    precut_adc_sum: int = 0
 
 
 @dataclass
@@ -97,7 +101,9 @@ class TriggerChain:
         self._buffers: list[npt.NDArray[np.int16]] = []
         self._buffer_end = start_sample
         self._queued: list[npt.NDArray[np.float64]] = []
-        self._n_queued = 0
+        self._masks: list[npt.NDArray[np.bool_]] = []  # which queued clusters are scored
+        self._n_queued = 0  # clusters queued that pass the pre-cut
+        self.scored_clusters = 0  # model inferences made
 
     def process(self, adc: npt.NDArray[np.int16]) -> npt.NDArray:
         """One slice of the whole APA (channels × ticks): the clusters final after it, in
@@ -125,16 +131,21 @@ class TriggerChain:
 
     def scores(self, final: bool = False) -> npt.NDArray[np.float64]:
         """Scores of queued clusters, once a batch is full (all of them when ``final``)."""
-        if not self._queued or (not final and self._n_queued < self.batch):
+        if not self._masks or (not final and self._n_queued < self.batch):
             return np.zeros(0)
-        inputs = np.concatenate(self._queued)
-        self._queued, self._n_queued = [], 0
-        t0 = time.perf_counter()
-        # the score is the last output's logit (binary models have one output; the firmware
-        # compares the logit, before the sigmoid table, with the trigger threshold)
-        logits = self.emulator.predict(inputs, chunk=self.batch, logits=True)
-        self.timer.model += time.perf_counter() - t0
-        return logits[:, -1].copy()
+        mask = np.concatenate(self._masks)
+        out = np.full(mask.size, -np.inf)
+        if self._queued:
+            inputs = np.concatenate(self._queued)
+            t0 = time.perf_counter()
+            # the score is the last output's logit (binary models have one output; the
+            # firmware compares the logit, before the sigmoid table, with the threshold)
+            logits = self.emulator.predict(inputs, chunk=self.batch, logits=True)
+            self.timer.model += time.perf_counter() - t0
+            out[mask] = logits[:, -1]
+            self.scored_clusters += inputs.shape[0]
+        self._queued, self._masks, self._n_queued = [], [], 0
+        return out
 
     def _queue(
         self, clusters: npt.NDArray, hits: npt.NDArray, index: npt.NDArray[np.int64]
@@ -143,25 +154,45 @@ class TriggerChain:
         for name in CLUSTER_FIELDS:
             scored[name] = clusters[name]
         scored["score"] = np.nan
+        scored["window_adc_sum"] = -np.inf  # below the pre-cut: no window built
         if clusters.size == 0:
             return scored
+        passing = clusters["adc_sum"] >= self.config.precut_adc_sum
+        self._masks.append(passing)
+        if not passing.any():
+            return scored
+        if not passing.all():
+            clusters, hits, index = _select(clusters, hits, index, passing)
         t0 = time.perf_counter()
         if self._buffers:
             adc = np.concatenate(self._buffers, axis=1)
         else:
             adc = np.zeros((self.n_channels, 0), dtype=np.int16)
-        self._queued.append(
-            build_inputs(
-                self.config.roi,
-                adc,
-                self._buffer_end - adc.shape[1],
-                self.finder.pedestals,
-                self.first_channel,
-                clusters,
-                hits,
-                index,
-            )
+        inputs, sums = inputs_and_window_sums(
+            self.config.roi,
+            adc,
+            self._buffer_end - adc.shape[1],
+            self.finder.pedestals,
+            self.first_channel,
+            clusters,
+            hits,
+            index,
         )
+        self._queued.append(inputs)
+        scored["window_adc_sum"][passing] = sums
         self._n_queued += clusters.size
         self.timer.inputs += time.perf_counter() - t0
         return scored
+
+
+def _select(
+    clusters: npt.NDArray,
+    hits: npt.NDArray,
+    index: npt.NDArray[np.int64],
+    keep: npt.NDArray[np.bool_],
+) -> tuple[npt.NDArray, npt.NDArray, npt.NDArray[np.int64]]:
+    """The kept clusters with their hits, the hits' cluster index renumbered."""
+    renumber = np.full(keep.size, -1, dtype=np.int64)
+    renumber[keep] = np.arange(int(keep.sum()))
+    hit_keep = keep[index]
+    return clusters[keep], hits[hit_keep], renumber[index[hit_keep]]

@@ -16,7 +16,9 @@ from triggerml.detector.config import ApaKind, Scenario
 from triggerml.nn.dataset import DatasetConfig
 from triggerml.nn.dataset import load_config as load_dataset_config
 from triggerml.nn.zoo import load_model_config
+from triggerml.trigger.candidates import Grouping
 from triggerml.trigger.chain import ChainConfig
+from triggerml.trigger.figures import SignalClass
 
 
 class StudyKind(StrEnum):
@@ -26,12 +28,22 @@ class StudyKind(StrEnum):
 
 @dataclass(frozen=True)
 class WorkingPoint:
-    """Both triggers run at the same background candidate rate per APA."""
+    """Background candidate rates per APA (module averages) the triggers are tuned to."""
 
-    rate_hz_per_apa: float = 10.0
+    rate_hz_per_apa: float = 10.0  # the threshold scan's (E50) common working point
+    report_rates_hz_per_apa: tuple[float, ...] = (0.1, 1.0, 10.0)  # efficiency_at_rate
+    # the burst trigger's scan: each trigger's reach at its own best working point
+    scan_rates_hz_per_apa: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 
     def validate(self) -> None:
         require(self.rate_hz_per_apa > 0, "rate_hz_per_apa", "must be positive")
+        for name in ("report_rates_hz_per_apa", "scan_rates_hz_per_apa"):
+            rates = getattr(self, name)
+            require(
+                bool(rates) and all(r > 0 for r in rates),
+                name,
+                f"list positive rates (got {list(rates)})",
+            )
 
 
 @dataclass(frozen=True)
@@ -75,6 +87,10 @@ class StudyScenario:
     tail_slices: int = 2  # slices simulated after a task so late drift charge arrives
     working_point: WorkingPoint = field(default_factory=WorkingPoint)
     burst: Burst = field(default_factory=Burst)
+    candidates: Grouping = field(default_factory=Grouping)  # clusters → candidates
+    signals: tuple[SignalClass, ...] = tuple(SignalClass)  # the classes figures report
+    # the model scores clusters with ADC sum ≥ this; None: the training set's pre-cut
+    precut_adc_sum: int | None = None
 
     def validate(self) -> None:
         require(bool(self.studies), "studies", "list at least one study")
@@ -86,6 +102,11 @@ class StudyScenario:
         )
         require(self.chunk_slices > 0, "chunk_slices", "must be positive")
         require(self.tail_slices >= 0, "tail_slices", "must not be negative")
+        require(
+            self.precut_adc_sum is None or self.precut_adc_sum >= 0,
+            "precut_adc_sum",
+            "must not be negative",
+        )
 
     @property
     def stream(self) -> Scenario:
@@ -130,5 +151,6 @@ def resolve(scenario: StudyScenario) -> Resolved:
         raise ConfigError(f"model: {model_path} names training set {dataset_path}, not found")
     dataset = load_dataset_config(dataset_path)
     roi = dataset.kinds()[model.input]
-    chain = ChainConfig(tpg=dataset.tpg, clusters=dataset.clusters, roi=roi)
+    precut = dataset.precut_adc_sum if scenario.precut_adc_sum is None else scenario.precut_adc_sum
+    chain = ChainConfig(tpg=dataset.tpg, clusters=dataset.clusters, roi=roi, precut_adc_sum=precut)
     return Resolved(scenario, dataset, chain, model.input)

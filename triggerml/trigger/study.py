@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +29,15 @@ from triggerml.io import (
     versions,
     write_json,
 )
-from triggerml.trigger import analysis, burst, execute, plots, report
+from triggerml.trigger import analysis, burst, candidates, execute, figures, plots, report
 from triggerml.trigger.budget import firmware_budget
+from triggerml.trigger.figures import SignalClass
 from triggerml.trigger.scenario import Resolved, StudyKind, StudyScenario, resolve
 from triggerml.trigger.tasks import APA_STRIDE, plan
+from triggerml.trigger.tasks import is_signal as tasks_is_signal
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+TASK_FORMAT = 2  # task files' fields (2: clusters carry `end`, scores −inf below the pre-cut)
 
 
 class StudyError(ValueError):
@@ -53,6 +57,7 @@ class Pooled:
     stage_seconds: dict[str, float]
     tasks: int
     apa_seconds: dict[str, float]  # counted APA-seconds per APA kind
+    half_seconds: tuple[dict[str, float], dict[str, float]]  # per kind: even, odd slices
 
 
 def fingerprint(resolved: Resolved) -> dict[str, Any]:
@@ -60,6 +65,7 @@ def fingerprint(resolved: Resolved) -> dict[str, Any]:
     emulation = Path(resolved.scenario.firmware) / "emulation"
     return {
         "triggerml": __version__,
+        "task_format": TASK_FORMAT,
         "scenario": sha256_json(to_mapping(resolved.scenario)),
         "dataset": sha256_json(to_mapping(resolved.dataset)),
         "firmware": {
@@ -102,6 +108,7 @@ def run_study(
     """Run (or resume) the study into ``out``; returns the summary.  ``fresh``: discard
     earlier task results in ``out`` instead of resuming.  ``out`` must be missing, empty or
     a study's folder (``force``: write into any folder, its other files left alone)."""
+    started = time.perf_counter()
     resolved = resolve(scenario)
     check(resolved)
     out = Path(out)
@@ -120,6 +127,7 @@ def run_study(
     write_json(plan_file, stamp)
     tasks = plan(resolved)
     done = sum(execute.result_path(tasks_dir, t).is_file() for t in tasks)
+    done_before = done
     if on_progress is not None:
         on_progress(done, len(tasks))
 
@@ -132,6 +140,9 @@ def run_study(
     execute.execute(resolved, tasks, tasks_dir, workers, scheduler, tick)
     pooled = pool([execute.load(execute.result_path(tasks_dir, t)) for t in tasks])
     summary = summarize(resolved, pooled, out)
+    # this invocation's wall time (tasks finished by an earlier, resumed run not included)
+    summary["stream"]["wall_seconds"] = time.perf_counter() - started
+    summary["stream"]["tasks_resumed"] = done_before
     report.write(out / "report.md", summary)
     write_json(out / "summary.json", summary)
     return summary
@@ -140,11 +151,17 @@ def run_study(
 def pool(results: list[execute.TaskResult]) -> Pooled:
     stages: dict[str, float] = {}
     apa_seconds: dict[str, float] = {}
+    halves: tuple[dict[str, float], dict[str, float]] = ({}, {})
     for result in results:
         for name, seconds in result.stage_seconds.items():
             stages[name] = stages.get(name, 0.0) + seconds
         kind = result.task.kind
         apa_seconds[kind] = apa_seconds.get(kind, 0.0) + result.live_seconds
+        first, last = result.task.first_slice, result.task.last_slice
+        per_slice = result.live_seconds / max(last - first, 1)
+        odd = last // 2 - first // 2  # odd slice indices in [first, last)
+        for half, n in enumerate((last - first - odd, odd)):
+            halves[half][kind] = halves[half].get(kind, 0.0) + n * per_slice
     return Pooled(
         np.concatenate([r.candidates for r in results]),
         np.concatenate([r.events for r in results]),
@@ -155,6 +172,7 @@ def pool(results: list[execute.TaskResult]) -> Pooled:
         stages,
         len(results),
         apa_seconds,
+        halves,
     )
 
 
@@ -163,23 +181,45 @@ def summarize(resolved: Resolved, pooled: Pooled, out: Path) -> dict[str, Any]:
     detector = scenario.stream
     apa_rate = detector.geometry.n_channels * detector.readout.sampling_hz
     per_apa = pooled.live_seconds / (scenario.apas * len(scenario.apa_kinds))
-    weights = rate_weights(pooled.candidates, scenario, pooled.apa_seconds)
-    thresholds = analysis.working_point(
-        pooled.candidates, pooled.live_seconds, scenario.working_point.rate_hz_per_apa, weights
+    grouped = candidates.build(
+        pooled.candidates, scenario.candidates, detector.slice_ticks, APA_STRIDE
     )
+    weights = half_weights(grouped, scenario, pooled.half_seconds)
+    sn_events = pooled.events[figures.class_mask(pooled.events, SignalClass.SN_NUE_CC)]
+    objective = _objective(scenario, pooled.events)
+    evaluator = figures.Evaluator(grouped, pooled.events, weights, objective)
+    rate = scenario.working_point.rate_hz_per_apa
+    decisions = {t: evaluator.at_rate(t, rate) for t in figures.TRIGGERS}
+    measured = {
+        t: evaluator.measured_rate(evaluator.decision_metric(d), d.threshold)
+        for t, d in decisions.items()
+    }
     samples_per_s = pooled.samples / pooled.chain_seconds if pooled.chain_seconds else 0.0
-    in_range = pooled.candidates["in_range"]
-    clusters_per_s = float(weights[in_range].sum())
+    clusters_per_s = _clusters_per_s(pooled, scenario)
+    scored_per_s = _clusters_per_s(pooled, scenario, scored_only=True)
     summary: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "scenario": scenario.name,
         "seed": scenario.seed,
         "studies": [s.value for s in scenario.studies],
-        "background_rate_hz_per_apa": {name: t.rate_hz_per_apa for name, t in thresholds.items()},
-        "thresholds": {name: t.value for name, t in thresholds.items()},
-        "e50_mev": dict.fromkeys(analysis.TRIGGERS),
-        "fake_bursts_per_month": dict.fromkeys(analysis.TRIGGERS),
-        "efficiency_vs_distance": {name: [] for name in analysis.TRIGGERS},
+        "apa_seconds": {kind.value: pooled.apa_seconds.get(kind.value, 0.0) for kind in ApaKind},
+        "apa_seconds_by_half": {
+            name: {kind.value: half.get(kind.value, 0.0) for kind in ApaKind}
+            for name, half in zip(("tuning", "reporting"), pooled.half_seconds, strict=True)
+        },
+        "rate_at_90pct_hz_per_apa": {},
+        "efficiency_at_rate": {},
+        "reach_kpc": dict.fromkeys(figures.TRIGGERS),
+        "milky_way_efficiency": dict.fromkeys(figures.TRIGGERS),
+        "lmc_efficiency": dict.fromkeys(figures.TRIGGERS),
+        "background_per_window": dict.fromkeys(figures.TRIGGERS),
+        "fake_bursts_per_month": dict.fromkeys(figures.TRIGGERS),
+        "fake_bursts_per_month_bound": dict.fromkeys(figures.TRIGGERS),
+        "background_rate_hz_per_apa": {t: r.value for t, r in measured.items()},
+        "background_rate_interval": {t: r.row() for t, r in measured.items()},
+        "thresholds": {t: d.row() for t, d in decisions.items()},
+        "e50_mev": dict.fromkeys(figures.TRIGGERS),
+        "efficiency_vs_distance": {t: [] for t in figures.TRIGGERS},
         "stream": {
             "samples_per_s": samples_per_s,
             "fraction_of_real_time": samples_per_s / apa_rate,
@@ -190,81 +230,238 @@ def summarize(resolved: Resolved, pooled: Pooled, out: Path) -> dict[str, Any]:
             "samples": pooled.samples,
         },
         "live_seconds_per_apa": per_apa,
-        # rates per APA are module averages: each kind weighted by its share of the module
-        "apa_seconds": {kind.value: pooled.apa_seconds.get(kind.value, 0.0) for kind in ApaKind},
         "module_shares": scenario.module_shares(),
         "apas": scenario.apas,
         "tasks": pooled.tasks,
         "clusters_per_s_per_apa": clusters_per_s,
-        "background_clusters": int(analysis.background(pooled.candidates).size),
-        "firmware": firmware_budget(scenario.firmware, clusters_per_s),
+        "scored_clusters_per_s_per_apa": scored_per_s,
+        "precut_adc_sum": resolved.chain.precut_adc_sum,
+        "candidates": {
+            **to_mapping(scenario.candidates),
+            "clusters": int(pooled.candidates.size),
+            "candidates": grouped.size,
+            "background_candidates": {
+                name: int(mask.sum())
+                for name, mask in zip(("tuning", "reporting"), evaluator.bkg, strict=True)
+            },
+        },
+        "combined_grid": {
+            "t_lo": evaluator.t_lo_grid,
+            "t_hi": evaluator.t_hi_grid,
+            "objective": objective.value if objective else None,
+        },
+        "background_clusters": int(
+            (~tasks_is_signal(pooled.candidates) & pooled.candidates["in_range"]).sum()
+        ),
+        "firmware": firmware_budget(scenario.firmware, scored_per_s),
         "model": scenario.model,
         "input_kind": resolved.input_kind,
         "plots": {},
     }
     summary["warnings"] = exposure_warnings(
-        pooled.live_seconds,
+        min(sum(h.values()) for h in pooled.half_seconds),
         scenario.apas * len(scenario.apa_kinds),
-        scenario.working_point.rate_hz_per_apa,
+        min(scenario.working_point.report_rates_hz_per_apa),
     )
+    _operating_points(summary, scenario, evaluator)
+    _shape_control(summary, scenario, evaluator, resolved)
     if StudyKind.THRESHOLD_SCAN in scenario.studies:
-        _threshold_scan(summary, pooled, thresholds, out, weights)
+        _threshold_scan(summary, scenario, pooled, evaluator, decisions, out)
     if StudyKind.SNB_REACH in scenario.studies:
-        _snb_reach(summary, resolved, pooled, thresholds, out)
+        _snb_reach(summary, scenario, evaluator, sn_events, out)
+    summary["plots"]["rate_vs_efficiency"] = plots.rate_vs_efficiency(
+        evaluator, summary, out / "rate_vs_efficiency.png"
+    ).name
     summary["versions"] = versions()
     summary["scenario_config"] = to_mapping(scenario)
     summary["created"] = now_iso()
     return summary
 
 
-def rate_weights(
-    candidates: npt.NDArray, scenario: StudyScenario, apa_seconds: dict[str, float]
+def _objective(scenario: StudyScenario, events: npt.NDArray) -> SignalClass | None:
+    """What the combined trigger's grid maximizes: SN νe-CC if simulated, else 5–10 MeV
+    electrons."""
+    for signal in (SignalClass.SN_NUE_CC, SignalClass.ELECTRON_5_10_MEV):
+        if signal in scenario.signals and figures.class_mask(events, signal).any():
+            return signal
+    return None
+
+
+def _clusters_per_s(pooled: Pooled, scenario: StudyScenario, scored_only: bool = False) -> float:
+    """Module-average clusters (or model inferences) per second per APA."""
+    c = pooled.candidates
+    mask = c["in_range"] & (np.isfinite(c["score"]) if scored_only else True)
+    weights = rate_weights(c, scenario, pooled.apa_seconds)
+    return float(weights[mask].sum())
+
+
+def half_weights(
+    grouped: candidates.Candidates,
+    scenario: StudyScenario,
+    half_seconds: tuple[dict[str, float], dict[str, float]],
 ) -> npt.NDArray[np.float64]:
-    """Each candidate's contribution to a module-average rate per APA (Hz): its APA kind's
+    """(2, n): each candidate's contribution to the module-average rate per APA measured on
+    the tuning (0) and reporting (1) half."""
+    shares = scenario.module_shares()
+    out = np.zeros((2, grouped.size))
+    index = np.clip(grouped.kind, 0, len(scenario.apa_kinds) - 1)
+    for half, seconds in enumerate(half_seconds):
+        per_kind = np.array(
+            [
+                shares[k.value] / seconds[k.value] if seconds.get(k.value, 0.0) > 0 else 0.0
+                for k in scenario.apa_kinds
+            ]
+        )
+        out[half] = per_kind[index]
+    return out
+
+
+def rate_weights(
+    clusters: npt.NDArray, scenario: StudyScenario, apa_seconds: dict[str, float]
+) -> npt.NDArray[np.float64]:
+    """Each cluster's contribution to a module-average rate per APA (Hz): its APA kind's
     share of the module's APAs over that kind's counted APA-seconds."""
     shares = scenario.module_shares()
     per_kind = np.zeros(len(scenario.apa_kinds))
     for index, kind in enumerate(scenario.apa_kinds):
         seconds = apa_seconds.get(kind.value, 0.0)
         per_kind[index] = shares[kind.value] / seconds if seconds > 0 else 0.0
-    kind_index = np.asarray(candidates["apa"], dtype=np.int64) // APA_STRIDE
+    kind_index = np.asarray(clusters["apa"], dtype=np.int64) // APA_STRIDE
     return per_kind[np.clip(kind_index, 0, per_kind.size - 1)]
 
 
 def exposure_warnings(live_seconds: float, apas: int, rate_hz_per_apa: float) -> list[str]:
     """What the exposure cannot resolve: a working point below one background candidate in
-    the whole exposure is a limit, not a measurement (so is everything built on it)."""
+    the reporting half's exposure is a limit, not a measurement."""
     warnings: list[str] = []
     smallest = 1.0 / live_seconds if live_seconds > 0 else float("inf")
     if rate_hz_per_apa * live_seconds < 1.0:
-        needed = 10.0 / rate_hz_per_apa  # ≈10 background candidates: ±30 % on the rate
+        needed = 2 * 10.0 / rate_hz_per_apa  # ≈10 background candidates in each half
         warnings.append(
-            f"exposure of {live_seconds:.3g} APA-s cannot resolve the working point of "
+            f"exposure of {live_seconds:.3g} APA-s per half (tuning, reporting) cannot resolve "
             f"{rate_hz_per_apa:g} Hz per APA (the smallest measurable rate is {smallest:.3g} Hz): "
-            f"rates, thresholds, E50 and burst figures below are limits; simulate ≥ "
-            f"{needed / apas:.3g} s per APA (≈10 background candidates)"
+            f"figures at lower rates are limits; simulate ≥ {needed / apas:.3g} s per APA "
+            "(≈10 background candidates per half)"
         )
     elif rate_hz_per_apa * live_seconds < 10.0:
         warnings.append(
-            f"only {rate_hz_per_apa * live_seconds:.1f} background candidates expected at the "
-            f"working point in {live_seconds:.3g} APA-s: its rate is uncertain by "
-            f"≥ {100 / np.sqrt(max(rate_hz_per_apa * live_seconds, 1.0)):.0f} %"
+            f"only {rate_hz_per_apa * live_seconds:.1f} background candidates expected at "
+            f"{rate_hz_per_apa:g} Hz per APA in {live_seconds:.3g} APA-s per half: that rate "
+            f"is uncertain by ≥ {100 / np.sqrt(max(rate_hz_per_apa * live_seconds, 1.0)):.0f} %"
         )
     return warnings
 
 
+def _operating_points(
+    summary: dict[str, Any], scenario: StudyScenario, evaluator: figures.Evaluator
+) -> None:
+    """rate_at_90pct_hz_per_apa and efficiency_at_rate for every trigger."""
+    signals = list(scenario.signals)
+    for trigger in figures.TRIGGERS:
+        at90: dict[str, Any] = {}
+        for signal in (SignalClass.ELECTRON_5_10_MEV, SignalClass.SN_NUE_CC):
+            if signal not in signals:
+                continue
+            decision, max_eff = evaluator.at_efficiency(trigger, signal)
+            if decision is None:
+                at90[signal.value] = {
+                    "value": None,
+                    "lo": None,
+                    "hi": None,
+                    "max_efficiency": None if np.isnan(max_eff) else max_eff,
+                }
+                summary["warnings"].append(
+                    f"{trigger}: no threshold reaches 90 % efficiency for {signal.value} "
+                    + (
+                        "(no such events simulated)"
+                        if np.isnan(max_eff)
+                        else f"(at most {max_eff:.3f})"
+                    )
+                )
+                continue
+            rate = evaluator.measured_rate(evaluator.decision_metric(decision), decision.threshold)
+            at90[signal.value] = {**rate.row(), "decision": decision.row()}
+        summary["rate_at_90pct_hz_per_apa"][trigger] = at90
+        rows = []
+        for target in scenario.working_point.report_rates_hz_per_apa:
+            decision = evaluator.at_rate(trigger, target)
+            rate = evaluator.measured_rate(evaluator.decision_metric(decision), decision.threshold)
+            for signal in (
+                SignalClass.ELECTRON_5_MEV,
+                SignalClass.ELECTRON_10_MEV,
+                SignalClass.SN_NUE_CC,
+            ):
+                if signal not in signals:
+                    continue
+                rows.append(
+                    {
+                        "rate_hz_per_apa": target,
+                        **figures.efficiency_row(evaluator, decision, signal),
+                        "measured_rate_hz_per_apa": rate.row(),
+                        # the exposure cannot resolve the target: the threshold sits above
+                        # every tuning background, the efficiency is an upper limit
+                        "limit": not evaluator.resolvable(target),
+                        "decision": decision.row(),
+                    }
+                )
+        summary["efficiency_at_rate"][trigger] = rows
+
+
+def _shape_control(
+    summary: dict[str, Any],
+    scenario: StudyScenario,
+    evaluator: figures.Evaluator,
+    resolved: Resolved,
+) -> None:
+    """The ADC sum over the ML's own input window, tuned and measured like the triggers: a
+    gain of ML over the ADC sum that this matches comes from seeing more charge, not from
+    learning the event's shape."""
+    trigger = figures.SHAPE_CONTROL
+    roi = resolved.chain.roi
+    rows = []
+    for target in scenario.working_point.report_rates_hz_per_apa:
+        decision = evaluator.at_rate(trigger, target)
+        for signal in scenario.signals:
+            rows.append(
+                {
+                    "rate_hz_per_apa": target,
+                    **figures.efficiency_row(evaluator, decision, signal),
+                }
+            )
+    at90: dict[str, Any] = {}
+    for signal in (SignalClass.ELECTRON_5_10_MEV, SignalClass.SN_NUE_CC):
+        found, max_eff = evaluator.at_efficiency(trigger, signal)
+        if found is None:
+            at90[signal.value] = {"value": None, "max_efficiency": max_eff}
+            continue
+        rate = evaluator.measured_rate(evaluator.decision_metric(found), found.threshold)
+        at90[signal.value] = rate.row()
+    summary["shape_control"] = {
+        "window": {"wires": roi.channels, "samples": roi.ticks, "kind": roi.kind.value},
+        "efficiency_at_rate": rows,
+        "rate_at_90pct_hz_per_apa": at90,
+    }
+
+
 def _threshold_scan(
     summary: dict[str, Any],
+    scenario: StudyScenario,
     pooled: Pooled,
-    thresholds: dict[str, analysis.Threshold],
+    evaluator: figures.Evaluator,
+    decisions: dict[str, figures.Decision],
     out: Path,
-    weights: npt.NDArray[np.float64],
 ) -> None:
-    singles = pooled.events[np.char.startswith(pooled.events["kind"], b"single_")]
+    events = pooled.events
+    listed = np.array(scenario.detector.singles.energies_mev, dtype=np.float64)
+    singles = np.char.startswith(events["kind"], b"single_") & np.isin(
+        np.round(events["true_energy_mev"], 6), np.round(listed, 6)
+    )
     curves = {}
-    for name, threshold in thresholds.items():
-        counts = analysis.candidates_per_event(pooled.candidates, singles, name, threshold.value)
-        curves[name] = analysis.efficiency_vs_energy(singles, counts > 0)
+    for name, decision in decisions.items():
+        best = evaluator.best_per_event(evaluator.decision_metric(decision))
+        curves[name] = analysis.efficiency_vs_energy(
+            events[singles], best[singles] >= decision.threshold
+        )
         summary["e50_mev"][name] = curves[name].e50_mev
     summary["efficiency_vs_energy"] = {name: c.rows() for name, c in curves.items()}
     summary["erf_fit"] = {
@@ -272,52 +469,77 @@ def _threshold_scan(
         for name, c in curves.items()
     }
     summary["plots"]["efficiency_vs_energy"] = plots.efficiency_vs_energy(
-        curves, thresholds, out / "efficiency_vs_energy.png"
-    ).name
-    summary["plots"]["rate_vs_efficiency"] = plots.rate_vs_efficiency(
-        pooled.candidates,
-        singles,
-        pooled.live_seconds,
-        thresholds,
-        out / "rate_vs_efficiency.png",
-        weights,
+        curves, scenario.working_point.rate_hz_per_apa, out / "efficiency_vs_energy.png"
     ).name
 
 
 def _snb_reach(
     summary: dict[str, Any],
-    resolved: Resolved,
-    pooled: Pooled,
-    thresholds: dict[str, analysis.Threshold],
+    scenario: StudyScenario,
+    evaluator: figures.Evaluator,
+    sn_events: npt.NDArray,
     out: Path,
 ) -> None:
-    scenario = resolved.scenario
-    sn_events = pooled.events[pooled.events["kind"] == b"snb_nue"]
+    """Each trigger's burst reach at its best working point of the scan."""
     details = {}
     reach = {}
-    for i, (name, threshold) in enumerate(thresholds.items()):
-        per_event = analysis.candidates_per_event(
-            pooled.candidates, sn_events, name, threshold.value
+    curves = {}
+    sn_mask = figures.class_mask(evaluator.events, SignalClass.SN_NUE_CC)
+    for i, trigger in enumerate(figures.TRIGGERS):
+        scan = []
+        for target in scenario.working_point.scan_rates_hz_per_apa:
+            decision = evaluator.at_rate(trigger, target)
+            point = burst.operating_point(
+                evaluator, decision, sn_mask, scenario.stream, scenario.burst
+            )
+            scan.append((target, decision, point))
+        target, decision, point = max(
+            scan, key=lambda s: (s[2].reach50 or 0.0, s[2].reach90 or 0.0, -s[0])
         )
-        cut = burst.burst_threshold(threshold.rate_hz_per_apa, scenario.burst)
-        points = burst.reach(
-            per_event, cut, scenario.stream, scenario.burst, scenario.burst.seed + i
+        curves[trigger] = point.curve
+        summary["reach_kpc"][trigger] = {
+            "eff90": point.reach90,
+            "eff50": point.reach50,
+            "rate_hz_per_apa": target,
+            "limit": point.rate.limit,
+        }
+        summary["milky_way_efficiency"][trigger] = burst.milky_way_efficiency(point.curve)
+        summary["lmc_efficiency"][trigger] = float(
+            np.interp(np.log(50.0), np.log(burst.REACH_GRID_KPC), point.curve)
         )
-        reach[name] = points
-        summary["fake_bursts_per_month"][name] = cut.fake_bursts_per_month
-        summary["efficiency_vs_distance"][name] = [p.row() for p in points]
-        details[name] = {
+        summary["background_per_window"][trigger] = point.window_row()
+        summary["fake_bursts_per_month"][trigger] = point.fake_at_mean
+        summary["fake_bursts_per_month_bound"][trigger] = point.fake_bound
+        toys = burst.reach(
+            point.per_event,
+            point.threshold,
+            scenario.stream,
+            scenario.burst,
+            scenario.burst.seed + i,
+        )
+        reach[trigger] = toys
+        summary["efficiency_vs_distance"][trigger] = [p.row() for p in toys]
+        details[trigger] = {
             "sn_events": int(sn_events.size),
-            "sn_event_efficiency": float((per_event > 0).mean()) if per_event.size else None,
-            "candidates_per_sn_event": float(per_event.mean()) if per_event.size else None,
-            "background_per_window": cut.background_mean,
-            "burst_threshold_count": cut.count,
-            "trials_per_month": cut.trials_per_month,
+            "sn_event_efficiency": point.event_efficiency,
+            "candidates_per_sn_event": point.candidates_per_event,
+            "burst_threshold_count": point.threshold.count,
+            "decision": decision.row(),
+            "scan": [
+                {
+                    "rate_hz_per_apa": t,
+                    "reach_eff50_kpc": p.reach50,
+                    "reach_eff90_kpc": p.reach90,
+                    "measured_rate_hz_per_apa": p.rate.row(),
+                }
+                for t, _, p in scan
+            ],
         }
     summary["burst"] = {
         **to_mapping(scenario.burst),
         "module_mass_t": scenario.stream.module_mass_t(),
         "events_in_window_10kpc": burst.events_in_window(scenario.stream, scenario.burst, 10.0),
+        "milky_way_model": burst.MILKY_WAY_MODEL,
         "triggers": details,
     }
-    summary["plots"]["snb_reach"] = plots.reach(reach, out / "snb_reach.png").name
+    summary["plots"]["snb_reach"] = plots.reach(reach, curves, out / "snb_reach.png").name

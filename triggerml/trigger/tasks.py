@@ -28,11 +28,13 @@ CANDIDATE_DTYPE = np.dtype(
     [
         ("apa", np.int32),
         ("start", np.int64),
+        ("end", np.int64),
         ("channel_min", np.int32),
         ("channel_max", np.int32),
         ("n_hits", np.int32),
         ("adc_sum", np.int64),
-        ("score", np.float64),
+        ("score", np.float64),  # −inf: below the pre-cut, not scored
+        ("window_adc_sum", np.float64),  # shape control (−inf below the pre-cut)
         ("label", np.int8),
         ("kind", "S16"),
         ("event_id", np.int64),
@@ -53,6 +55,7 @@ EVENT_DTYPE = np.dtype(
 
 
 APA_STRIDE = 1000  # APA numbers of kind k start at k × APA_STRIDE (distinct random streams)
+EVENT_ID_BITS = 24  # event ids of a task: its first slice << 24, plus the generator's number
 
 
 @dataclass(frozen=True)
@@ -120,10 +123,15 @@ def run_task(resolved: Resolved, task: Task, emulator: Emulator) -> TaskResult:
         scores.append(chain.scores(final=index == end - 1))
     candidates = np.concatenate(parts)
     candidates["score"] = np.concatenate(scores)
+    # each task's generator numbers its events from 0: make them unique within the APA
+    offset = np.int64(task.first_slice) << EVENT_ID_BITS
+    candidates["event_id"][candidates["event_id"] >= 0] += offset
+    all_events = np.concatenate(events) if events else np.zeros(0, EVENT_DTYPE)
+    all_events["event_id"] += offset
     return TaskResult(
         task,
         candidates,
-        np.concatenate(events) if events else np.zeros(0, EVENT_DTYPE),
+        all_events,
         (last_tick - first_tick) / stream_scenario.readout.sampling_hz,
         chain.samples,
         chain.timer.total,
@@ -156,7 +164,16 @@ def _labelled(
     meta = label_clusters(scored, truth)
     out = np.zeros(scored.size, dtype=CANDIDATE_DTYPE)
     out["apa"] = task.apa
-    for name in ("start", "channel_min", "channel_max", "n_hits", "adc_sum", "score"):
+    for name in (
+        "start",
+        "end",
+        "channel_min",
+        "channel_max",
+        "n_hits",
+        "adc_sum",
+        "score",
+        "window_adc_sum",
+    ):
         out[name] = scored[name]
     for name in ("label", "kind", "event_id", "true_energy_mev"):
         out[name] = meta[name]
