@@ -21,8 +21,8 @@ demo: $(STAMP)
 	$(BIN)/triggerml verify-fixed
 	$(BIN)/triggerml simulate emulation/demo.yaml --seconds 0.02 --out results/demo-raw/raw.h5
 	$(BIN)/triggerml show results/demo-raw/raw.h5 --slice 2 --out results/demo-raw/slice2.png
-	$(BIN)/triggerml build models/roi2d.h5 --out build/roi2d --events 500
-	$(BIN)/triggerml verify build/roi2d --events 500
+	$(BIN)/triggerml build models/roi32.h5 --out build/roi32 --events 500
+	$(BIN)/triggerml verify build/roi32 --events 500
 	$(BIN)/triggerml study emulation/demo.yaml --out results/demo
 
 ## test: the CI suite (everything not marked slow)
@@ -45,7 +45,7 @@ bench: $(STAMP)
 	$(BIN)/triggerml bench sim
 	$(BIN)/triggerml bench tpg --mode fir
 	$(BIN)/triggerml bench tpg --mode dunedaq
-	$(BIN)/triggerml bench emulator build/roi2d
+	$(BIN)/triggerml bench emulator build/roi32
 	$(BIN)/triggerml bench stream emulation/demo.yaml
 
 clean:

@@ -14,7 +14,9 @@ from triggerml.config import ConfigError, from_mapping
 from triggerml.fixed import parse_type
 from triggerml.nn.zoo import ModelConfig, build_model, count_multiplications, load_model_config
 
-ZOO = {"tpmlp": (8,), "wave1d": (128, 1), "roi2d": (16, 32, 1)}
+ZOO = {"tpmlp": (8,), "wave1d": (128, 1), "roi2d": (16, 32, 1), "roi32": (32, 32, 1)}
+# roi32's C simulation takes ≈4 min to compile: `make demo` builds and verifies it every time
+SLOW_CSIM = {"roi32"}
 
 
 @pytest.mark.parametrize("name", sorted(ZOO))
@@ -32,7 +34,10 @@ def test_zoo_models_are_small_and_start_with_an_input_quantizer(name: str) -> No
     assert '"roc_auc"' in card
 
 
-@pytest.mark.parametrize("name", sorted(ZOO))
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=pytest.mark.slow) if n in SLOW_CSIM else n for n in sorted(ZOO)],
+)
 def test_csim_equals_qkeras_up_to_the_logits(name: str, tmp_path: Path) -> None:
     import tf_keras
 

@@ -279,6 +279,28 @@ def _advance(progress: Progress, task: TaskID, done: int) -> None:
     progress.update(task, completed=done)
 
 
+@app.command("verify-decision")
+def verify_decision(
+    clusters: Annotated[int, typer.Option(help="Random clusters per decision.")] = 2000,
+    frac_bits: Annotated[int, typer.Option(help="Fractional bits of the model's logit.")] = 6,
+    precut: Annotated[int, typer.Option(help="ADC-sum pre-cut of the chain.")] = 6000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 20261129,
+) -> None:
+    """Compile firmware/trigger with g++ and compare its decision (ML, ADC sum, combined)
+    with the Python rule the studies use, cluster for cluster."""
+    from triggerml.trigger.decision import verify
+
+    if clusters < 1:
+        raise UsageError(f"--clusters must be at least 1, got {clusters}")
+    result = verify(clusters, seed, frac_bits, precut)
+    console.print(
+        f"{result.decisions} decisions × {clusters} clusters: {result.mismatches} "
+        "differing decisions (Python vs C++)"
+    )
+    if result.mismatches:
+        raise typer.Exit(EXIT_FAILURE)
+
+
 @app.command("verify-tpg")
 def verify_tpg(
     seconds: Annotated[

@@ -20,7 +20,8 @@ import numpy as np
 import numpy.typing as npt
 
 from triggerml.fixed import FixedType, OverflowMode, QuantMode
-from triggerml.toolchain import ap_types_dir, find_cxx
+from triggerml.io import atomic_path
+from triggerml.toolchain import ap_types_dir, compile_cxx
 
 _SHAPES = [
     (1, 1),
@@ -169,31 +170,14 @@ int main() {{
 
 def compile_checker(types: list[FixedType], cache_dir: Path | None = None) -> Path:
     """Compile the checker once per distinct source (cached by its hash)."""
-    source = cpp_source(types)
-    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
     folder = cache_dir or Path(tempfile.gettempdir()) / "triggerml-fixed-check"
     folder.mkdir(parents=True, exist_ok=True)
-    binary = folder / f"fixed_check_{digest}"
-    if binary.exists():
-        return binary
-    src = folder / f"fixed_check_{digest}.cpp"
-    src.write_text(source)
-    partial = folder / f".{binary.name}.partial"
-    cmd = [
-        find_cxx(),
-        "-std=c++14",
-        "-O1",
-        "-w",
-        f"-I{ap_types_dir()}",
-        str(src),
-        "-o",
-        str(partial),
-    ]
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(f"g++ failed on the fixed-point checker:\n{result.stderr[-2000:]}")
-    partial.replace(binary)
-    return binary
+    source = cpp_source(types)
+    src = folder / f"fixed_check_{hashlib.sha256(source.encode()).hexdigest()[:16]}.cpp"
+    if not src.exists():
+        with atomic_path(src) as tmp:
+            tmp.write_text(source)
+    return compile_cxx(src, folder, "fixed_check", [ap_types_dir()], ["-std=c++14", "-O1", "-w"])
 
 
 def run_check(seed: int = 20261124, cache_dir: Path | None = None) -> FixedCheckReport:

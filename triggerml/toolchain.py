@@ -89,3 +89,32 @@ def locate_hls_tool(name: str) -> HlsTool:
 
 def hls_tools() -> list[HlsTool]:
     return [locate_hls_tool(name) for name in HLS_TOOLS]
+
+
+def compile_cxx(
+    main: Path,
+    folder: Path,
+    name: str,
+    includes: list[Path],
+    flags: list[str],
+    depends: list[Path] | None = None,
+) -> Path:
+    """g++ ``main`` into ``folder/name_<hash>`` once per distinct source (hash of ``main``,
+    ``depends`` and the flags); the binary appears atomically (compiled to a partial name,
+    then renamed), so concurrent runs never see half a file."""
+    import hashlib
+    import subprocess
+
+    payload = b"".join(p.read_bytes() for p in [main, *(depends or [])]) + " ".join(flags).encode()
+    digest = hashlib.sha256(payload).hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    binary = folder / f"{name}_{digest}"
+    if binary.exists():
+        return binary
+    partial = folder / f".{binary.name}.{os.getpid()}.partial"
+    cmd = [find_cxx(), *flags, *(f"-I{d}" for d in includes), str(main), "-o", str(partial)]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"g++ failed on {main.name}:\n{result.stderr[-3000:]}")
+    partial.replace(binary)
+    return binary

@@ -8,7 +8,6 @@ implementations, state carried across blocks; every hit must match exactly.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import subprocess
 import tempfile
 from collections import Counter
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from triggerml.toolchain import ap_types_dir, find_cxx
+from triggerml.toolchain import ap_types_dir, compile_cxx
 from triggerml.tpg.config import TpgConfig
 from triggerml.tpg.stream import HIT_DTYPE, HitFinder, _parameters
 
@@ -39,31 +38,14 @@ def firmware_dir() -> Path:
 def compile_testbench(cache_dir: Path | None = None) -> Path:
     """g++ the C++ test bench against hls4ml's ap_types headers (cached by source hash)."""
     source_dir = firmware_dir()
-    sources = [source_dir / "tpg.h", source_dir / "tpg_tb.cpp"]
-    flags = ["-std=c++14", "-O3", "-w"]
-    digest = hashlib.sha256(
-        b"".join(p.read_bytes() for p in sources) + " ".join(flags).encode()
-    ).hexdigest()[:16]
-    folder = cache_dir or Path(tempfile.gettempdir()) / "triggerml-tpg"
-    folder.mkdir(parents=True, exist_ok=True)
-    binary = folder / f"tpg_tb_{digest}"
-    if binary.exists():
-        return binary
-    partial = folder / f".{binary.name}.partial"
-    cmd = [
-        find_cxx(),
-        *flags,
-        f"-I{ap_types_dir()}",
-        f"-I{source_dir}",
-        str(source_dir / "tpg_tb.cpp"),
-        "-o",
-        str(partial),
-    ]
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise RuntimeError(f"g++ failed on firmware/tpg/tpg_tb.cpp:\n{result.stderr[-3000:]}")
-    partial.replace(binary)
-    return binary
+    return compile_cxx(
+        source_dir / "tpg_tb.cpp",
+        cache_dir or Path(tempfile.gettempdir()) / "triggerml-tpg",
+        "tpg_tb",
+        [ap_types_dir(), source_dir],
+        ["-std=c++14", "-O3", "-w"],
+        depends=[source_dir / "tpg.h"],
+    )
 
 
 class CppTpg:

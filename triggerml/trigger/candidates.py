@@ -75,6 +75,26 @@ class Candidates:
     def size(self) -> int:
         return int(self.adc_sum.size)
 
+    def select(self, keep: npt.NDArray[np.bool_]) -> Candidates:
+        """The candidates where ``keep``, with their clusters, renumbered."""
+        sizes = np.diff(self.offsets)
+        cluster_keep = np.repeat(keep, sizes)
+        kept_sizes = sizes[keep]
+        offsets = np.concatenate([[0], np.cumsum(kept_sizes)]).astype(np.int64)
+        group = np.repeat(np.arange(kept_sizes.size, dtype=np.int64), kept_sizes)
+        return Candidates(
+            self.clusters[cluster_keep],
+            offsets,
+            self.adc_sum[keep],
+            self.score[keep],
+            self.window_sum[keep],
+            self.signal[keep],
+            group,
+            self.background[keep],
+            self.half[keep],
+            self.kind[keep],
+        )
+
     def reduce_max(self, values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         """Per candidate, the largest of its clusters' ``values`` (cluster order as
         ``clusters``); −inf for none."""
