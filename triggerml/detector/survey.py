@@ -131,9 +131,9 @@ def event_visible_mev(
     return (visible, truth["isotope"][seen]) if with_isotopes else visible
 
 
-# pile-up: events whose charge reaches the collection wires within the trigger's candidate
-# windows (triggerml.trigger.candidates.Grouping: 20 wires, 200 samples) form one candidate
-PILEUP_WIRES, PILEUP_TICKS = 20, 200
+# pile-up: events whose charge reaches the collection wires within the TPG clusterer's gaps
+# (triggerml.tpg.clusters.ClusterConfig: 2 wires, 30 samples) end up in one cluster
+PILEUP_WIRES, PILEUP_TICKS = 2, 30
 
 
 @dataclass(frozen=True)
@@ -152,8 +152,8 @@ class PileUp:
 
 
 def simulate_pileup(scenario: Scenario, seconds: float, seed: int) -> PileUp:
-    """Every background source together in one APA: coincident events grouped as the
-    trigger's candidates group clusters (same windows, on the collection plane)."""
+    """Every background source together in one APA: coincident events whose charge the TPG
+    would cluster together (its gaps, on the collection plane)."""
     generator = EventGenerator(scenario, np.random.default_rng(seed))
     ticks = max(1, round(seconds / generator.tick_s))
     truth, deposits = generator.window(0, ticks)
@@ -162,33 +162,28 @@ def simulate_pileup(scenario: Scenario, seconds: float, seed: int) -> PileUp:
     if truth.size == 0 or kept.size == 0:
         return PileUp(live, np.empty(0), np.empty(0))
     event = kept[:, 4].astype(np.int64) - int(truth["event_id"][0])
-    face = (kept[:, 0] < 0).astype(np.int64)
-    key = event * 2 + face  # one box per event and APA face
-    keys, box = np.unique(key, return_inverse=True)
     ticks_per_us = scenario.readout.sampling_hz / 1e6
-    arrival = truth["time_tick"][event] + drift_time_us(kept, scenario) * ticks_per_us
-    wire = wire_coordinates(kept[:, :3], scenario)["x"]
-    n = keys.size
-    lo_t, hi_t = np.full(n, np.inf), np.full(n, -np.inf)
-    lo_w, hi_w = np.full(n, np.inf), np.full(n, -np.inf)
-    np.minimum.at(lo_t, box, arrival)
-    np.maximum.at(hi_t, box, arrival)
-    np.minimum.at(lo_w, box, wire)
-    np.maximum.at(hi_w, box, wire)
-    energy = np.bincount(box, weights=visible_energy_mev(kept, scenario), minlength=n)
+    arrival = np.floor(truth["time_tick"][event] + drift_time_us(kept, scenario) * ticks_per_us)
+    wire = np.floor(wire_coordinates(kept[:, :3], scenario)["x"])
+    # charge that the TPG would see as one cluster: deposits (not whole events — a γ's
+    # Compton sites lie tens of cm apart) within the clusterer's gaps, on one APA face
     groups = group_boxes(
-        keys % 2,
-        np.floor(lo_t),
-        np.ceil(hi_t),
-        np.floor(lo_w),
-        np.ceil(hi_w),
+        (kept[:, 0] < 0).astype(np.int64),
+        arrival,
+        arrival,
+        wire,
+        wire,
         PILEUP_WIRES,
         PILEUP_TICKS,
     )
-    members = np.bincount(groups)
-    total = np.bincount(groups, weights=energy).astype(np.float64)
-    largest = np.zeros(members.size)
-    np.maximum.at(largest, groups, energy)
+    visible = visible_energy_mev(kept, scenario)
+    total = np.bincount(groups, weights=visible).astype(np.float64)
+    pairs, where = np.unique(groups * truth.size + event, return_inverse=True)
+    share = np.bincount(where, weights=visible)  # each event's share of each group
+    owner = pairs // truth.size
+    members = np.bincount(owner, minlength=total.size)
+    largest = np.zeros(total.size)
+    np.maximum.at(largest, owner, share)
     piled = members >= 2
     return PileUp(live, total[piled], largest[piled])
 

@@ -181,10 +181,10 @@ def summarize(resolved: Resolved, pooled: Pooled, out: Path) -> dict[str, Any]:
     detector = scenario.stream
     apa_rate = detector.geometry.n_channels * detector.readout.sampling_hz
     per_apa = pooled.live_seconds / (scenario.apas * len(scenario.apa_kinds))
-    grouped = candidates.build(
-        pooled.candidates, scenario.candidates, detector.slice_ticks, APA_STRIDE
-    )
     floor = resolved.chain.precut_adc_sum
+    grouped = candidates.build(
+        pooled.candidates, scenario.candidates, detector.slice_ticks, APA_STRIDE, floor
+    )
     if floor > 0:
         # candidates below the pre-cut pass no trigger at the rates reported (the model does
         # not score them; the ADC sum's thresholds there lie far above it): the figures need
