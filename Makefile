@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test test-slow lint typecheck bench clean
+.PHONY: demo test test-slow lint typecheck bench docs clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy triggerml
+
+## docs: regenerate docs/scenario.md and docs/dataset.md from the config dataclasses
+docs: $(STAMP)
+	$(BIN)/python -m triggerml.docs
 
 bench: $(STAMP)
 	$(BIN)/triggerml bench fixed

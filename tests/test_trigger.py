@@ -129,6 +129,13 @@ def test_summary_has_the_design_keys_for_both_triggers(tiny_study: tuple[Path, d
     assert "fake bursts" in report
 
 
+def test_every_summary_key_is_documented(tiny_study: tuple[Path, dict]) -> None:
+    _, summary = tiny_study
+    documented = (REPO / "docs" / "summary.md").read_text()
+    for key in summary:
+        assert f"`{key}`" in documented, key
+
+
 def test_killed_study_resumes_to_the_same_summary(
     tiny_study: tuple[Path, dict], firmware: Path, tmp_path: Path, monkeypatch_module: None
 ) -> None:

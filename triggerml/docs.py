@@ -1,0 +1,157 @@
+"""The user-facing config references in ``docs/``, generated from the config dataclasses
+themselves (keys, types, defaults and the comment beside each field), so the documentation
+cannot drift from the code: ``python -m triggerml.docs`` rewrites them and a test checks
+that the committed files equal what the code generates."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import inspect
+import re
+import sys
+import typing
+from pathlib import Path
+from typing import Any
+
+DOCS_DIR = Path(__file__).resolve().parents[1] / "docs"
+_FIELD = re.compile(r"^\s{4}(\w+)\s*:\s*[^=#]+(?:=[^#]*)?(?:#\s*(.*))?$")
+
+
+def _comments(cls: type) -> dict[str, str]:
+    """The comment on each field's line, or on the comment lines just above it."""
+    try:
+        lines = inspect.getsource(cls).splitlines()
+    except (OSError, TypeError):
+        return {}
+    out: dict[str, str] = {}
+    above: list[str] = []
+    for line in lines[1:]:
+        stripped = line.strip()
+        if line.startswith(("    def ", "    @")):
+            break
+        if stripped.startswith("#") and line.startswith("    ") and not line.startswith("     "):
+            above.append(stripped.lstrip("# ").strip())
+            continue
+        match = _FIELD.match(line)
+        if match:
+            text = " ".join(filter(None, [*above, (match.group(2) or "").strip()]))
+            out[match.group(1)] = text
+        above = []
+    return out
+
+
+def _type_name(hint: Any) -> str:
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is None:
+        if isinstance(hint, type) and issubclass(hint, enum.Enum):
+            return " \\| ".join(str(m.value) for m in hint)
+        return getattr(hint, "__name__", str(hint))
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        return " or ".join(_type_name(a) for a in args)
+    if origin is tuple:
+        inner = [a for a in args if a is not Ellipsis]
+        return "list of " + " / ".join(_type_name(a) for a in inner)
+    if origin is dict:
+        return f"mapping {_type_name(args[0])} → {_type_name(args[1])}"
+    return str(hint)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_plain(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_plain(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _default(f: dataclasses.Field) -> str:
+    if f.default is not dataclasses.MISSING:
+        return f"`{_plain(f.default)}`"
+    if f.default_factory is not dataclasses.MISSING:
+        value = f.default_factory()
+        if dataclasses.is_dataclass(value):
+            return "(section)"
+        return f"`{_plain(value)}`"
+    return "required"
+
+
+def table(cls: type, prefix: str = "") -> list[str]:
+    """One row per key of ``cls`` (nested dataclasses expanded as ``section.key``)."""
+    hints = typing.get_type_hints(cls)
+    comments = _comments(cls)
+    rows: list[str] = []
+    nested: list[tuple[str, type]] = []
+    for f in dataclasses.fields(cls):
+        hint = hints[f.name]
+        key = f"{prefix}{f.name}"
+        if dataclasses.is_dataclass(hint):
+            nested.append((key, hint))  # type: ignore[arg-type]
+            rows.append(f"| `{key}` | section | | {comments.get(f.name, '')} |")
+            continue
+        rows.append(
+            f"| `{key}` | {_type_name(hint)} | {_default(f)} | {comments.get(f.name, '')} |"
+        )
+    for key, sub in nested:
+        rows += table(sub, f"{key}.")
+    return rows
+
+
+HEADER = ["| key | type | default | meaning |", "|---|---|---|---|"]
+
+
+def scenario_reference() -> str:
+    from triggerml.trigger.scenario import StudyScenario
+
+    return "\n".join(
+        [
+            "# Study scenario reference (`emulation/*.yaml`)",
+            "",
+            "Generated from `triggerml.trigger.scenario.StudyScenario` by "
+            "`python -m triggerml.docs`; a test checks it equals the code. Keys not given "
+            "take the default shown; unknown keys are an error naming the key. Paths "
+            "(`model`, `firmware`) resolve against the current working directory, not the "
+            "scenario file's folder: run studies from the repository root (or give absolute "
+            "paths).",
+            "",
+            *HEADER,
+            *table(StudyScenario),
+            "",
+        ]
+    )
+
+
+def dataset_reference() -> str:
+    from triggerml.nn.dataset import DatasetConfig
+
+    return "\n".join(
+        [
+            "# Training-set reference (`models/dataset*.yaml`)",
+            "",
+            "Generated from `triggerml.nn.dataset.DatasetConfig` by `python -m triggerml.docs`; "
+            "a test checks it equals the code.",
+            "",
+            *HEADER,
+            *table(DatasetConfig),
+            "",
+        ]
+    )
+
+
+REFERENCES = {"scenario.md": scenario_reference, "dataset.md": dataset_reference}
+
+
+def main() -> None:
+    DOCS_DIR.mkdir(exist_ok=True)
+    for name, render in REFERENCES.items():
+        (DOCS_DIR / name).write_text(render())
+        sys.stdout.write(f"wrote {DOCS_DIR / name}\n")
+
+
+if __name__ == "__main__":
+    main()
