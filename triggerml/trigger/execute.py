@@ -107,8 +107,10 @@ def execute(
         client = Client(scheduler)
         cluster = None
     else:
+        # ":0": a free port for the dashboard (None means dask's default :8787, which a
+        # second study on the machine would find taken)
         cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
         )
         client = Client(cluster)
     try:
