@@ -42,6 +42,12 @@ SN_REFERENCE_KPC = 10.0
 MAX_WINDOW_S = 1.0e6  # a source this rare is reported from what it gave
 
 
+def counted_rate(count: int, seconds: float) -> dict[str, float]:
+    """A rate from a count over ``seconds``, with its Garwood 68 % interval."""
+    lo, hi = garwood(count)
+    return {"value": count / seconds, "lo": lo / seconds, "hi": hi / seconds}
+
+
 @dataclass(frozen=True)
 class SourceResult:
     """One source in one APA kind."""
@@ -58,17 +64,10 @@ class SourceResult:
         return SourceResult(int(keep.sum()), self.seconds, self.visible_mev[keep], None)
 
     def rate(self) -> dict[str, float]:
-        lo, hi = garwood(self.count)
-        return {
-            "value": self.count / self.seconds,
-            "lo": lo / self.seconds,
-            "hi": hi / self.seconds,
-        }
+        return counted_rate(self.count, self.seconds)
 
     def rate_above(self, threshold: float) -> dict[str, float]:
-        k = int((self.visible_mev >= threshold).sum())
-        lo, hi = garwood(k)
-        return {"value": k / self.seconds, "lo": lo / self.seconds, "hi": hi / self.seconds}
+        return counted_rate(int((self.visible_mev >= threshold).sum()), self.seconds)
 
 
 def quiet(scenario: Scenario) -> Scenario:
@@ -147,8 +146,7 @@ class PileUp:
     def rate_above(self, threshold: float) -> dict[str, float]:
         """Groups above ``threshold`` only because they pile up (every member below it)."""
         k = int(((self.visible_mev >= threshold) & (self.largest_mev < threshold)).sum())
-        lo, hi = garwood(k)
-        return {"value": k / self.seconds, "lo": lo / self.seconds, "hi": hi / self.seconds}
+        return counted_rate(k, self.seconds)
 
 
 def simulate_pileup(scenario: Scenario, seconds: float, seed: int) -> PileUp:
