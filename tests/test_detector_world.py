@@ -280,16 +280,30 @@ def test_supernova_counts_come_from_flux_cross_section_and_nuclei() -> None:
     per_tonne = sn.expected_events(1.0)
     # ε / ⟨E⟩ neutrinos over 4πd², × ⟨σ⟩ over the spectrum, × argon nuclei per tonne
     grid = np.linspace(1e-3, 100.0, 40_000)
-    shape = supernova.fluence_per_mev(sn, grid, 10.0) / (
-        5e52 / (9.5 * 1.602176634e-6) / (4 * np.pi * (10 * 3.0856776e21) ** 2)
+    fluence = (
+        sn.total_energy_erg
+        / (sn.mean_energy_mev * 1.602176634e-6)
+        / (4 * np.pi * (10 * 3.0856776e21) ** 2)
     )
+    shape = supernova.fluence_per_mev(sn, grid, 10.0) / fluence
     assert trapezoid(shape, grid) == pytest.approx(1.0, rel=1e-3)  # a normalized spectrum
+    assert trapezoid(shape * grid, grid) == pytest.approx(sn.mean_energy_mev, rel=1e-3)
     sigma_mean = trapezoid(shape * supernova.cross_section_cm2(grid), grid)
-    fluence = 5e52 / (9.5 * 1.602176634e-6) / (4 * np.pi * (10 * 3.0856776e21) ** 2)
     assert per_tonne == pytest.approx(fluence * sigma_mean * 1e6 / 39.948 * 6.02214076e23, rel=2e-3)
-    doubled = dataclasses.replace(sn, total_energy_erg=1e53)
+    doubled = dataclasses.replace(sn, total_energy_erg=2 * sn.total_energy_erg)
     assert doubled.expected_events(1.0) == pytest.approx(2 * per_tonne)
     assert sn.expected_events(1.0, 20.0) == pytest.approx(per_tonne / 4)
+
+
+def test_supernova_count_per_module_is_within_20_percent_of_the_cited_figure() -> None:
+    from triggerml.detector import supernova
+    from triggerml.detector.config import Scenario
+
+    scenario = Scenario()
+    module_t = scenario.module_mass_t()
+    expected = Supernova(distance_kpc=10.0).expected_events(module_t)
+    cited = supernova.CITED_EVENTS_40KT_10KPC * module_t / 40_000.0
+    assert abs(expected / cited - 1.0) < 0.20, (expected, cited)
 
 
 def test_supernova_final_states_follow_the_level_scheme() -> None:

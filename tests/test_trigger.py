@@ -225,6 +225,15 @@ def test_reach_falls_with_distance_and_is_certain_close_by() -> None:
     assert all(a >= b for a, b in itertools.pairwise(effs))
     with pytest.raises(ValueError, match="supernova"):
         burst.reach(np.zeros(0, np.int64), cut, detector, config, seed=1)
+    # module weights: equal ones change nothing; weight on the events without a candidate
+    # lowers the reach
+    per_event = np.array([0, 1, 1, 2, 1, 0])
+    equal = burst.reach(per_event, cut, detector, config, seed=1, weights=np.full(6, 1 / 6))
+    assert [p.efficiency for p in equal] == effs
+    heavy_zeros = np.where(per_event == 0, 0.45, 0.025)
+    lowered = burst.reach(per_event, cut, detector, config, seed=1, weights=heavy_zeros)
+    assert lowered[1].efficiency < effs[1] or effs[1] == 0.0
+    assert all(a.efficiency <= b + 0.1 for a, b in zip(lowered, effs, strict=True))
 
 
 def test_tune_keeps_ties_out_together() -> None:
@@ -659,3 +668,53 @@ def test_selecting_candidates_keeps_their_clusters_together() -> None:
     assert np.array_equal(kept.adc_sum, kept.reduce_max(kept.clusters["adc_sum"].astype(float)))
     assert np.array_equal(kept.group, np.repeat(np.arange(kept.size), np.diff(kept.offsets)))
     assert kept.clusters.size == int(np.diff(grouped.offsets)[keep].sum())
+
+
+def test_signal_efficiencies_weight_each_apa_kind_by_its_share_of_the_module_argon() -> None:
+    """Central APAs see twice the SN events of outer ones (two drift volumes), the module
+    holds equal argon in each kind: the module efficiency is the plain mean of the kinds'
+    efficiencies, not the pooled fraction; the 90 % point and burst multiplicity follow."""
+    from triggerml.trigger import figures
+    from triggerml.trigger.figures import Decision, SignalClass, efficiency_row
+    from triggerml.trigger.tasks import APA_STRIDE, EVENT_DTYPE
+
+    n_central, n_outer = 200, 100
+    events = np.zeros(n_central + n_outer, EVENT_DTYPE)
+    events["kind"] = b"snb_nue"
+    events["apa"] = np.r_[np.zeros(n_central), np.full(n_outer, APA_STRIDE)]
+    events["event_id"] = np.arange(events.size)
+    # central events all found (ADC sum 100), outer ones: half found
+    adc = np.r_[np.full(n_central, 100), np.where(np.arange(n_outer) % 2 == 0, 100, 1)]
+    rows = [
+        {"label": 2, "apa": int(a), "event_id": i, "start": 1000 * i, "adc_sum": int(s)}
+        for i, (a, s) in enumerate(zip(events["apa"], adc, strict=True))
+    ]
+    kind_index = np.asarray(events["apa"], dtype=np.int64) // APA_STRIDE
+    weights = figures.module_event_weights(events, kind_index, np.array([0.5, 0.5]))
+    assert weights[:n_central] == pytest.approx(0.5 / n_central)
+    assert weights[n_central:] == pytest.approx(0.5 / n_outer)
+    from triggerml.trigger import candidates
+
+    grouped = candidates.build(_clusters(rows), candidates.Grouping(0, 0), 1000, APA_STRIDE)
+    evaluator = figures.Evaluator(grouped, events, np.ones((2, grouped.size)), None, weights)
+    row = efficiency_row(evaluator, Decision("adc_sum", 50), SignalClass.SN_NUE_CC)
+    assert row["efficiency"] == pytest.approx(0.5 * 1.0 + 0.5 * 0.5)  # pooled would say 0.833
+    assert row["found"] == 250
+    assert row["events"] == 300
+    assert row["lo"] < 0.75 < row["hi"]
+    # Kish: relative weights 1 (central) and 2 (outer) → (200 + 200)² / (200 + 400)
+    assert row["effective_events"] == pytest.approx(400**2 / 600)
+    # no threshold reaches 90 % of the module (max 75 %), although 83 % of events pass
+    decision, max_eff = evaluator.at_efficiency("adc_sum", SignalClass.SN_NUE_CC, 0.9)
+    assert max_eff == pytest.approx(1.0)  # every event has a candidate
+    assert decision is not None
+    assert decision.threshold == 1
+    sn_mask = np.ones(events.size, bool)
+    point_weights = weights / weights.sum()
+    per_event = evaluator.candidates_per_event(Decision("adc_sum", 50))[sn_mask]
+    assert float(point_weights[per_event > 0].sum()) == pytest.approx(0.75)
+    equal = figures.Evaluator(grouped, events, np.ones((2, grouped.size)), None)
+    pooled = efficiency_row(equal, Decision("adc_sum", 50), SignalClass.SN_NUE_CC)
+    assert pooled["efficiency"] == 250 / 300
+    assert pooled["effective_events"] == 300
+    assert float(np.bincount(per_event, weights=point_weights)[0]) == pytest.approx(0.25)

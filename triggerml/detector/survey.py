@@ -30,7 +30,7 @@ from triggerml.detector.drift import (
     wire_coordinates,
 )
 from triggerml.detector.sources import EventGenerator
-from triggerml.detector.supernova import CITED_EVENTS_40KT_10KPC
+from triggerml.detector.supernova import CITED_EVENTS_40KT_10KPC, CITED_EVENTS_SOURCE
 from triggerml.grouping import group_boxes
 from triggerml.io import atomic_path, now_iso, sha256_json, versions, write_json
 from triggerml.stats import garwood
@@ -260,7 +260,7 @@ def survey(
             "cited_events_per_module_10kpc": CITED_EVENTS_40KT_10KPC
             * scenario.module_mass_t()
             / 40_000.0,
-            "cited_source": "DESIGN §4 / DUNE TDR: O(3000) νe-CC in 40 kt at 10 kpc",
+            "cited_source": CITED_EVENTS_SOURCE,
         },
         "scenario_sha256": sha256_json(dataclasses.asdict(scenario)),
         "versions": versions(),

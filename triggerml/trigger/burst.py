@@ -94,14 +94,21 @@ def reach(
     detector: Scenario,
     burst: Burst,
     seed: int,
+    weights: npt.NDArray[np.float64] | None = None,
 ) -> list[ReachPoint]:
-    """Burst-trigger efficiency vs distance from the measured candidates per SN event."""
+    """Burst-trigger efficiency vs distance from the measured candidates per SN event
+    (``weights``: each event's module weight; the multiplicity's uncertainty is drawn from a
+    Dirichlet on the Kish effective counts)."""
     if per_event.size == 0:
         raise ValueError(
             "snb_reach needs supernova events in the stream: set detector.supernova.distance_kpc"
         )
     rng = np.random.default_rng(seed)
-    histogram = np.bincount(per_event)
+    if weights is None or np.all(weights == weights[0]):
+        histogram = np.bincount(per_event).astype(np.float64)
+    else:
+        effective = weights.sum() ** 2 / (weights**2).sum()
+        histogram = np.bincount(per_event, weights=weights) * effective / weights.sum()
     multiplicity = np.arange(histogram.size)
     points = []
     for kpc in burst.distances_kpc:
@@ -246,6 +253,7 @@ class OperatingPoint:
 
     rate: Rate  # measured background candidate rate per APA (reporting half)
     per_event: npt.NDArray[np.int64]  # candidates per SN event
+    event_weights: npt.NDArray[np.float64]  # each SN event's module weight (sums to 1)
     window: tuple[float, float, float]  # module background per window: mean, lo, hi (95 %)
     threshold: BurstThreshold  # k from the window's upper end; background_mean = the mean
     fake_at_mean: float
@@ -256,11 +264,14 @@ class OperatingPoint:
 
     @property
     def event_efficiency(self) -> float | None:
-        return float((self.per_event > 0).mean()) if self.per_event.size else None
+        """Module-weighted share of SN events with ≥ 1 passing candidate."""
+        if not self.per_event.size:
+            return None
+        return float(self.event_weights[self.per_event > 0].sum())
 
     @property
     def candidates_per_event(self) -> float | None:
-        return float(self.per_event.mean()) if self.per_event.size else None
+        return float(self.event_weights @ self.per_event) if self.per_event.size else None
 
     def window_row(self) -> dict[str, float]:
         mean, lo, hi = self.window
@@ -277,6 +288,8 @@ def operating_point(
     metric = evaluator.decision_metric(decision)
     rate = evaluator.measured_rate(metric, decision.threshold)
     per_event = evaluator.candidates_per_event(decision)[sn_mask]
+    weights = evaluator.event_weights[sn_mask]
+    weights = weights / weights.sum() if weights.size and weights.sum() > 0 else weights
     scale = burst.apas_per_module * burst.window_s
     if rate.count:
         per = rate.value / rate.count
@@ -289,11 +302,17 @@ def operating_point(
     cut = threshold_for_mean(window[2], burst)
     fake_mean = fake_bursts_per_month(mean, cut.count, burst)
     threshold = BurstThreshold(mean, cut.count, fake_mean, cut.trials_per_month)
-    multiplicity = np.bincount(per_event) / per_event.size if per_event.size else np.array([1.0])
+    # module-weighted P(j passing candidates | one SN event), j = 0, 1, …
+    multiplicity = (
+        np.bincount(per_event, weights=weights).astype(np.float64)
+        if per_event.size
+        else np.array([1.0])
+    )
     curve = efficiency_curve(REACH_GRID_KPC, multiplicity, mean, cut.count, detector, burst)
     return OperatingPoint(
         rate,
         per_event,
+        weights,
         window,
         threshold,
         fake_mean,

@@ -14,8 +14,11 @@ is ≥ the threshold):
 
 Thresholds are tuned on the background candidates of one half of the exposure (slices of
 even index) and every rate is measured on the other half (odd slices); signal efficiencies
-use all signal events (Clopper–Pearson 68 %), rates a Garwood 68 % interval on the count
-(scaled by the rate per candidate: ≈ when the APA kinds' weights differ).  A rate with no
+use all signal events, each weighted so that every APA kind counts with its share of the
+module's argon (:func:`module_event_weights`: a signal spread uniformly through the module),
+with a Clopper–Pearson 68 % interval on the Kish effective count (exact when the weights are
+equal); rates a Garwood 68 % interval on the count (scaled by the rate per candidate: ≈ when
+the APA kinds' weights differ).  A rate with no
 background candidate on the reporting half is an upper limit (``limit: true``).
 """
 
@@ -56,6 +59,58 @@ def class_mask(events: npt.NDArray, signal: SignalClass) -> npt.NDArray[np.bool_
     if signal is SignalClass.ELECTRON_10_MEV:
         return electron & np.isclose(energy, 10.0)
     return events["kind"] == b"snb_nue"
+
+
+def module_event_weights(
+    events: npt.NDArray, kind_index: npt.NDArray[np.int64], mass_shares: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Per event, its APA kind's share of the module's argon over the number of events of
+    its kind (event type, e.g. ``snb_nue``) simulated on that APA kind: weighted means over
+    events are then module means, whatever mix of APA kinds the study simulated."""
+    weights = np.zeros(events.size)
+    for event_kind in np.unique(events["kind"]):
+        same = events["kind"] == event_kind
+        for index, share in enumerate(mass_shares):
+            mask = same & (kind_index == index)
+            if mask.any():
+                weights[mask] = share / mask.sum()
+    return weights
+
+
+@dataclass(frozen=True)
+class Efficiency:
+    """A (weighted) efficiency with its 68 % interval."""
+
+    found: int  # events passing (unweighted)
+    events: int
+    value: float | None
+    lo: float | None
+    hi: float | None
+    effective_events: float  # Kish: (Σw)² / Σw²
+
+    @classmethod
+    def of(cls, passed: npt.NDArray[np.bool_], weights: npt.NDArray[np.float64]) -> Efficiency:
+        n, k = int(passed.size), int(passed.sum())
+        if n == 0 or not weights.sum() > 0:
+            return cls(k, n, None, None, None, 0.0)
+        if np.all(weights == weights[0]):  # equal weights: the plain binomial count
+            value, n_eff, k_eff = k / n, float(n), float(k)
+        else:
+            value = float(weights[passed].sum() / weights.sum())
+            n_eff = float(weights.sum() ** 2 / (weights**2).sum())
+            k_eff = value * n_eff
+        lo, hi = clopper_pearson(k_eff, n_eff)
+        return cls(k, n, value, float(lo), float(hi), n_eff)
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "events": self.events,
+            "found": self.found,
+            "efficiency": self.value,
+            "lo": self.lo,
+            "hi": self.hi,
+            "effective_events": self.effective_events,
+        }
 
 
 @dataclass(frozen=True)
@@ -105,13 +160,18 @@ class Evaluator:
         events: npt.NDArray,
         weights: npt.NDArray[np.float64],
         objective: SignalClass | None,
+        event_weights: npt.NDArray[np.float64] | None = None,
         t_lo_rates: tuple[float, ...] = (1000.0, 300.0, 100.0, 30.0),
         t_hi_rates: tuple[float, ...] = (0.0, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0),
     ) -> None:
         """``weights[h]``: each candidate's contribution (Hz per APA) to the module-average
-        rate measured on half h; ``objective``: the signal the combined grid maximizes."""
+        rate measured on half h; ``objective``: the signal the combined grid maximizes;
+        ``event_weights``: each signal event's weight in efficiencies (equal if None)."""
         self.c = candidates
         self.events = events
+        self.event_weights = (
+            np.ones(events.size) if event_weights is None else np.asarray(event_weights, float)
+        )
         self.weights = weights
         self.objective = objective
         self.bkg = [candidates.background & (candidates.half == h) for h in (0, 1)]
@@ -198,11 +258,11 @@ class Evaluator:
         )
         return np.bincount(pairs[0], minlength=self.events.size)
 
-    def efficiency(self, best: npt.NDArray[np.float64], threshold: float, signal: SignalClass):
+    def efficiency(
+        self, best: npt.NDArray[np.float64], threshold: float, signal: SignalClass
+    ) -> Efficiency:
         mask = class_mask(self.events, signal)
-        n = int(mask.sum())
-        k = int((best[mask] >= threshold).sum())
-        return k, n
+        return Efficiency.of(best[mask] >= threshold, self.event_weights[mask])
 
     # --- working points ------------------------------------------------------------------
     def combos(self) -> list[tuple[float, float]]:
@@ -231,8 +291,8 @@ class Evaluator:
     def _objective(self, values: npt.NDArray[np.float64], threshold: float) -> float:
         if self.objective is None:
             return 0.0
-        k, n = self.efficiency(self.best_per_event(values), threshold, self.objective)
-        return k / n if n else 0.0
+        value = self.efficiency(self.best_per_event(values), threshold, self.objective).value
+        return value or 0.0
 
     def at_efficiency(
         self, trigger: str, signal: SignalClass, target: float = 0.9
@@ -249,12 +309,14 @@ class Evaluator:
         )
         best: tuple[float, Decision] | None = None
         max_eff = 0.0
-        need = int(np.ceil(target * n - 1e-9))
+        weights = self.event_weights[mask]
         for t_lo, t_hi in options:
             values = self.metric(trigger, t_lo, t_hi)
-            ranked = np.sort(self.best_per_event(values)[mask])[::-1]
-            max_eff = max(max_eff, float((ranked > -np.inf).sum() / n))
-            threshold = float(ranked[need - 1])
+            event_best = self.best_per_event(values)[mask]
+            order = np.argsort(event_best, kind="stable")[::-1]
+            ranked = event_best[order]
+            max_eff = max(max_eff, float(weights[ranked > -np.inf].sum() / weights.sum()))
+            threshold = float(ranked[_events_needed(weights[order], target) - 1])
             if not np.isfinite(threshold) and threshold < 0:
                 continue
             rate = self.tuning_rate(values, threshold)
@@ -263,15 +325,18 @@ class Evaluator:
         return (None if best is None else best[1]), max_eff
 
 
+def _events_needed(ranked_weights: npt.NDArray[np.float64], target: float) -> int:
+    """How many of the best-ranked events reach ``target`` of the total weight."""
+    n = ranked_weights.size
+    if np.all(ranked_weights == ranked_weights[0]):
+        return int(np.ceil(target * n - 1e-9))
+    fraction = np.cumsum(ranked_weights) / ranked_weights.sum()
+    return min(int(np.searchsorted(fraction, target - 1e-12)) + 1, n)
+
+
 def efficiency_row(evaluator: Evaluator, decision: Decision, signal: SignalClass) -> dict[str, Any]:
     best = evaluator.best_per_event(evaluator.decision_metric(decision))
-    k, n = evaluator.efficiency(best, decision.threshold, signal)
-    lo, hi = clopper_pearson(k, n)
     return {
         "signal": signal.value,
-        "events": n,
-        "found": k,
-        "efficiency": k / n if n else None,
-        "lo": float(lo) if n else None,
-        "hi": float(hi) if n else None,
+        **evaluator.efficiency(best, decision.threshold, signal).row(),
     }

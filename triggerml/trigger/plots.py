@@ -87,7 +87,8 @@ def rate_vs_efficiency(evaluator: Evaluator, summary: dict[str, Any], out: Path)
             if not mask.any() or finite.size == 0:
                 continue
             grid = np.unique(np.quantile(finite, np.linspace(0.0, 1.0, 150)))
-            effs = [(best >= cut).mean() for cut in grid]
+            event_weights = evaluator.event_weights[mask]
+            effs = [event_weights[best >= cut].sum() / event_weights.sum() for cut in grid]
             rates = [max(float(w[bkg >= cut].sum()), 1e-4) for cut in grid]
             ax.plot(effs, rates, color=COLORS[trigger], label=LABELS[trigger])
         ax.set(

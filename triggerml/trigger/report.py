@@ -164,7 +164,10 @@ def write(path: Path, summary: dict[str, Any]) -> Path:
         + ", ".join(f"{k} {v:.3g}" for k, v in summary.get("apa_seconds", {}).items())
         + ". Rates per APA are module averages: each simulated kind weighted by its share of "
         "the module's APAs (50 central + 100 outer; an outer APA reads one drift volume); "
-        "signal efficiencies pool the simulated APAs unweighted.",
+        "signal efficiencies are module means, each kind weighted by its share of the "
+        "module's argon ("
+        + ", ".join(f"{k} {v:.2f}" for k, v in summary.get("module_mass_shares", {}).items())
+        + "; intervals on the effective event count).",
         "",
         "## Headline",
         "",

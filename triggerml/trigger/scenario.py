@@ -125,6 +125,17 @@ class StudyScenario:
         total = sum(counts.values())
         return {kind: n / total for kind, n in counts.items()}
 
+    def module_mass_shares(self) -> dict[str, float]:
+        """Each simulated kind's share of the module's active argon (renormalized over the
+        kinds simulated): how module-average signal efficiencies weight them."""
+        module = self.detector.module
+        masses = {
+            kind.value: module.apas(kind) * self.stream_of(kind).mass_per_apa_t
+            for kind in self.apa_kinds
+        }
+        total = sum(masses.values())
+        return {kind: m / total for kind, m in masses.items()}
+
 
 @dataclass(frozen=True)
 class Resolved:

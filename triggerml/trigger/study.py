@@ -193,7 +193,13 @@ def summarize(resolved: Resolved, pooled: Pooled, out: Path) -> dict[str, Any]:
     weights = half_weights(grouped, scenario, pooled.half_seconds)
     sn_events = pooled.events[figures.class_mask(pooled.events, SignalClass.SN_NUE_CC)]
     objective = _objective(scenario, pooled.events)
-    evaluator = figures.Evaluator(grouped, pooled.events, weights, objective)
+    mass_shares = scenario.module_mass_shares()
+    event_weights = figures.module_event_weights(
+        pooled.events,
+        np.asarray(pooled.events["apa"], dtype=np.int64) // APA_STRIDE,
+        np.array([mass_shares[k.value] for k in scenario.apa_kinds]),
+    )
+    evaluator = figures.Evaluator(grouped, pooled.events, weights, objective, event_weights)
     rate = scenario.working_point.rate_hz_per_apa
     decisions = {t: evaluator.at_rate(t, rate) for t in figures.TRIGGERS}
     measured = {
@@ -237,6 +243,7 @@ def summarize(resolved: Resolved, pooled: Pooled, out: Path) -> dict[str, Any]:
         },
         "live_seconds_per_apa": per_apa,
         "module_shares": scenario.module_shares(),
+        "module_mass_shares": mass_shares,
         "apas": scenario.apas,
         "tasks": pooled.tasks,
         "clusters_per_s_per_apa": clusters_per_s,
@@ -529,6 +536,7 @@ def _snb_reach(
             scenario.stream,
             scenario.burst,
             scenario.burst.seed + i,
+            point.event_weights,
         )
         reach[trigger] = toys
         summary["efficiency_vs_distance"][trigger] = [p.row() for p in toys]
