@@ -718,3 +718,43 @@ def test_signal_efficiencies_weight_each_apa_kind_by_its_share_of_the_module_arg
     assert pooled["efficiency"] == 250 / 300
     assert pooled["effective_events"] == 300
     assert float(np.bincount(per_event, weights=point_weights)[0]) == pytest.approx(0.25)
+
+
+def test_card_takes_the_operating_point_from_a_study_of_its_model(
+    tiny_study: tuple[Path, dict], tmp_path: Path
+) -> None:
+    """`triggerml card` adds the validation stream's efficiencies at 0.1 and 1 Hz per APA
+    (with intervals and exposure) to the model's card; a study of another model is refused
+    in one line and the card is left as it was."""
+    from conftest import run_cli
+
+    study_dir = tiny_study[0] / "out"
+    card_path = tmp_path / "tpmlp.json"
+    card_path.write_text((REPO / "models" / "tpmlp.json").read_text())
+    result = run_cli("card", str(card_path), "--study", str(study_dir))
+    assert result.returncode == 0, result.stderr
+    card = json.loads(card_path.read_text())
+    summary = json.loads((study_dir / "summary.json").read_text())
+    rows = card["validation"]["efficiency_at_rate"]
+    assert {(r["trigger"], r["rate_hz_per_apa"]) for r in rows} == {
+        (t, r) for t in ("ml", "combined", "adc_sum") for r in (0.1, 1.0)
+    }
+    source = {
+        (r["rate_hz_per_apa"], r["signal"]): r["efficiency"]
+        for r in summary["efficiency_at_rate"]["ml"]
+    }
+    for row in rows:
+        if row["trigger"] == "ml":
+            assert row["efficiency"] == source[(row["rate_hz_per_apa"], row["signal"])]
+    assert card["validation"]["apa_seconds"] == summary["apa_seconds"]
+    markdown = card_path.with_suffix(".md").read_text()
+    assert "## Operating point on the validation stream" in markdown
+    assert "Test split" in markdown  # the training figures stay
+    other = tmp_path / "roi32.json"
+    other.write_text((REPO / "models" / "roi32.json").read_text())
+    before = other.read_text()
+    refused = run_cli("card", str(other), "--study", str(study_dir))
+    assert refused.returncode == 1
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert "not 'roi32'" in refused.stderr
+    assert other.read_text() == before

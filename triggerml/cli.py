@@ -393,23 +393,39 @@ def dataset(
     config_path: Annotated[Path, typer.Argument(help="Dataset YAML (models/dataset.yaml).")],
     out: Annotated[Path, typer.Option("--out", help="HDF5 file to write.")],
     seconds: Annotated[float | None, typer.Option(help="Override the stream length.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Run the tasks on a local Dask cluster of N workers.")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Run the tasks on this Dask scheduler (tcp://host:port).")
+    ] = None,
 ) -> None:
-    """Simulate, find hits, cluster and label: a training set for every input kind."""
+    """Simulate, find hits, cluster and label: a training set for every input kind.
+    Resumable: a rerun after a kill does only the tasks that had not finished."""
     import dataclasses
 
-    from rich.progress import Progress
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from triggerml.nn.dataset import build_dataset, load_config
+    from triggerml.nn.dataset import build_dataset, load_config, plan
 
+    if workers is not None and scheduler is not None:
+        raise typer.BadParameter("give --workers or --scheduler, not both")
+    if workers is not None and workers < 1:
+        raise typer.BadParameter("--workers must be at least 1")
     config = load_config(config_path)
     if seconds is not None:
         config = dataclasses.replace(
             config, detector=dataclasses.replace(config.detector, seconds=seconds)
         )
-    with Progress(console=err_console, transient=True) as progress:
-        task = progress.add_task("simulating and clustering", total=config.detector.n_slices)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task("dataset tasks", total=len(plan(config)))
         counts = build_dataset(
-            config, out, on_slice=lambda done, _total: progress.update(task, completed=done)
+            config,
+            out,
+            on_task=lambda done, _total: progress.update(task, completed=done),
+            workers=workers,
+            scheduler=scheduler,
         )
     console.print(f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
@@ -455,6 +471,36 @@ def train(
         f"rejection, {card['parameters']} parameters, {card['multiplications']} "
         f"multiplications; float twin AUC {card['float_twin']['roc_auc']:.4f}; wrote {out_dir}"
     )
+
+
+@app.command()
+def card(
+    card_json: Annotated[Path, typer.Argument(help="Model card JSON (models/<name>.json).")],
+    study: Annotated[
+        Path, typer.Option("--study", help="Study folder of this model (its summary.json).")
+    ],
+) -> None:
+    """Add the operating point measured on a validation stream (a study of this model) to
+    its card: efficiency at 0.1 and 1 Hz per APA with intervals and the exposure behind it."""
+    import json
+
+    from triggerml.io import atomic_path, write_json
+    from triggerml.nn.card import validation
+    from triggerml.nn.train import card_markdown
+
+    summary_path = study / "summary.json"
+    for path, what in ((card_json, "model card"), (summary_path, "study summary")):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found: give an existing {what}")
+    model_card = json.loads(card_json.read_text())
+    model_card["validation"] = validation(
+        model_card, json.loads(summary_path.read_text()), summary_path
+    )
+    write_json(card_json, model_card)
+    markdown = card_json.with_suffix(".md")
+    with atomic_path(markdown) as tmp:
+        tmp.write_text(card_markdown(model_card))
+    console.print(f"wrote {card_json} and {markdown}")
 
 
 @app.command("build")

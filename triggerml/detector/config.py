@@ -280,6 +280,9 @@ class Conditions:
         require(self.burst_duration_ticks > 0, "burst_duration_ticks", "must be positive")
 
 
+APA_STRIDE = 1000  # multi-APA runs number the APAs of the k-th kind listed from k × APA_STRIDE
+
+
 class ApaKind(StrEnum):
     """``central``: the middle row, reading two drift volumes; ``outer``: the two outer rows,
     one drift volume (x > 0) — the wall-side face has no drift field but still reads noise."""

@@ -7,12 +7,20 @@ is the largest one of a signal event (single electron, supernova νe-CC) is *sig
 overlapping a radiological decay is *background*; one overlapping nothing is *noise*.
 Backgrounds and noise are subsampled to a configurable multiple of the signal count, and a
 seeded split assigns train / validation / test.
+
+A build is split into tasks like a study (APA kind × APA stream × slice range, each with its
+own warm-up and tail, :mod:`triggerml.parallel`): every task writes its examples to a part
+file beside the output, so a killed build resumes where it stopped and ``--workers N`` runs
+the tasks on a local Dask cluster; the parts are merged (largest cluster per signal event,
+balance, split) into the HDF5 file, written last.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +30,10 @@ import numpy as np
 import numpy.typing as npt
 
 from triggerml.config import from_mapping, load_yaml, require, to_mapping
-from triggerml.detector.config import Particle, Scenario, Singles, Supernova
+from triggerml.detector.config import APA_STRIDE, ApaKind, Particle, Scenario, Singles, Supernova
 from triggerml.detector.stream import ApaStream
 from triggerml.io import atomic_path, sha256_json, versions
+from triggerml.parallel import run_tasks
 from triggerml.tpg.clusters import ClusterConfig, StreamingClusterer
 from triggerml.tpg.config import TpgConfig
 from triggerml.tpg.roi import InputKind, RoiConfig, build_inputs
@@ -35,6 +44,8 @@ CLASS_NAMES = ("noise", "background", "signal")
 SIGNAL_KINDS = (b"single_electron", b"single_gamma", b"snb_nue")
 TICK_MARGIN = (-5, 40)
 BUFFER_SLICES = 3  # raw ADC kept for windows that reach back before the current slice
+TRUTH_SLICES = BUFFER_SLICES + 3  # truth kept for labelling clusters that end late
+EVENT_ID_BITS = 24  # a task's event ids: its first slice << 24, plus the generator's number
 
 
 def _default_scenario() -> Scenario:
@@ -83,6 +94,12 @@ class DatasetConfig:
     max_noise_per_signal: float = 1.0
     split: tuple[float, ...] = (0.7, 0.15, 0.15)
     warmup_slices: int = 3  # the TPG's pedestals and quartiles settle first
+    # streams: APA kinds (central reads two drift volumes, outer one), independent APA
+    # streams per kind, and slices per task (0: one task per stream)
+    apa_kinds: tuple[ApaKind, ...] = (ApaKind.CENTRAL,)
+    apas: int = 1
+    chunk_slices: int = 0
+    tail_slices: int = 2  # slices simulated after a task so late drift charge arrives
 
     def validate(self) -> None:
         require(
@@ -95,6 +112,14 @@ class DatasetConfig:
         require(0 < self.background_prescale <= 1, "background_prescale", "must be in (0, 1]")
         require(self.warmup_slices >= 0, "warmup_slices", "must not be negative")
         require(self.precut_adc_sum >= 0, "precut_adc_sum", "must not be negative")
+        require(
+            bool(self.apa_kinds) and len(set(self.apa_kinds)) == len(self.apa_kinds),
+            "apa_kinds",
+            "list each APA kind (central, outer) at most once, at least one",
+        )
+        require(self.apas > 0, "apas", "must be positive")
+        require(self.chunk_slices >= 0, "chunk_slices", "must not be negative")
+        require(self.tail_slices >= 0, "tail_slices", "must not be negative")
 
     def kinds(self) -> dict[str, RoiConfig]:
         return {"roi2d": self.roi2d, "waveform": self.waveform, "tp_features": self.tp_features}
@@ -113,6 +138,7 @@ class _Collected:
 META_DTYPE = np.dtype(
     [
         ("label", np.int8),
+        ("apa", np.int32),  # APA kind index × APA_STRIDE + stream number
         ("kind", "S16"),
         ("event_id", np.int64),
         ("true_energy_mev", np.float64),
@@ -167,43 +193,94 @@ def _largest_per_signal_event(meta: npt.NDArray) -> npt.NDArray[np.bool_]:
     keep = meta["label"] != SIGNAL
     signal = np.flatnonzero(meta["label"] == SIGNAL)
     if signal.size:
-        order = signal[np.lexsort((-meta["adc_sum"][signal], meta["event_id"][signal]))]
-        first = np.append(True, meta["event_id"][order][1:] != meta["event_id"][order][:-1])
+        order = signal[
+            np.lexsort((-meta["adc_sum"][signal], meta["event_id"][signal], meta["apa"][signal]))
+        ]
+        key_apa, key_id = meta["apa"][order], meta["event_id"][order]
+        first = np.append(True, (key_id[1:] != key_id[:-1]) | (key_apa[1:] != key_apa[:-1]))
         keep[order[first]] = True
     return keep
 
 
+@dataclass(frozen=True)
+class DatasetTask:
+    """One APA stream over a range of slices (counted: clusters starting inside it)."""
+
+    apa: int
+    first_slice: int
+    last_slice: int
+    kind: str = "central"
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}_apa{self.apa:04d}_s{self.first_slice:07d}-{self.last_slice:07d}"
+
+
+def plan(config: DatasetConfig) -> list[DatasetTask]:
+    n = config.detector.n_slices
+    step = config.chunk_slices or n
+    return [
+        DatasetTask(index * APA_STRIDE + apa, first, min(first + step, n), kind.value)
+        for index, kind in enumerate(config.apa_kinds)
+        for apa in range(config.apas)
+        for first in range(0, n, step)
+    ]
+
+
 def collect(
-    config: DatasetConfig, on_slice: Callable[[int, int], None] | None = None
+    config: DatasetConfig,
+    task: DatasetTask | None = None,
+    on_slice: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, npt.NDArray[np.float64]], npt.NDArray]:
-    """Simulate, find hits, cluster, label and build every input kind."""
-    scenario = dataclasses.replace(config.detector, seed=config.seed)
+    """Simulate one task's stream (default: the whole first stream), find hits, cluster,
+    label and build every input kind for the clusters starting inside its range."""
+    task = task or plan(dataclasses.replace(config, chunk_slices=0))[0]
+    scenario = dataclasses.replace(config.detector, seed=config.seed, apa_kind=ApaKind(task.kind))
     geometry = scenario.geometry
+    ticks = scenario.slice_ticks
     first = geometry.first_channel["x"]
     n_x = geometry.plane_channels["x"]
-    finder = HitFinder(n_x, dataclasses.replace(config.tpg, first_channel=first))
+    begin = max(task.first_slice - config.warmup_slices, 0)
+    # hit times count from the stream's first sample, as the truth's do
+    finder = HitFinder(
+        n_x, dataclasses.replace(config.tpg, first_channel=first), start_sample=begin * ticks
+    )
     clusterer = StreamingClusterer(config.clusters)
     buffers: list[npt.NDArray[np.int16]] = []
     truths: list[npt.NDArray] = []
     collected = _Collected({name: [] for name in config.kinds()}, [])
-    stream = ApaStream(scenario)
-    prescale = np.random.default_rng(config.seed + 2)
-    total = scenario.n_slices
-    for slice_ in stream:
+    counted_from = max(task.first_slice, config.warmup_slices) * ticks
+    counted_to = task.last_slice * ticks
+    end = task.last_slice + config.tail_slices
+    stream = ApaStream(scenario, task.apa, first_slice=begin)
+    prescale = np.random.default_rng([config.seed, 2, task.apa, task.first_slice])
+    in_range: list[npt.NDArray[np.int64]] = []  # signal events interacting inside the range
+    for index in range(begin, end):
+        slice_ = stream.next_slice()
         block = slice_.adc[first:]
         hits = finder.process(block)
         buffers = [*buffers[-(BUFFER_SLICES - 1) :], block]
-        truths = [*truths[-(BUFFER_SLICES + 2) :], slice_.truth]
-        clusters, cluster_hits_, index = clusterer.add(hits, finder.open_since)
-        if slice_.index >= config.warmup_slices and clusters.size:
-            buffer_start = slice_.start_tick - (len(buffers) - 1) * scenario.slice_ticks
+        truths = [*truths[-(TRUTH_SLICES - 1) :], slice_.truth]
+        if counted_from <= slice_.start_tick < counted_to:
+            signal_truth = np.isin(slice_.truth["kind"], SIGNAL_KINDS)
+            in_range.append(slice_.truth["event_id"][signal_truth])
+        clusters, cluster_hits_, hit_cluster = clusterer.add(hits, finder.open_since)
+        if clusters.size:
+            buffer_start = slice_.start_tick - (len(buffers) - 1) * ticks
             adc = np.concatenate(buffers, axis=1)
             meta = label_clusters(clusters, np.concatenate(truths))
-            # all signal clusters (the largest per event is chosen at the end, once every
-            # fragment is in), a prescaled share of the plentiful backgrounds and noise
-            keep = (meta["label"] == SIGNAL) | (
-                (prescale.random(meta.size) < config.background_prescale)
-                & (clusters["adc_sum"] >= config.precut_adc_sum)
+            counted = (clusters["start"] >= counted_from) & (clusters["start"] < counted_to)
+            # all signal clusters of events inside the range (the largest per event is
+            # chosen at the end, once every fragment is in), a prescaled share of the
+            # plentiful backgrounds and noise above the pre-cut
+            events = np.concatenate(in_range) if in_range else np.zeros(0, np.int64)
+            keep = counted & (
+                ((meta["label"] == SIGNAL) & np.isin(meta["event_id"], events))
+                | (
+                    (meta["label"] != SIGNAL)
+                    & (prescale.random(meta.size) < config.background_prescale)
+                    & (clusters["adc_sum"] >= config.precut_adc_sum)
+                )
             )
             # drop clusters whose window starts before the buffer: they would be padded
             keep &= clusters["start"] - config.roi2d.pre_ticks >= buffer_start
@@ -211,7 +288,7 @@ def collect(
                 kept_ids = np.flatnonzero(keep)
                 renumber = np.full(clusters.size, -1)
                 renumber[kept_ids] = np.arange(kept_ids.size)
-                hit_keep = keep[index]
+                hit_keep = keep[hit_cluster]
                 for name, roi in config.kinds().items():
                     collected.inputs[name].append(
                         build_inputs(
@@ -222,19 +299,56 @@ def collect(
                             first,
                             clusters[keep],
                             cluster_hits_[hit_keep],
-                            renumber[index[hit_keep]],
+                            renumber[hit_cluster[hit_keep]],
                         )
                     )
                 collected.meta.append(meta[keep])
         if on_slice is not None:
-            on_slice(slice_.index + 1, total)
+            on_slice(index + 1 - begin, end - begin)
     meta = np.concatenate(collected.meta) if collected.meta else np.zeros(0, META_DTYPE)
+    meta["apa"] = task.apa
+    # each task's generator numbers its events from 0: make them unique within the APA
+    meta["event_id"][meta["event_id"] >= 0] += np.int64(task.first_slice) << EVENT_ID_BITS
+    # a task holds every fragment of its events (ids unique to it): choose the largest here
+    keep = _largest_per_signal_event(meta)
     inputs = {
         name: (np.concatenate(parts) if parts else np.zeros((0, *config.kinds()[name].shape)))
         for name, parts in collected.inputs.items()
     }
-    keep = _largest_per_signal_event(meta)
     return {name: values[keep] for name, values in inputs.items()}, meta[keep]
+
+
+def parts_dir(config: DatasetConfig, out: str | Path) -> Path:
+    """Where a build keeps its finished tasks: beside the output, named by the config."""
+    out = Path(out)
+    digest = sha256_json(to_mapping(config))[:12]
+    return out.parent / f".{out.name}.parts-{digest}"
+
+
+def run_and_store(config: DatasetConfig, parts: str, task: DatasetTask) -> str:
+    """One task (picklable for Dask); skipped if its part file exists."""
+    target = Path(parts) / f"{task.key}.npz"
+    if target.is_file():
+        return task.key
+    inputs, meta = collect(config, task)
+    arrays: dict[str, npt.NDArray] = {f"x_{k}": v.astype(np.float32) for k, v in inputs.items()}
+    arrays["meta"] = meta
+    with atomic_path(target) as tmp, open(tmp, "wb") as handle:
+        np.savez(handle, **arrays)  # type: ignore[arg-type]  # (numpy stubs: allow_pickle)
+    return task.key
+
+
+def _merge(
+    config: DatasetConfig, parts: Path, tasks: list[DatasetTask]
+) -> tuple[dict[str, npt.NDArray[np.float32]], npt.NDArray]:
+    inputs: dict[str, list[npt.NDArray[np.float32]]] = {name: [] for name in config.kinds()}
+    metas = []
+    for task in tasks:
+        with np.load(parts / f"{task.key}.npz", allow_pickle=False) as data:
+            metas.append(data["meta"])
+            for name, values in inputs.items():
+                values.append(data[f"x_{name}"])
+    return {name: np.concatenate(v) for name, v in inputs.items()}, np.concatenate(metas)
 
 
 def balance_and_split(
@@ -259,19 +373,44 @@ def balance_and_split(
 
 
 def build_dataset(
-    config: DatasetConfig, out: str | Path, on_slice: Callable[[int, int], None] | None = None
+    config: DatasetConfig,
+    out: str | Path,
+    on_task: Callable[[int, int], None] | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
 ) -> dict[str, int]:
-    """Write the dataset HDF5 (atomically); returns counts per class."""
-    inputs, meta = collect(config, on_slice)
+    """Write the dataset HDF5 (atomically, after every task has finished; a rerun after a
+    kill does only the missing tasks); returns counts per class.  ``on_task(done, total)``
+    after each task."""
+    config.validate()
+    tasks = plan(config)
+    parts = parts_dir(config, out)
+    parts.mkdir(parents=True, exist_ok=True)
+    todo = [task for task in tasks if not (parts / f"{task.key}.npz").is_file()]
+    done = [len(tasks) - len(todo)]
+
+    def finished(_key: str) -> None:
+        done[0] += 1
+        if on_task is not None:
+            on_task(done[0], len(tasks))
+
+    if on_task is not None:
+        on_task(done[0], len(tasks))
+    run_tasks(
+        functools.partial(run_and_store, config, str(parts.resolve())),
+        todo,
+        lambda task: f"triggerml-dataset-{task.key}",
+        workers,
+        scheduler,
+        finished,
+    )
+    inputs, meta = _merge(config, parts, tasks)
     kept, split = balance_and_split(meta, config)
     config_json = json.dumps(to_mapping(config))
     with atomic_path(out) as tmp, h5py.File(tmp, "w") as handle:
         for name, values in inputs.items():
             handle.create_dataset(
-                f"x/{name}",
-                data=values[kept].astype(np.float32),
-                compression="gzip",
-                compression_opts=4,
+                f"x/{name}", data=values[kept], compression="gzip", compression_opts=4
             )
             handle[f"x/{name}"].attrs["input_type"] = config.kinds()[name].input_type
         handle.create_dataset("meta", data=meta[kept])
@@ -281,6 +420,11 @@ def build_dataset(
         handle.attrs["versions"] = json.dumps(versions())
         handle.attrs["classes"] = json.dumps(CLASS_NAMES)
         handle.attrs["seed"] = config.seed
+        handle.attrs["tasks"] = len(tasks)
+        handle.attrs["apa_seconds"] = json.dumps(
+            {kind.value: config.apas * config.detector.seconds for kind in config.apa_kinds}
+        )
+    shutil.rmtree(parts, ignore_errors=True)
     labels = meta["label"][kept]
     return {name: int((labels == i).sum()) for i, name in enumerate(CLASS_NAMES)}
 

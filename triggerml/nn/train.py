@@ -19,6 +19,7 @@ import numpy.typing as npt
 
 from triggerml.config import to_mapping
 from triggerml.io import atomic_path, now_iso, sha256_file, write_json
+from triggerml.nn.card import validation_markdown
 from triggerml.nn.dataset import Dataset, load_dataset
 from triggerml.nn.metrics import efficiency_at_rejection, roc_auc
 from triggerml.nn.zoo import ModelConfig, build_model, count_multiplications
@@ -324,7 +325,7 @@ Efficiency vs true electron energy at 99.9 % background rejection (score >
 
 Weights: `{card["weights"]["path"]}` (sha256 `{card["weights"]["sha256"][:12]}…`); every figure
 above comes from the training run recorded in `{card["name"]}.json` ({card["created"]}).
-"""
+""" + ("\n" + validation_markdown(card) if card.get("validation") else "")
 
 
 def plot_efficiency(evaluation: Evaluation, out: Path, name: str) -> None:

@@ -1,9 +1,9 @@
-"""Running study tasks: in-process, on a local Dask cluster, or on an existing one.
+"""Running study tasks (:mod:`triggerml.parallel`): in-process, on a local Dask cluster, or
+on an existing one.
 
 Each task writes its result to ``DIR/tasks/<key>.npz`` (atomically) and returns only its key,
-so a killed study resumes from the finished files, a task run twice writes the same bytes,
-and a worker lost mid-task loses nothing (Dask retries it).  Workers on another machine need
-the study folder, the firmware folder and the zoo configs on a shared file system.
+so a killed study resumes from the finished files.  Workers on another machine need the study
+folder, the firmware folder and the zoo configs on a shared file system.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ import numpy as np
 
 from triggerml.emulator import Emulator, load_emulator
 from triggerml.io import atomic_path
+from triggerml.parallel import run_tasks
 from triggerml.trigger.scenario import Resolved
 from triggerml.trigger.tasks import Task, TaskResult, run_task
-
-RETRIES = 2
 
 
 def result_path(tasks_dir: Path, task: Task) -> Path:
@@ -35,7 +34,7 @@ def _emulator(firmware: str) -> Emulator:
     return emulator
 
 
-def run_and_store(resolved: Resolved, firmware: str, task: Task, tasks_dir: str) -> str:
+def run_and_store(resolved: Resolved, firmware: str, tasks_dir: str, task: Task) -> str:
     """One task (arguments picklable for Dask); skipped if its file exists."""
     target = result_path(Path(tasks_dir), task)
     if target.is_file():
@@ -93,45 +92,11 @@ def execute(
     todo = [task for task in tasks if not result_path(tasks_dir, task).is_file()]
     # absolute paths: workers need not share the working directory
     firmware = str(Path(resolved.scenario.firmware).resolve())
-    tasks_dir = tasks_dir.resolve()
-    if workers is None and scheduler is None:
-        for task in todo:
-            if on_done is not None:
-                on_done(run_and_store(resolved, firmware, task, str(tasks_dir)))
-            else:
-                run_and_store(resolved, firmware, task, str(tasks_dir))
-        return
-    from dask.distributed import Client, LocalCluster, as_completed
-
-    if scheduler is not None:
-        client = Client(scheduler)
-        cluster = None
-    else:
-        # ":0": a free port for the dashboard (None means dask's default :8787, which a
-        # second study on the machine would find taken)
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
-        )
-        client = Client(cluster)
-    try:
-        futures = [
-            client.submit(
-                run_and_store,
-                resolved,
-                firmware,
-                task,
-                str(tasks_dir),
-                key=f"triggerml-{task.key}",
-                retries=RETRIES,
-                pure=False,
-            )
-            for task in todo
-        ]
-        for future in as_completed(futures):
-            key = future.result()
-            if on_done is not None:
-                on_done(key)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    run_tasks(
+        functools.partial(run_and_store, resolved, firmware, str(tasks_dir.resolve())),
+        todo,
+        lambda task: f"triggerml-{task.key}",
+        workers,
+        scheduler,
+        on_done,
+    )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from triggerml.detector.config import APA_STRIDE
 from triggerml.detector.stream import ApaStream
 from triggerml.emulator import Emulator
 from triggerml.nn.dataset import SIGNAL, SIGNAL_KINDS, label_clusters
@@ -54,7 +55,6 @@ EVENT_DTYPE = np.dtype(
 )
 
 
-APA_STRIDE = 1000  # APA numbers of kind k start at k × APA_STRIDE (distinct random streams)
 EVENT_ID_BITS = 24  # event ids of a task: its first slice << 24, plus the generator's number
 
 

@@ -1,0 +1,122 @@
+"""A model card's operating-point section: the model's trigger figures measured on a
+validation stream by a study (``summary.json``), not on the training set's test split.
+
+The test split says how well the model ranks examples; what a trigger physicist judges it by
+is the efficiency at the background rate it runs at, measured on an independent stream with
+the firmware emulated bit for bit — with the exposure behind each figure and its interval.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from triggerml.io import sha256_file
+
+CARD_RATES_HZ_PER_APA = (0.1, 1.0)  # the card's operating rates (#15: efficiency at 0.1, 1 Hz)
+CARD_SIGNALS = ("electron_5_mev", "electron_10_mev", "sn_nue_cc")
+CARD_TRIGGERS = ("ml", "combined", "adc_sum")
+
+
+class CardError(ValueError):
+    """A study that cannot validate this card."""
+
+
+def validation(card: dict[str, Any], summary: dict[str, Any], summary_path: Path) -> dict:
+    """The card's ``validation`` section from a study of this model."""
+    model = Path(str(summary.get("model", ""))).stem
+    if model != card["name"]:
+        raise CardError(
+            f"{summary_path} is a study of model {model!r}, not {card['name']!r}: "
+            f"run `triggerml study` with model: models/{card['name']}.yaml"
+        )
+    if summary.get("schema_version") != 2:
+        raise CardError(f"{summary_path} is not a schema-2 study summary: rerun the study")
+    rows = []
+    for trigger in CARD_TRIGGERS:
+        for row in summary["efficiency_at_rate"].get(trigger, []):
+            if row["rate_hz_per_apa"] in CARD_RATES_HZ_PER_APA and row["signal"] in CARD_SIGNALS:
+                rows.append(
+                    {
+                        "trigger": trigger,
+                        "rate_hz_per_apa": row["rate_hz_per_apa"],
+                        "signal": row["signal"],
+                        "efficiency": row["efficiency"],
+                        "lo": row["lo"],
+                        "hi": row["hi"],
+                        "events": row["events"],
+                        "limit": row["limit"],
+                    }
+                )
+    missing = sorted(set(CARD_RATES_HZ_PER_APA) - {r["rate_hz_per_apa"] for r in rows})
+    if missing:
+        raise CardError(
+            f"{summary_path} has no efficiency at {missing} Hz per APA: add them to the "
+            "scenario's working_point.report_rates_hz_per_apa"
+        )
+    return {
+        "study": str(summary_path),
+        "summary_sha256": sha256_file(summary_path),
+        "scenario": summary["scenario"],
+        "apa_seconds": summary["apa_seconds"],
+        "apa_seconds_by_half": summary["apa_seconds_by_half"],
+        "precut_adc_sum": summary["precut_adc_sum"],
+        "efficiency_at_rate": rows,
+        "rate_at_90pct_hz_per_apa": {
+            t: summary["rate_at_90pct_hz_per_apa"].get(t) for t in CARD_TRIGGERS
+        },
+        "created": summary.get("created"),
+    }
+
+
+def _interval(row: dict[str, Any]) -> str:
+    if row["efficiency"] is None:
+        return "—"
+    mark = " (limit)" if row["limit"] else ""
+    return f"{row['efficiency']:.3f} [{row['lo']:.3f}, {row['hi']:.3f}]{mark}"
+
+
+def validation_markdown(card: dict[str, Any]) -> str:
+    """The operating-point section of the card's Markdown ('' when not validated)."""
+    v = card.get("validation")
+    if not v:
+        return ""
+    exposure = ", ".join(f"{k} {s:.3g}" for k, s in v["apa_seconds"].items())
+    reporting = sum(v["apa_seconds_by_half"]["reporting"].values())
+    lines = [
+        "## Operating point on the validation stream",
+        "",
+        f"Study `{v['scenario']}` (`{v['study']}`, sha256 `{v['summary_sha256'][:12]}…`): "
+        f"APA-seconds {exposure}, thresholds tuned on one half, figures from the other "
+        f"({reporting:.3g} APA-s); pre-cut {v['precut_adc_sum']} ADC; firmware emulated bit "
+        "for bit; efficiencies are module means with 68 % intervals (Clopper–Pearson).",
+        "",
+        "| trigger | rate [Hz/APA] | " + " | ".join(CARD_SIGNALS) + " |",
+        "|---|---|" + "---|" * len(CARD_SIGNALS),
+    ]
+    for trigger in CARD_TRIGGERS:
+        for rate in CARD_RATES_HZ_PER_APA:
+            cells = []
+            for signal in CARD_SIGNALS:
+                match = [
+                    r
+                    for r in v["efficiency_at_rate"]
+                    if (r["trigger"], r["rate_hz_per_apa"], r["signal"]) == (trigger, rate, signal)
+                ]
+                cells.append(_interval(match[0]) if match else "—")
+            lines.append(f"| {trigger} | {rate:g} | " + " | ".join(cells) + " |")
+    lines += ["", "Background rate for 90 % efficiency [Hz/APA], 68 % interval:", ""]
+    for trigger in CARD_TRIGGERS:
+        at90 = v["rate_at_90pct_hz_per_apa"].get(trigger) or {}
+        parts = []
+        for signal, row in at90.items():
+            if row.get("value") is None:
+                parts.append(f"{signal}: not reached (max {row.get('max_efficiency')})")
+            else:
+                kind = "≤ " if row.get("limit") else ""
+                parts.append(
+                    f"{signal}: {kind}{row['value']:.3g} [{row['lo']:.3g}, {row['hi']:.3g}] "
+                    f"({row['count']} bkg. cand.)"
+                )
+        lines.append(f"- {trigger}: " + "; ".join(parts))
+    return "\n".join(lines) + "\n"

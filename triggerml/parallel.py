@@ -1,0 +1,60 @@
+"""Independent, idempotent tasks run in-process, on a local Dask cluster or on an existing one.
+
+Studies and dataset builds are split into tasks that each write their own result file and
+return a key: a killed run resumes from the files already written, a task run twice writes
+the same bytes, and a worker lost mid-task loses nothing (Dask retries it).  Workers on another
+machine need the output folder (and whatever the task reads) on a shared file system.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+RETRIES = 2
+
+
+def run_tasks(
+    run_one: Callable[[T], str],
+    tasks: Sequence[T],
+    name: Callable[[T], str],
+    workers: int | None = None,
+    scheduler: str | None = None,
+    on_done: Callable[[str], None] | None = None,
+) -> None:
+    """Run ``run_one`` on every task (it must be picklable for Dask: a module-level function
+    or a ``functools.partial`` of one); ``name`` gives each task's unique Dask key; ``on_done``
+    gets each returned key as it finishes.  In-process when neither ``workers`` nor
+    ``scheduler`` is given."""
+    if workers is None and scheduler is None:
+        for task in tasks:
+            key = run_one(task)
+            if on_done is not None:
+                on_done(key)
+        return
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    if scheduler is not None:
+        client = Client(scheduler)
+        cluster = None
+    else:
+        # ":0": a free port for the dashboard (None means dask's default :8787, which a
+        # second run on the machine would find taken)
+        cluster = LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0"
+        )
+        client = Client(cluster)
+    try:
+        futures = [
+            client.submit(run_one, task, key=name(task), retries=RETRIES, pure=False)
+            for task in tasks
+        ]
+        for future in as_completed(futures):
+            key = future.result()
+            if on_done is not None:
+                on_done(key)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
