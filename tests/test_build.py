@@ -231,6 +231,9 @@ def test_a_folder_with_a_user_file_is_refused_then_replaced_with_force(tmp_path:
     )
     assert forced.returncode == 0, forced.stderr
     assert "csim skipped" in forced.stdout  # issue #16.8: not "csim 0.0 s"
+    # issue #16.9: TensorFlow's and absl's start-up lines go to OUT.log, not the terminal
+    assert forced.stderr.strip() == "", forced.stderr
+    assert (tmp_path / "clone.log").is_file()
     assert not (out / "notes.txt").exists()
     assert (out / "manifest.json").is_file()
     again = run_cli("build", str(REPO / "models" / "tpmlp.h5"), "--out", str(out), "--no-csim")

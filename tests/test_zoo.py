@@ -146,6 +146,30 @@ def test_training_is_deterministic(small_dataset: Path, tmp_path: Path) -> None:
     assert (tmp_path / "a" / "tpmlp_efficiency.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_background_weight_scales_the_background_part_of_the_loss(
+    small_dataset: Path, tmp_path: Path
+) -> None:
+    """Backgrounds weighted ×30 in the loss: the first epoch's loss grows by between 1× (no
+    effect) and 30× (backgrounds alone) — the weight reaches the fit."""
+    import json
+
+    from triggerml.nn.train import train
+
+    config = load_model_config(REPO / "models" / "tpmlp.yaml")
+    first_loss = {}
+    for weight in (1.0, 30.0):
+        weighted = dataclasses.replace(
+            config,
+            training=dataclasses.replace(
+                config.training, epochs=1, float_epochs=1, background_weight=weight
+            ),
+        )
+        train(weighted, tmp_path / str(weight), small_dataset)
+        history = json.loads((tmp_path / str(weight) / "tpmlp_history.json").read_text())
+        first_loss[weight] = history["loss"][0]
+    assert 1.5 < first_loss[30.0] / first_loss[1.0] < 30.0
+
+
 def _read_all(path: Path) -> dict[str, np.ndarray]:
     import h5py
 

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from triggerml import __version__
 from triggerml.config import UsageError
+from triggerml.quiet import captured
 from triggerml.toolchain import ToolNotFoundError, find_cxx, hls_tools
 
 if TYPE_CHECKING:
@@ -435,6 +436,12 @@ def train(
     model_yaml: Annotated[Path, typer.Argument(help="Zoo model YAML (models/<name>.yaml).")],
     out: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
     data: Annotated[Path | None, typer.Option(help="Dataset HDF5 (made if missing).")] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", help="Show TensorFlow/hls4ml messages (default: in OUT.log beside OUT)."
+        ),
+    ] = False,
 ) -> None:
     """Quantization-aware training with QKeras; writes weights, history and model card."""
     from rich.progress import BarColumn, Progress, TextColumn
@@ -463,7 +470,8 @@ def train(
             loss = f"val_loss {logs.get('val_loss', float('nan')):.4f}"
             progress.update(tasks[phase], completed=epoch, loss=loss)
 
-        card = run_training(config, out_dir, data_path, on_epoch)
+        with captured(_log_beside(out_dir), (console, err_console), verbose):
+            card = run_training(config, out_dir, data_path, on_epoch)
     m = card["metrics"]
     console.print(
         f"{config.name}: AUC {m['roc_auc']:.4f}, signal efficiency "
@@ -527,6 +535,12 @@ def build_command(
     force: Annotated[
         bool, typer.Option("--force", help="Replace --out even if it is not a build.")
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", help="Show TensorFlow/hls4ml messages (default: in OUT.log beside OUT)."
+        ),
+    ] = False,
 ) -> None:
     """Model → hls4ml HLS project, C simulation compared with QKeras, manifest.json."""
     import dataclasses
@@ -567,6 +581,7 @@ def build_command(
         overrides["csim"] = False
     build_config = from_mapping(BuildConfig, {**_as_settings(base), **overrides})
     with (
+        captured(_log_beside(out), (console, err_console), verbose),
         warnings.catch_warnings(record=True) as caught,
         Progress(
             SpinnerColumn(), TextColumn("{task.description}"), console=err_console, transient=True
@@ -782,6 +797,11 @@ def _load_npy(path: Path, option: str) -> Any:
         raise UsageError(
             f"{option}: {path} is not a .npy array (write it with numpy.save)"
         ) from None
+
+
+def _log_beside(out: Path) -> Path:
+    """Where a command's third-party messages go: OUT.log beside its output folder."""
+    return out.parent / f"{out.name}.log"
 
 
 def _as_settings(config: object) -> dict[str, object]:

@@ -63,7 +63,10 @@ def _fit(
     x_val, y_val, _ = data.part("val")
     positives = max(float(y_train.sum()), 1.0)
     negatives = max(float(y_train.size - y_train.sum()), 1.0)
-    weights = {0: y_train.size / (2 * negatives), 1: y_train.size / (2 * positives)}
+    weights = {
+        0: config.training.background_weight * y_train.size / (2 * negatives),
+        1: y_train.size / (2 * positives),
+    }
     model.compile(
         optimizer=tf_keras.optimizers.Adam(config.training.learning_rate),
         loss="binary_crossentropy",
