@@ -112,10 +112,11 @@ def validation_markdown(card: dict[str, Any]) -> str:
         for signal, row in at90.items():
             if row.get("value") is None:
                 parts.append(f"{signal}: not reached (max {row.get('max_efficiency')})")
+            elif row.get("limit"):  # no background candidate passed: an upper limit
+                parts.append(f"{signal}: ≤ {row['hi']:.3g} (0 bkg. cand.)")
             else:
-                kind = "≤ " if row.get("limit") else ""
                 parts.append(
-                    f"{signal}: {kind}{row['value']:.3g} [{row['lo']:.3g}, {row['hi']:.3g}] "
+                    f"{signal}: {row['value']:.3g} [{row['lo']:.3g}, {row['hi']:.3g}] "
                     f"({row['count']} bkg. cand.)"
                 )
         lines.append(f"- {trigger}: " + "; ".join(parts))
