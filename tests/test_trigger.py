@@ -413,6 +413,10 @@ def test_rates_are_tuned_on_one_half_and_measured_on_the_other() -> None:
     measured = evaluator.measured_rate(evaluator.c.adc_sum, threshold)
     assert measured.count == 10  # every reporting candidate passes: the halves differ
     assert measured.lo < measured.value == 10.0 < measured.hi
+    # the burst scan chooses its point on the tuning half's count (3), not the reported one
+    from triggerml.trigger.figures import TUNING
+
+    assert evaluator.measured_rate(evaluator.c.adc_sum, threshold, TUNING).count == 3
     none = evaluator.measured_rate(evaluator.c.adc_sum, 1000.0)
     assert none.limit
     assert none.value == 0.0

@@ -28,7 +28,7 @@ from scipy import stats
 from triggerml.detector.config import Scenario
 from triggerml.detector.sources import profile_cdf
 from triggerml.stats import clopper_pearson, garwood
-from triggerml.trigger.figures import Decision, Evaluator, Rate
+from triggerml.trigger.figures import REPORTING, Decision, Evaluator, Rate
 from triggerml.trigger.scenario import Burst
 
 SECONDS_PER_MONTH = 30.44 * 86400
@@ -284,9 +284,12 @@ def operating_point(
     sn_mask: npt.NDArray[np.bool_],
     detector: Scenario,
     burst: Burst,
+    half: int = REPORTING,
 ) -> OperatingPoint:
+    """The burst trigger at one single-event working point, from the background measured on
+    ``half`` (the reporting half for figures; the tuning half to choose among points)."""
     metric = evaluator.decision_metric(decision)
-    rate = evaluator.measured_rate(metric, decision.threshold)
+    rate = evaluator.measured_rate(metric, decision.threshold, half)
     per_event = evaluator.candidates_per_event(decision)[sn_mask]
     weights = evaluator.event_weights[sn_mask]
     weights = weights / weights.sum() if weights.size and weights.sum() > 0 else weights

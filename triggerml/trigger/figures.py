@@ -229,17 +229,20 @@ class Evaluator:
         mask = self.bkg[TUNING]
         return float(self.weights[TUNING][mask & (values >= threshold)].sum())
 
-    def measured_rate(self, values: npt.NDArray[np.float64], threshold: float) -> Rate:
-        """The rate on the reporting half, with its Garwood 68 % interval."""
-        mask = self.bkg[REPORTING]
+    def measured_rate(
+        self, values: npt.NDArray[np.float64], threshold: float, half: int = REPORTING
+    ) -> Rate:
+        """The rate on the reporting half (or the tuning one, for choosing among working
+        points without looking at the figures reported), with its Garwood 68 % interval."""
+        mask = self.bkg[half]
         passing = mask & (values >= threshold)
         count = int(passing.sum())
-        value = float(self.weights[REPORTING][passing].sum())
+        value = float(self.weights[half][passing].sum())
         lo, hi = garwood(count)
         if count:
             per = value / count
             return Rate(value, lo * per, hi * per, count, False)
-        per = float(self.weights[REPORTING][mask].max()) if mask.any() else float("inf")
+        per = float(self.weights[half][mask].max()) if mask.any() else float("inf")
         return Rate(0.0, 0.0, hi * per, 0, True)
 
     # --- signal --------------------------------------------------------------------------
