@@ -58,6 +58,8 @@ def test_report_equals_the_fixture_field_for_field(
     report = run(project, options=SynthOptions(vsynth=True))
     assert report == json.loads((project / "report.json").read_text())
     assert report["tool"] == "vitis_hls"
+    assert report["top"] == "myproject"
+    assert report["tool_version"] == "2023.2"
     assert report["part"] == "xcvu13p-flga2577-2-e"
     assert report["clock_ns"] == {"target": 5.0, "estimated": 3.912}
     assert report["latency_cycles"] == {"best": 14, "worst": 17}
@@ -163,9 +165,112 @@ def test_the_tpg_firmware_goes_through_the_same_flow(tmp_path: Path) -> None:
 
 
 def test_vsynth_parser_counts_bram_tiles_as_two_18k() -> None:
-    table = parse_vsynth(FIXTURES / "vivado_synth.rpt")
+    table, warnings = parse_vsynth(FIXTURES / "vivado_synth.rpt")
     assert table["BRAM_18K"]["used"] == 3
     assert table["URAM"] == {"used": 0, "available": 1280, "percent": 0.0}
+    assert warnings == []
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        # Vivado 2019.2: no Prohibited column, footnote marks on CLB LUTs and RAMB36/FIFO
+        (
+            "vivado2019/utilization_2019.rpt",
+            {"LUT": (31208, 117120), "FF": (20514, 234240), "BRAM_18K": (41, 288)}
+            | {"DSP": (9, 1248), "URAM": (0, 64)},
+        ),
+        # Vivado 2024.1: a Prohibited column between Fixed and Available
+        (
+            "utilization_2024.rpt",
+            {"LUT": (7342, 1728000), "FF": (3013, 3456000), "BRAM_18K": (4, 5376)}
+            | {"DSP": (21, 12288), "URAM": (0, 1280)},
+        ),
+    ],
+)
+def test_utilization_reports_as_vivado_writes_them(name: str, expected: dict) -> None:
+    table, warnings = parse_vsynth(FIXTURES / name)
+    assert {k: (row["used"], row["available"]) for k, row in table.items()} == expected
+    assert warnings == []
+
+
+def test_utilization_report_without_a_lut_row_gives_null_and_a_warning() -> None:
+    table, warnings = parse_vsynth(FIXTURES / "utilization_no_lut.rpt")
+    assert table["LUT"] == {"used": None, "available": None, "percent": None}
+    assert table["FF"]["used"] == 3013
+    assert len(warnings) == 1
+    assert "no LUT row" in warnings[0]
+
+
+def _bare_project(tmp_path: Path, hls4ml_config: bool = True) -> Path:
+    """An hls4ml project synthesized elsewhere by Vivado HLS 2019.2 with an AXI wrapper top
+    and copied back: per-function reports, the wrapper's csynth.xml, a utilization report."""
+    source = FIXTURES / "vivado2019"
+    project = tmp_path / "copied_back"
+    reports = project / "myproject_prj" / "solution1" / "syn" / "report"
+    reports.mkdir(parents=True)
+    for name in ("csynth.xml", "myproject_axi_csynth.xml", "myproject_csynth.xml"):
+        shutil.copy(source / name, reports / name)
+    shutil.copy(source / "dense_csynth.xml", reports / "dense_csynth.xml")
+    shutil.copy(source / "utilization_2019.rpt", project / "vivado_synth.rpt")
+    if hls4ml_config:
+        shutil.copy(source / "hls4ml_config.yml", project / "hls4ml_config.yml")
+    return project
+
+
+def test_report_of_a_project_synthesized_elsewhere_reads_its_top_function(
+    tmp_path: Path,
+) -> None:
+    """Not the wrapper's csynth.xml, not the first per-function file (dense_csynth.xml)."""
+    project = _bare_project(tmp_path)
+    shown = run_cli("report", str(project))
+    assert shown.returncode == 0, shown.stderr
+    assert "top myproject" in shown.stdout
+    report = json.loads((project / "report.json").read_text())
+    assert report["top"] == "myproject"
+    assert report["tool"] == "vivado_hls"
+    assert report["tool_version"] == "2019.2"
+    assert report["csynth_report"].endswith("myproject_csynth.xml")
+    assert report["latency_cycles"] == {"best": 2201, "worst": 2203}
+    assert report["interval_cycles"] == {"min": 1025, "max": 1026}
+    assert report["resources"]["DSP"] == {"used": 11, "available": 1248, "percent": 0.88}
+    assert report["resources"]["LUT"]["used"] == 37266
+    assert report["resources_vsynth"]["LUT"] == {
+        "used": 31208,
+        "available": 117120,
+        "percent": 26.65,
+    }
+    assert report["fits"] is True
+    as_json = run_cli("report", str(project), "--json")
+    assert json.loads(as_json.stdout) == report
+
+
+def test_report_without_the_project_name_reads_the_top_level_report(tmp_path: Path) -> None:
+    project = _bare_project(tmp_path, hls4ml_config=False)
+    assert run_cli("report", str(project)).returncode == 0
+    report = json.loads((project / "report.json").read_text())
+    assert report["top"] == "myproject_axi"
+    assert report["interval_cycles"] == {"min": 2049, "max": 2049}
+
+
+def test_report_of_another_top_or_a_truncated_report_is_one_line(tmp_path: Path) -> None:
+    project = _bare_project(tmp_path)
+    (project / "hls4ml_config.yml").write_text("ProjectName: jetnet\n")
+    for name in ("myproject_csynth.xml", "myproject_axi_csynth.xml", "dense_csynth.xml"):
+        (project / "myproject_prj" / "solution1" / "syn" / "report" / name).unlink()
+    result = run_cli("report", str(project))
+    assert result.returncode == 1
+    assert "top function jetnet" in result.stderr
+    assert "myproject_axi" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not (project / "report.json").exists()
+    truncated = _bare_project(tmp_path / "t")
+    path = truncated / "myproject_prj" / "solution1" / "syn" / "report" / "myproject_csynth.xml"
+    path.write_text(path.read_text()[:300])
+    result = run_cli("report", str(truncated))
+    assert result.returncode == 1
+    assert "myproject_csynth.xml is not a readable csynth report" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_firmware_budget_uses_the_synthesized_interval(

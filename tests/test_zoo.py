@@ -14,7 +14,13 @@ from triggerml.config import ConfigError, from_mapping
 from triggerml.fixed import parse_type
 from triggerml.nn.zoo import ModelConfig, build_model, count_multiplications, load_model_config
 
-ZOO = {"tpmlp": (8,), "wave1d": (128, 1), "roi2d": (16, 32, 1), "roi32": (32, 32, 1)}
+ZOO = {
+    "tpmlp": (8,),
+    "tpmlphn": (8,),
+    "wave1d": (128, 1),
+    "roi2d": (16, 32, 1),
+    "roi32": (32, 32, 1),
+}
 # roi32's C simulation takes ≈4 min to compile: `make demo` builds and verifies it every time
 SLOW_CSIM = {"roi32"}
 
@@ -168,6 +174,58 @@ def test_background_weight_scales_the_background_part_of_the_loss(
         history = json.loads((tmp_path / str(weight) / "tpmlp_history.json").read_text())
         first_loss[weight] = history["loss"][0]
     assert 1.5 < first_loss[30.0] / first_loss[1.0] < 30.0
+
+
+def test_hard_backgrounds_weigh_hard_weight_more_than_other_backgrounds() -> None:
+    """Only backgrounds at or above hard_adc_sum gain the factor; signals keep theirs."""
+    from triggerml.nn.dataset import META_DTYPE
+    from triggerml.nn.train import sample_weights
+
+    config = load_model_config(REPO / "models" / "tpmlphn.yaml")
+    meta = np.zeros(4, META_DTYPE)
+    meta["adc_sum"] = [9_999, 10_000, 50_000, 50_000]
+    y = np.array([0, 0, 0, 1], np.float32)
+    weights = sample_weights(y, meta, config, (0.5, 3.0))
+    assert config.training.hard_adc_sum == 10_000
+    assert config.training.hard_weight == 10.0
+    assert_array_equal(weights, np.array([0.5, 5.0, 5.0, 3.0], np.float32))
+    unweighted = dataclasses.replace(
+        config, training=dataclasses.replace(config.training, hard_adc_sum=0)
+    )
+    assert_array_equal(sample_weights(y, meta, unweighted, (0.5, 3.0)), [0.5, 0.5, 0.5, 3.0])
+
+
+def test_labelling_only_usable_clusters_gives_the_same_labels_for_them() -> None:
+    """The dataset labels only clusters it can keep; for those the labels equal a full
+    labelling, and every cluster a full labelling calls signal touches a signal box."""
+    from triggerml.detector.sources import TRUTH_DTYPE
+    from triggerml.nn.dataset import SIGNAL, label_clusters, touches_signal
+    from triggerml.tpg.clusters import CLUSTER_DTYPE
+
+    rng = np.random.default_rng(5)
+    truth = np.zeros(60, TRUTH_DTYPE)
+    truth["event_id"] = np.arange(60)
+    truth["kind"] = rng.choice([b"Ar39", b"gamma_cavern", b"single_electron", b"snb_nue"], 60)
+    truth["deposited_energy_mev"] = rng.uniform(0.1, 20, 60)
+    truth["channel_min"] = rng.integers(-1, 120, 60)  # -1: no collection charge
+    truth["channel_max"] = truth["channel_min"] + rng.integers(0, 8, 60)
+    truth["tick_min"] = rng.integers(0, 1000, 60)
+    truth["tick_max"] = truth["tick_min"] + rng.integers(0, 60, 60)
+    clusters = np.zeros(500, CLUSTER_DTYPE)
+    clusters["channel_min"] = rng.integers(0, 120, 500)
+    clusters["channel_max"] = clusters["channel_min"] + rng.integers(0, 5, 500)
+    clusters["start"] = rng.integers(0, 1000, 500)
+    clusters["end"] = clusters["start"] + rng.integers(1, 40, 500)
+    clusters["adc_sum"] = rng.integers(0, 20_000, 500)
+    full = label_clusters(clusters, truth)
+    touched = touches_signal(clusters, truth)
+    assert np.all(touched[full["label"] == SIGNAL])
+    assert 0 < (full["label"] == SIGNAL).sum() < touched.sum() < clusters.size
+    usable = touched | (clusters["adc_sum"] >= 15_000)
+    partial = label_clusters(clusters, truth, only=usable)
+    assert_array_equal(partial[usable], full[usable])
+    assert np.all(partial["event_id"][~usable] == -1)
+    assert np.all(partial["label"][~usable] == 0)
 
 
 def _read_all(path: Path) -> dict[str, np.ndarray]:

@@ -169,6 +169,48 @@ def bench_emulator(
     return results
 
 
+def bench_startup(build_dir: str, events: int = 8) -> dict[str, object]:
+    """`triggerml emulate` of a few events in a new process, cold (empty kernel cache: every
+    specialized kernel compiled) and warm (the cache of the cold run): wall seconds each, and
+    the warm run against the bare interpreter start-up with numpy and numba imported."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    from pathlib import Path
+
+    from triggerml.emulator import load_emulator
+    from triggerml.emulator.kernel_cache import CACHE_ENV
+
+    emulator = load_emulator(build_dir)
+    grid = emulator.input_type
+    rng = np.random.default_rng(0)
+    x = grid.cast(rng.normal(0, 4.0, (events, *emulator.input_shape)))
+    with tempfile.TemporaryDirectory(prefix="triggerml-bench-") as folder:
+        data, out = Path(folder) / "x.npy", Path(folder) / "y.npy"
+        np.save(data, x)
+        env = {**os.environ, CACHE_ENV: str(Path(folder) / "kernels")}
+        command = [sys.executable, "-m", "triggerml.cli", "emulate", build_dir]
+        command += ["--input", str(data), "--output", str(out)]
+
+        def run(args: list[str]) -> float:
+            start = time.perf_counter()
+            subprocess.run(args, env=env, check=True, capture_output=True)
+            return time.perf_counter() - start
+
+        cold = run(command)
+        warm = min(run(command) for _ in range(3))
+        bare = min(run([sys.executable, "-c", "import numba, numpy"]) for _ in range(3))
+    return {
+        "name": f"startup:{Path(build_dir).name}",
+        "events": events,
+        "cold_seconds": cold,
+        "warm_seconds": warm,
+        "interpreter_seconds": bare,
+        "ratio_cold_to_warm": cold / warm,
+    }
+
+
 def bench_stream(
     scenario_path: str, slices: int = 24
 ) -> tuple[BenchResult, dict[str, float], float]:

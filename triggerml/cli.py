@@ -656,7 +656,13 @@ def synth(
 
 @app.command()
 def report(
-    build_dir: Annotated[Path, typer.Argument(help="A (synthesized) build folder.")],
+    build_dir: Annotated[
+        Path,
+        typer.Argument(
+            help="A synthesized build folder, or an HLS project synthesized elsewhere "
+            "(its csynth reports are parsed into report.json)."
+        ),
+    ],
     rate: Annotated[
         float | None,
         typer.Option(
@@ -664,10 +670,18 @@ def report(
             "does the firmware keep up, and with how many instances?"
         ),
     ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print report.json itself.")] = False,
 ) -> None:
     """Print report.json as a table: latency, interval, resources against the part."""
+    from triggerml.compile.synth import load_report
+
     if rate is None or (build_dir / "report.json").is_file():
-        _print_report(build_dir)
+        if as_json:
+            import json
+
+            print(json.dumps(load_report(build_dir), indent=2))
+        else:
+            _print_report(build_dir)
     if rate is not None:
         from triggerml.trigger.budget import firmware_budget
 
@@ -683,16 +697,15 @@ def report(
 
 
 def _print_report(build_dir: Path) -> None:
-    import json
+    from triggerml.compile.synth import load_report
 
-    path = build_dir / "report.json"
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: run `triggerml synth {build_dir}` first")
-    data = json.loads(path.read_text())
+    data = load_report(build_dir)
     clock = data["clock_ns"]
     latency, interval = data["latency_cycles"], data["interval_cycles"]
     ns = data["latency_ns"]
-    summary = Table(title=f"{build_dir} · {data['tool']} · {data['part']}")
+    version = f" {data['tool_version']}" if data.get("tool_version") else ""
+    top = f" · top {data['top']}" if data.get("top") else ""
+    summary = Table(title=f"{build_dir} · {data['tool']}{version} · {data['part']}{top}")
     summary.add_column("quantity")
     summary.add_column("value", justify="right")
     summary.add_row("clock target / estimated (ns)", f"{clock['target']} / {clock['estimated']}")
@@ -713,6 +726,8 @@ def _print_report(build_dir: Path) -> None:
             percent = "—" if row["percent"] is None else f"{row['percent']:.2f}"
             table.add_row(name, str(row["used"]), str(row["available"]), percent)
         console.print(table)
+    for warning in data.get("warnings", []):
+        err_console.print(f"warning: {warning}", markup=False)
     verdict = "[green]fits[/green]" if data["fits"] else "[red]does not fit[/red]"
     console.print(f"{verdict} the part {data['part']}")
 
@@ -975,6 +990,28 @@ def bench_emulator_command(
         )
     if as_json:
         print(json.dumps(results[-1]))
+
+
+@bench_app.command("startup")
+def bench_startup_command(
+    build_dir: Annotated[Path, typer.Argument(help="A build folder.")],
+    events: Annotated[int, typer.Option(help="Events to emulate per run.")] = 8,
+    as_json: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
+) -> None:
+    """Start-up of `triggerml emulate` in a new process: cold (kernel cache empty) vs warm."""
+    import json
+
+    from triggerml.bench import bench_startup
+
+    result = bench_startup(str(build_dir), events)
+    console.print(
+        f"{result['name']}: emulate {events} events in a new process — cold "
+        f"{result['cold_seconds']:.2f} s (kernels compiled), warm {result['warm_seconds']:.2f} s "
+        f"(kernel cache), ratio {result['ratio_cold_to_warm']:.1f}; python + numba import "
+        f"alone {result['interpreter_seconds']:.2f} s"
+    )
+    if as_json:
+        print(json.dumps(result))
 
 
 @bench_app.command("stream")

@@ -135,13 +135,70 @@ def run(
 
 
 # --- report parsing ------------------------------------------------------------------------
-def find_csynth(project: Path) -> Path:
-    candidates = sorted(project.glob("**/syn/report/csynth.xml")) or sorted(
-        project.glob("**/syn/report/*_csynth.xml")
+CSYNTH_GLOBS = ("**/syn/report/csynth.xml", "**/syn/report/*_csynth.xml")
+_TCL_NAME = re.compile(r'^\s*set\s+project_name\s+"?([A-Za-z_]\w*)"?', re.MULTILINE)
+_TCL_TOP = re.compile(r"^\s*set_top\s+([A-Za-z_]\w*)\s*$", re.MULTILINE)
+_YAML_NAME = re.compile(r"^ProjectName:\s*([A-Za-z_]\w*)\s*$", re.MULTILINE)
+
+
+def project_top(project: Path) -> str | None:
+    """The project's top function: hls4ml's ProjectName (hls4ml_config.yml, project.tcl),
+    else a literal ``set_top`` in build_prj.tcl; None when the project does not say."""
+    for name, pattern in (
+        ("hls4ml_config.yml", _YAML_NAME),
+        ("project.tcl", _TCL_NAME),
+        ("build_prj.tcl", _TCL_TOP),
+    ):
+        path = project / name
+        if path.is_file():
+            found = pattern.search(path.read_text(errors="replace"))
+            if found:
+                return found.group(1)
+    return None
+
+
+def _xml_root(path: Path) -> ET.Element:
+    try:
+        return ET.parse(path).getroot()
+    except ET.ParseError as error:
+        raise SynthError(
+            f"{path} is not a readable csynth report ({error}): re-run synthesis or copy it again"
+        ) from None
+
+
+def _report_top(path: Path) -> str | None:
+    node = _xml_root(path).find("UserAssignments/TopModelName")
+    return None if node is None or not node.text else node.text.strip()
+
+
+def find_csynth(project: Path, top: str | None = None) -> tuple[Path, str]:
+    """The C-synthesis report of the project's top function, and that top's name.
+
+    Vivado HLS writes ``csynth.xml`` for the synthesized top (perhaps a wrapper such as an AXI
+    stream around the model) and one ``<function>_csynth.xml`` per function; the model's
+    function is read, never the first file in sort order."""
+    reports = [path for pattern in CSYNTH_GLOBS for path in sorted(project.glob(pattern))]
+    if not reports:
+        raise SynthError(f"no csynth.xml under {project}: synthesize the project (triggerml synth)")
+    top = top or project_top(project)
+    if top is None:
+        overall = [path for path in reports if path.name == "csynth.xml"]
+        chosen = overall[0] if overall else reports[0]
+        found = _report_top(chosen)
+        if found is None:
+            raise SynthError(f"{chosen} names no TopModelName: cannot tell which function it is")
+        return chosen, found
+    own = [path for path in reports if path.name == f"{top}_csynth.xml"]
+    if own:
+        return own[0], top
+    for path in reports:
+        if path.name == "csynth.xml" and _report_top(path) == top:
+            return path, top
+    tops = sorted({t for t in (_report_top(p) for p in reports if p.name == "csynth.xml") if t})
+    raise SynthError(
+        f"no csynth report of the project's top function {top} under {project} (found the "
+        f"top-level report of {', '.join(tops) or 'none'}): synthesize {top} or pass its project"
     )
-    if not candidates:
-        raise SynthError(f"the tool finished but wrote no csynth.xml under {project}")
-    return candidates[0]
 
 
 def _number(text: str | None) -> float | None:
@@ -173,7 +230,7 @@ def _resources(node: ET.Element | None) -> dict[str, int | None]:
 
 
 def parse_csynth(path: Path) -> dict[str, Any]:
-    root = ET.parse(path).getroot()
+    root = _xml_root(path)
 
     def text(xpath: str) -> str | None:
         node = root.find(xpath)
@@ -186,7 +243,10 @@ def parse_csynth(path: Path) -> dict[str, Any]:
     worst = _int(text(latency + "Worst-caseLatency"))
     used = _resources(root.find("AreaEstimates/Resources"))
     available = _resources(root.find("AreaEstimates/AvailableResources"))
+    version = text("ReportVersion/Version")
     return {
+        "top": (text("UserAssignments/TopModelName") or "").strip() or None,
+        "tool_version": None if version is None else version.strip(),
         "part": text("UserAssignments/Part"),
         "clock_ns": {"target": target, "estimated": estimated},
         "latency_cycles": {"best": best, "worst": worst},
@@ -222,25 +282,43 @@ VSYNTH_ROWS = {
 }
 
 
-def parse_vsynth(path: Path) -> dict[str, dict[str, Any]]:
-    """Vivado's report_utilization table: | Site Type | Used | Fixed | (Prohibited |)
-    Available | Util% |.  Block RAM tiles are 36 Kb: counted here as two BRAM_18K."""
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def parse_vsynth(path: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Vivado's report_utilization tables: | Site Type | Used | Fixed | (Prohibited |)
+    Available | Util% | — columns found from each table's header, row labels read without
+    their footnote marks (``CLB LUTs*``).  Block RAM tiles are 36 Kb: counted as two
+    BRAM_18K.  Returns the table and warnings (a resource the report does not list is null,
+    never 0)."""
     used: dict[str, int | None] = dict.fromkeys(RESOURCES)
     available: dict[str, int | None] = dict.fromkeys(RESOURCES)
-    for line in path.read_text().splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) < 4:
+    columns: dict[str, int] = {}
+    for line in path.read_text(errors="replace").splitlines():
+        if not line.lstrip().startswith("|"):
             continue
+        cells = _cells(line)
+        if cells[0] == "Site Type":
+            columns = {name: index for index, name in enumerate(cells)}
+            continue
+        if "Used" not in columns or "Available" not in columns or len(cells) < len(columns):
+            continue
+        label = cells[0].rstrip("*").strip()
         for name, labels in VSYNTH_ROWS.items():
-            if cells[0] in labels and used[name] is None:
-                numbers = [_number(c) for c in cells[1:]]
-                values = [n for n in numbers if n is not None]
-                if len(values) < 3:
+            if label in labels and used[name] is None:
+                count, limit = _number(cells[columns["Used"]]), _number(cells[columns["Available"]])
+                if count is None:
                     continue
                 factor = 2 if name == "BRAM_18K" else 1
-                used[name] = int(values[0] * factor)
-                available[name] = int(values[-2] * factor)
-    return _table(used, available)
+                used[name] = int(count * factor)
+                available[name] = None if limit is None else int(limit * factor)
+    warnings = [
+        f"{path.name} has no {name} row ({' / '.join(VSYNTH_ROWS[name])}): {name} unknown"
+        for name in ("LUT", "FF", "DSP")
+        if used[name] is None
+    ]
+    return _table(used, available), warnings
 
 
 def find_vsynth(project: Path) -> Path | None:
@@ -252,14 +330,53 @@ def find_vsynth(project: Path) -> Path | None:
 
 
 def parse_reports(project: Path, tool: str) -> dict[str, Any]:
-    csynth = parse_csynth(find_csynth(project))
-    report: dict[str, Any] = {"tool": tool, **csynth}
+    """report.json from the reports under an HLS project: its top function's csynth report
+    and, when present, Vivado's utilization report."""
+    path, top = find_csynth(project)
+    csynth = parse_csynth(path)
+    report: dict[str, Any] = {"tool": tool, **csynth, "top": top, "warnings": []}
+    report["csynth_report"] = str(path.relative_to(project))
     vsynth = find_vsynth(project)
     if vsynth is not None:
-        report["resources_vsynth"] = parse_vsynth(vsynth)
+        report["resources_vsynth"], warnings = parse_vsynth(vsynth)
+        report["warnings"] += warnings
     chosen = report.get("resources_vsynth", report["resources"])
     report["fits"] = all(
         row["used"] is None or row["available"] is None or row["used"] <= row["available"]
         for row in chosen.values()
     )
+    if any(row["used"] is None for name, row in chosen.items() if name in ("LUT", "FF", "DSP")):
+        report["warnings"].append("fits is judged without the resources the report lacks")
+    return report
+
+
+def _tool_of(csynth_path: Path, version: str | None) -> str:
+    """Which tool wrote a report found on disk: vitis-run keeps no solution folder
+    (``<work>/hls/syn/report``); Vivado HLS stopped at 2020.1."""
+    if "hls" in csynth_path.parts and not any(p.startswith("solution") for p in csynth_path.parts):
+        return "vitis-run"
+    try:
+        year = tuple(int(part) for part in (version or "").split(".")[:2])
+    except ValueError:
+        year = ()
+    return "vivado_hls" if year and year < (2020, 2) else "vitis_hls"
+
+
+def load_report(folder: Path) -> dict[str, Any]:
+    """report.json of a build, or — for a build or bare HLS project synthesized elsewhere
+    and copied back — made from the tool's own reports and written beside them."""
+    saved = folder / "report.json"
+    if saved.is_file():
+        import json
+
+        data: dict[str, Any] = json.loads(saved.read_text())
+        return data
+    try:
+        project = project_dir(folder)
+    except FileNotFoundError:
+        project = folder  # a bare project without build_prj.tcl: look for its reports
+    path, _ = find_csynth(project)
+    report = parse_reports(project, _tool_of(path.relative_to(project), None))
+    report["tool"] = _tool_of(path.relative_to(project), report.get("tool_version"))
+    write_json(saved, report)
     return report

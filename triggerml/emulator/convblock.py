@@ -13,11 +13,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
-import numba
 import numpy as np
 import numpy.typing as npt
 
-from triggerml.emulator.fastcast import _O, _Q, _one, _wrap
+from triggerml.emulator import kernel_cache
+from triggerml.emulator.fastcast import _O, _Q
 from triggerml.fixed import FixedType
 
 CastParams = tuple[int, int, int, int, int, int, int, int, int]
@@ -46,28 +46,43 @@ def cast_params(source: FixedType, target: FixedType | None) -> CastParams:
     )
 
 
-@functools.lru_cache(maxsize=256)
-def caster(params: CastParams) -> Callable[[int], int]:
-    """A cast with its parameters as compile-time constants (from :func:`cast_params`):
-    inlined into a kernel, LLVM folds the mode branches away."""
+def cast_call(params: CastParams, value: str) -> str:
+    """Source of a cast with its parameters as literals (from :func:`cast_params`): in a
+    generated kernel LLVM folds the mode branches away; an identity is no call at all."""
     apply, shift, width, signed, q, o, sat_bits, lo, hi = params
-    is_signed = bool(signed)
     if not apply:
-
-        @numba.njit(inline="always")
-        def identity(value: int) -> int:
-            return value
-
-        return identity
-
-    @numba.njit(inline="always")
-    def cast(value: int) -> int:
-        return _one(value, shift, width, is_signed, q, o, sat_bits, lo, hi)
-
-    return cast
+        return value
+    return f"_one({value}, {shift}, {width}, {bool(signed)}, {q}, {o}, {sat_bits}, {lo}, {hi})"
 
 
 SUB_BATCH = 128  # events per kernel call: the float sums of a call stay in cache
+
+_SUMS_SOURCE = """\
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, parallel=True, fastmath=True)
+def kernel(x, w, rows, sums):
+    for n in numba.prange(x.shape[0]):
+        padded = np.zeros(({channels}, {pad_h}, {pad_w}), dtype=np.{dtype})
+        for iy in range({height}):
+            for ix in range({width}):
+                for c in range({channels}):
+                    padded[c, {top} + iy, {left} + ix] = x[n, iy, ix, c]
+        for oy in range({conv_h}):
+            for f in range({filters}):
+                for ox in range({conv_w}):
+                    total = np.{dtype}(0)
+                    for ky in range({kh}):
+                        for kx in range({kw}):
+                            for c in range({channels}):
+                                total += w[f, ky, kx, c] * padded[c, oy * {sh} + ky, ox * {sw} + kx]
+                    rows[n, oy, f, ox] = total
+            for ox in range({conv_w}):
+                for f in range({filters}):
+                    sums[n, oy, ox, f] = rows[n, oy, f, ox]
+"""
 
 
 @functools.lru_cache(maxsize=64)
@@ -77,44 +92,71 @@ def _sums_kernel(
     dtype: str,
 ) -> Callable[..., None]:
     """The exact convolution sums, with the layer's sizes as compile-time constants (LLVM
-    unrolls and vectorizes; compiled once per layer shape and process, ≈1 s).  fastmath
-    lets it reorder the sums, which is safe because every partial sum is an exact integer.
+    unrolls and vectorizes; compiled once per layer shape and machine, ≈1 s, then loaded
+    from the kernel cache).  fastmath lets it reorder the sums, which is safe because
+    every partial sum is an exact integer.
 
-    The input is zero-padded channels-first and the sums are laid out (b, conv_h, F,
-    conv_w), so LLVM vectorizes over output columns: measured 1.1× (8 channels) to 6× (one
-    channel) faster than one dot product per output, and 5–9× faster than sums written to
-    an array made inside the kernel (not vectorized)."""
+    kernel(x (b, H, W, C), w (F, KH, KW, C), rows (b, conv_h, F, conv_w) scratch, sums
+    (b, conv_h, conv_w, F)).  The input is zero-padded channels-first and the sums are laid
+    out (b, conv_h, F, conv_w), so LLVM vectorizes over output columns: measured 1.1×
+    (8 channels) to 6× (one channel) faster than one dot product per output, and 5–9×
+    faster than sums written to an array made inside the kernel (not vectorized)."""
     filters, kh, kw, channels, height, width = shape
     sh, sw, top, left, conv_h, conv_w = geometry
-    exact = np.dtype(dtype).type
-    zero = exact(0)  # a typed constant: the sums stay in the exact dtype
-    pad_h = max((conv_h - 1) * sh + kh, top + height)
-    pad_w = max((conv_w - 1) * sw + kw, left + width)
+    source = _SUMS_SOURCE.format(
+        filters=filters,
+        kh=kh,
+        kw=kw,
+        channels=channels,
+        height=height,
+        width=width,
+        sh=sh,
+        sw=sw,
+        top=top,
+        left=left,
+        conv_h=conv_h,
+        conv_w=conv_w,
+        pad_h=max((conv_h - 1) * sh + kh, top + height),
+        pad_w=max((conv_w - 1) * sw + kw, left + width),
+        dtype=np.dtype(dtype).name,
+    )
+    return kernel_cache.load(source, "kernel")
 
-    @numba.njit(parallel=True, fastmath=True)
-    def kernel(x: np.ndarray, w: np.ndarray, rows: np.ndarray, sums: np.ndarray) -> None:
-        """x (b, H, W, C), w (F, KH, KW, C), rows (b, conv_h, F, conv_w) scratch,
-        sums (b, conv_h, conv_w, F)."""
-        for n in numba.prange(x.shape[0]):
-            padded = np.zeros((channels, pad_h, pad_w), dtype=exact)
-            for iy in range(height):
-                for ix in range(width):
-                    for c in range(channels):
-                        padded[c, top + iy, left + ix] = x[n, iy, ix, c]
-            for oy in range(conv_h):
-                for f in range(filters):
-                    for ox in range(conv_w):
-                        total = zero
-                        for ky in range(kh):
-                            for kx in range(kw):
-                                for c in range(channels):
-                                    total += w[f, ky, kx, c] * padded[c, oy * sh + ky, ox * sw + kx]
-                        rows[n, oy, f, ox] = total
-                for ox in range(conv_w):
+
+_FINISH_SOURCE = """\
+import numba
+import numpy as np
+
+from triggerml.emulator.fastcast import _one, _wrap
+
+
+@numba.njit(cache=True, inline="always")
+def finish(total, bias):
+    wide = (int(np.int64(total)) << {shift}) + bias
+    value = {to_result}
+    return {relu_value}
+
+
+@numba.njit(cache=True, parallel=True)
+def kernel(sums, bias, out):
+    _, out_h, out_w, filters = out.shape
+    for n in numba.prange(sums.shape[0]):
+        if {ph} == 0:
+            for oy in range(out_h):
+                for ox in range(out_w):
                     for f in range(filters):
-                        sums[n, oy, ox, f] = rows[n, oy, f, ox]
-
-    return kernel
+                        out[n, oy, ox, f] = finish(sums[n, oy, ox, f], bias[f])
+            continue
+        for oy in range(out_h):
+            for ox in range(out_w):
+                for f in range(filters):
+                    best = finish(sums[n, oy * {ph}, ox * {pw}, f], bias[f])
+                    for py in range({ph}):
+                        for px in range({pw}):
+                            value = finish(sums[n, oy * {ph} + py, ox * {pw} + px, f], bias[f])
+                            best = max(best, value)
+                    out[n, oy, ox, f] = {pooled}
+"""
 
 
 @functools.lru_cache(maxsize=64)
@@ -129,36 +171,15 @@ def _finish_kernel(
     ph, pw = pool
     shift, a_width, a_signed = accumulator
     result_p, relu, relu_p, pool_a_p, pool_r_p = casts
-    to_result, to_relu = caster(result_p), caster(relu_p)
-    to_pool_accum, to_pool_result = caster(pool_a_p), caster(pool_r_p)
-
-    @numba.njit(inline="always")
-    def finish(total: float, bias: int) -> int:
-        wide = (int(np.int64(total)) << shift) + bias
-        value = to_result(int(_wrap(wide, a_width, a_signed)))
-        return to_relu(max(value, 0)) if relu else value
-
-    @numba.njit(parallel=True)
-    def kernel(sums: np.ndarray, bias: np.ndarray, out: np.ndarray) -> None:
-        _, out_h, out_w, filters = out.shape
-        for n in numba.prange(sums.shape[0]):
-            if ph == 0:
-                for oy in range(out_h):
-                    for ox in range(out_w):
-                        for f in range(filters):
-                            out[n, oy, ox, f] = finish(sums[n, oy, ox, f], bias[f])
-                continue
-            for oy in range(out_h):
-                for ox in range(out_w):
-                    for f in range(filters):
-                        best = finish(sums[n, oy * ph, ox * pw, f], bias[f])
-                        for py in range(ph):
-                            for px in range(pw):
-                                value = finish(sums[n, oy * ph + py, ox * pw + px, f], bias[f])
-                                best = max(best, value)
-                        out[n, oy, ox, f] = to_pool_result(to_pool_accum(best))
-
-    return kernel
+    source = _FINISH_SOURCE.format(
+        shift=shift,
+        to_result=cast_call(result_p, f"int(_wrap(wide, {a_width}, {bool(a_signed)}))"),
+        relu_value=cast_call(relu_p, "max(value, 0)") if relu else "value",
+        ph=ph,
+        pw=pw,
+        pooled=cast_call(pool_r_p, cast_call(pool_a_p, "best")),
+    )
+    return kernel_cache.load(source, "kernel")
 
 
 def finish_sums(

@@ -164,21 +164,44 @@ def _from_doubles(
         out[i] = _one(man, -exponent - frac_bits, width, signed, q, o, sat_bits, lo, hi)
 
 
+_FROM_DOUBLES_SOURCE = """\
+import numba
+import numpy as np
+
+from triggerml.emulator.fastcast import _one, _split_double
+
+
+@numba.njit(cache=True, parallel=True)
+def kernel(values, out):
+    raw = values.view(np.uint64)
+    for i in numba.prange(raw.shape[0]):
+        man, exponent = _split_double(raw[i])
+        out[i] = _one(
+            man, -exponent - {frac_bits}, {width}, {signed}, {q}, {o}, {sat_bits}, {lo}, {hi}
+        )
+"""
+
+
 @functools.lru_cache(maxsize=32)
 def _from_doubles_for(
     frac_bits: int, width: int, signed: bool, q: int, o: int, sat_bits: int, lo: int, hi: int
 ) -> Callable[[np.ndarray, np.ndarray], None]:
     """:func:`_from_doubles` with the target type as compile-time constants: ≈1.7× faster,
-    for one compile (≈0.5 s) per type and process — the emulator's input cast."""
+    for one compile (≈0.5 s) per type and machine (kernel cache) — the emulator's input
+    cast."""
+    from triggerml.emulator import kernel_cache
 
-    @numba.njit(parallel=True)
-    def kernel(values: np.ndarray, out: np.ndarray) -> None:
-        raw = values.view(np.uint64)
-        for i in numba.prange(raw.shape[0]):
-            man, exponent = _split_double(raw[i])
-            out[i] = _one(man, -exponent - frac_bits, width, signed, q, o, sat_bits, lo, hi)
-
-    return kernel
+    source = _FROM_DOUBLES_SOURCE.format(
+        frac_bits=frac_bits,
+        width=width,
+        signed=bool(signed),
+        q=q,
+        o=o,
+        sat_bits=sat_bits,
+        lo=lo,
+        hi=hi,
+    )
+    return kernel_cache.load(source, "kernel")
 
 
 def mantissa_from_double(

@@ -153,8 +153,38 @@ META_DTYPE = np.dtype(
 )
 
 
-def label_clusters(clusters: npt.NDArray, truth: npt.NDArray) -> npt.NDArray:
-    """Per cluster: class and the matched event's truth (the largest matched deposit)."""
+def _overlaps(boxes: npt.NDArray, cluster: npt.NDArray) -> npt.NDArray[np.bool_]:
+    """Truth boxes a cluster touches (one wire either side, the drift margins in time)."""
+    return (
+        (boxes["channel_min"] - 1 <= cluster["channel_max"])
+        & (boxes["channel_max"] + 1 >= cluster["channel_min"])
+        & (boxes["tick_min"] + TICK_MARGIN[0] <= cluster["end"])
+        & (boxes["tick_max"] + TICK_MARGIN[1] >= cluster["start"])
+    )
+
+
+def touches_signal(clusters: npt.NDArray, truth: npt.NDArray) -> npt.NDArray[np.bool_]:
+    """Clusters overlapping any signal box (the test of `_overlaps`): the only ones
+    `label_clusters` can call signal. Loops over the few signal boxes, not the clusters."""
+    touched = np.zeros(clusters.size, dtype=bool)
+    boxes = truth[(truth["channel_min"] >= 0) & np.isin(truth["kind"], SIGNAL_KINDS)]
+    for box in boxes:
+        touched |= (
+            (box["channel_min"] - 1 <= clusters["channel_max"])
+            & (box["channel_max"] + 1 >= clusters["channel_min"])
+            & (box["tick_min"] + TICK_MARGIN[0] <= clusters["end"])
+            & (box["tick_max"] + TICK_MARGIN[1] >= clusters["start"])
+        )
+    return touched
+
+
+def label_clusters(
+    clusters: npt.NDArray, truth: npt.NDArray, only: npt.NDArray[np.bool_] | None = None
+) -> npt.NDArray:
+    """Per cluster: class and the matched event's truth (the largest matched deposit).
+
+    `only` limits the (per-cluster) matching to the clusters a caller can use; the rest
+    keep label 0 and event id −1."""
     meta = np.zeros(clusters.size, dtype=META_DTYPE)
     meta["event_id"] = -1
     for name in ("start", "channel_min", "channel_max", "adc_sum", "n_hits"):
@@ -163,13 +193,9 @@ def label_clusters(clusters: npt.NDArray, truth: npt.NDArray) -> npt.NDArray:
         return meta
     has_box = truth["channel_min"] >= 0
     boxes = truth[has_box]
-    for i, cluster in enumerate(clusters):
-        overlap = (
-            (boxes["channel_min"] - 1 <= cluster["channel_max"])
-            & (boxes["channel_max"] + 1 >= cluster["channel_min"])
-            & (boxes["tick_min"] + TICK_MARGIN[0] <= cluster["end"])
-            & (boxes["tick_max"] + TICK_MARGIN[1] >= cluster["start"])
-        )
+    for i in range(clusters.size) if only is None else np.flatnonzero(only):
+        cluster = clusters[i]
+        overlap = _overlaps(boxes, cluster)
         if not overlap.any():
             continue
         matched = boxes[overlap]
@@ -268,8 +294,14 @@ def collect(
         if clusters.size:
             buffer_start = slice_.start_tick - (len(buffers) - 1) * ticks
             adc = np.concatenate(buffers, axis=1)
-            meta = label_clusters(clusters, np.concatenate(truths))
             counted = (clusters["start"] >= counted_from) & (clusters["start"] < counted_to)
+            truth = np.concatenate(truths)
+            # only clusters that can be kept need labelling: signal ones touch a signal box,
+            # the rest must pass the pre-cut (labelling all of them cost half a task's time)
+            usable = counted & (
+                (clusters["adc_sum"] >= config.precut_adc_sum) | touches_signal(clusters, truth)
+            )
+            meta = label_clusters(clusters, truth, only=usable)
             # all signal clusters of events inside the range (the largest per event is
             # chosen at the end, once every fragment is in), a prescaled share of the
             # plentiful backgrounds and noise above the pre-cut

@@ -50,6 +50,23 @@ class _EpochCallback:
         return Callback()
 
 
+def sample_weights(
+    y: npt.NDArray[np.float32],
+    meta: npt.NDArray,
+    config: ModelConfig,
+    class_weights: tuple[float, float],
+) -> npt.NDArray[np.float32]:
+    """Per example: its class's balanced weight (backgrounds × ``background_weight``), hard
+    backgrounds (ADC sum ≥ ``hard_adc_sum``) × ``hard_weight`` on top."""
+    signal = y == 1
+    weights = np.where(signal, class_weights[1], class_weights[0])
+    training = config.training
+    if training.hard_adc_sum > 0:
+        hard = ~signal & (meta["adc_sum"] >= training.hard_adc_sum)
+        weights = np.where(hard, weights * training.hard_weight, weights)
+    return weights.astype(np.float32)
+
+
 def _fit(
     model: Any,
     data: Dataset,
@@ -59,18 +76,19 @@ def _fit(
 ) -> dict[str, list[float]]:
     import tf_keras
 
-    x_train, y_train, _ = data.part("train")
-    x_val, y_val, _ = data.part("val")
+    x_train, y_train, meta_train = data.part("train")
+    x_val, y_val, meta_val = data.part("val")
     positives = max(float(y_train.sum()), 1.0)
     negatives = max(float(y_train.size - y_train.sum()), 1.0)
-    weights = {
-        0: config.training.background_weight * y_train.size / (2 * negatives),
-        1: y_train.size / (2 * positives),
-    }
+    class_weights = (
+        config.training.background_weight * y_train.size / (2 * negatives),
+        y_train.size / (2 * positives),
+    )
     model.compile(
         optimizer=tf_keras.optimizers.Adam(config.training.learning_rate),
         loss="binary_crossentropy",
         metrics=["accuracy"],
+        weighted_metrics=[],  # the loss is weighted; accuracy stays a plain count
     )
     callbacks = [
         tf_keras.callbacks.EarlyStopping(
@@ -82,10 +100,11 @@ def _fit(
     history = model.fit(
         x_train,
         y_train,
-        validation_data=(x_val, y_val),
+        sample_weight=sample_weights(y_train, meta_train, config, class_weights),
+        # validated with the same weights: early stopping watches the loss that is trained
+        validation_data=(x_val, y_val, sample_weights(y_val, meta_val, config, class_weights)),
         epochs=epochs,
         batch_size=config.training.batch_size,
-        class_weight=weights,
         shuffle=True,
         verbose=0,
         callbacks=callbacks,

@@ -109,10 +109,17 @@ class Training:
     # × the balanced class weight of backgrounds and noise: > 1 buys rejection with signal,
     # for a trigger that runs far out on the background tail (≈10⁻⁴ of all clusters)
     background_weight: float = 1.0
+    # × again for backgrounds whose ADC sum is ≥ hard_adc_sum: the few that the ADC sum cannot
+    # reject near the working point (≈1 in 10² above the pre-cut) would otherwise barely
+    # reach the loss, and the model would learn the ADC sum rather than what it misses
+    hard_adc_sum: int = 0
+    hard_weight: float = 1.0
 
     def validate(self) -> None:
         require(self.epochs > 0, "epochs", "must be positive")
         require(self.background_weight > 0, "background_weight", "must be positive")
+        require(self.hard_adc_sum >= 0, "hard_adc_sum", "must not be negative")
+        require(self.hard_weight > 0, "hard_weight", "must be positive")
         require(self.batch_size > 0, "batch_size", "must be positive")
         require(self.learning_rate > 0, "learning_rate", "must be positive")
 
