@@ -57,6 +57,12 @@ def test_manifest_fields_and_exact_csim(tpmlp_build: tuple[Path, dict]) -> None:
     ]
     assert manifest["csim"]["emulator_mismatches"] == 0
     assert all(s["verdict"] == "ok" for s in manifest["steps"])
+    # the sigmoid's port holds its table's values (ap_fixed<18,8>: 10 fractional bits), not
+    # the bit-exact flow's ap_ufixed<127,1>; the emulator above follows it exactly
+    assert manifest["outputs"][0]["precision"] == "ap_ufixed<11,1,AP_TRN,AP_WRAP>"
+    defines = (out / "hls_project" / "firmware" / "defines.h").read_text()
+    assert "typedef ap_ufixed<11,1> result_t;" in defines
+    assert manifest["warnings"] == []
     assert manifest["source"]["sha256"]
     assert set(manifest["versions"]) == {"triggerml", "hls4ml", "qkeras", "tensorflow", "numpy"}
     dense = [layer for layer in manifest["layers"] if layer["class"] == "Dense"]
@@ -141,6 +147,31 @@ def test_wide_sigmoid_input_warns(tmp_path: Path) -> None:
         warnings.simplefilter("always", BuildWarning)
         build(path, tmp_path / "out", BuildConfig(csim=False))
     assert any("lookup table" in str(w.message) for w in caught if w.category is BuildWarning)
+
+
+def test_a_wide_linear_output_keeps_its_type_with_a_warning(tmp_path: Path) -> None:
+    """A last layer without a quantizer keeps its accumulator-derived type (exact), and a
+    port wider than 32 bits is named in the manifest's warnings."""
+    import tf_keras
+    from qkeras import QActivation, QDense, quantized_bits
+
+    inputs = tf_keras.Input((64,))
+    x = QActivation(quantized_bits(24, 12, alpha=1))(inputs)
+    x = QDense(
+        1,
+        kernel_quantizer=quantized_bits(24, 12, alpha=1),
+        bias_quantizer=quantized_bits(24, 12, alpha=1),
+    )(x)
+    model = tf_keras.Model(inputs, x)
+    model.layers[2].set_weights([np.full((64, 1), 1000.0 + 2**-11), np.zeros(1)])
+    path = _save(model, tmp_path / "wide_linear.h5")
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always", BuildWarning)
+        manifest = build(path, tmp_path / "out", BuildConfig(csim=False))
+    port = manifest["outputs"][0]["precision"]
+    width = int(port.split("<")[1].split(",")[0])
+    assert width > 32
+    assert any(f"output port {manifest['outputs'][0]['name']}" in w for w in manifest["warnings"])
 
 
 def test_lambda_and_unsupported_layers_are_refused_before_loading(tmp_path: Path) -> None:

@@ -117,6 +117,9 @@ def test_summary_has_the_design_keys_for_both_triggers(tiny_study: tuple[Path, d
         assert 0.0 <= summary["lmc_efficiency"][trigger] <= summary["milky_way_efficiency"][trigger]
         rates = {r["rate_hz_per_apa"] for r in summary["efficiency_at_rate"][trigger]}
         assert rates == {0.1, 1.0, 10.0}
+        for row in summary["rate_at_90pct_hz_per_apa"][trigger].values():
+            if row.get("value") is not None:  # every passing background, by its source
+                assert sum(row["background_sources"].values()) == row["count"]
         for row in summary["efficiency_at_rate"][trigger]:
             if row["efficiency"] is not None:
                 assert row["lo"] <= row["efficiency"] <= row["hi"]

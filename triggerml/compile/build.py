@@ -34,6 +34,7 @@ SCHEMA_VERSION = 1
 PROJECT_DIR = "hls_project"
 EMULATION_DIR = "emulation"
 TABLE_ACTIVATIONS = ("sigmoid", "softmax")
+MAX_OUTPUT_BITS = 32  # wider output ports get a warning
 WIDE_TABLE_INPUT_INTEGER_BITS = 8  # ±128: 16× the table range
 
 
@@ -208,7 +209,48 @@ def step_convert(state: BuildState) -> str:
             project_name="myproject",
             **kwargs,
         )
+        _narrow_table_outputs(state)
     return "ok"
+
+
+def _narrow_table_outputs(state: BuildState) -> None:
+    """An output port no wider than its values: hls4ml's bit-exact flow gives a sigmoid
+    ``ap_ufixed<127,1>`` (126 fractional bits), but its values are entries of the lookup
+    table — in [0, 1] with the table type's fractional bits — so ``ap_ufixed<F+1,1>`` holds
+    every one exactly (same values, a port an integrator can route)."""
+    from hls4ml.backends.fpga.fpga_types import APTypeConverter
+    from hls4ml.model.types import FixedPrecisionType
+
+    outputs = {var.name for var in state.hls_model.get_output_variables()}
+    for layer in state.hls_model.get_layers():
+        variable = layer.get_output_variable()
+        activation = str(layer.get_attr("activation") or "").lower()
+        if variable.name not in outputs or layer.class_name != "Activation":
+            continue
+        if activation != "sigmoid" or layer.get_attr("table_t") is None:
+            continue
+        table = layer.get_attr("table_t").precision
+        fractional = int(table.width) - int(table.integer)
+        current = variable.type.precision
+        if fractional + 1 >= int(current.width):
+            continue
+        narrow = APTypeConverter().convert(FixedPrecisionType(fractional + 1, 1, signed=False))
+        variable.type.precision = narrow  # result_t is this same type object
+        layer.attributes["trusted"] = True  # a later bit-exact pass keeps it
+
+
+def _check_output_widths(state: BuildState) -> None:
+    """Warn on output ports wider than 32 bits: wider than any value a trigger decision
+    needs, and a routing cost for whoever integrates the IP."""
+    for var in state.hls_model.get_output_variables():
+        width = int(var.type.precision.width)
+        if width > MAX_OUTPUT_BITS:
+            _warn(
+                state,
+                f"output port {var.name} is {_cpp_type(var.type.precision)} ({width} bits, "
+                f"more than {MAX_OUTPUT_BITS}): quantize the last layer's output "
+                "(QActivation(quantized_bits(...))) or set its result precision in build.yaml",
+            )
 
 
 def _set_onnx_input_precision(
@@ -224,6 +266,7 @@ def step_write(state: BuildState) -> str:
     with hls4ml_sees_keras2(), _deterministic_stamp(_stamp(state)):
         state.hls_model.write()
     _check_tables(state)  # precisions are final once the write flow has run
+    _check_output_widths(state)
     return "ok"
 
 

@@ -245,6 +245,23 @@ class Evaluator:
         per = float(self.weights[half][mask].max()) if mask.any() else float("inf")
         return Rate(0.0, 0.0, hi * per, 0, True)
 
+    def background_sources(
+        self, values: npt.NDArray[np.float64], threshold: float, half: int = REPORTING
+    ) -> dict[str, int]:
+        """The passing background candidates of a half by source (the truth kind of each
+        candidate's largest cluster), most frequent first: what limits a trigger there."""
+        passing = np.flatnonzero(self.bkg[half] & (values >= threshold))
+        clusters, offsets = self.c.clusters, self.c.offsets
+        names = []
+        for index in passing:
+            members = clusters[offsets[index] : offsets[index + 1]]
+            kind = members["kind"][np.argmax(members["adc_sum"])]
+            names.append(kind.decode() if isinstance(kind, bytes) else str(kind))
+        counts: dict[str, int] = {}
+        for name in names:
+            counts[name] = counts.get(name, 0) + 1
+        return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
     # --- signal --------------------------------------------------------------------------
     def best_per_event(self, values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
         """Per event, the largest metric of the candidates holding its clusters."""

@@ -137,6 +137,21 @@ def headline(summary: dict[str, Any]) -> list[str]:
             [_fmt(summary["e50_mev"][t], ".2f") for t in triggers],
         )
     )
+    sources = [
+        f"{NAMES[t]}: "
+        + (", ".join(f"{kind} {n}" for kind, n in row["background_sources"].items()) or "none")
+        for t in triggers
+        if (row := at90.get(t, {}).get("electron_5_10_mev")) and "background_sources" in row
+    ]
+    if sources:
+        lines.append("")
+        lines.append(
+            "Background candidates passing at 90 % efficiency on e⁻ 5–10 MeV (reporting half), "
+            "by the source of their largest cluster — what limits each trigger there: "
+            + "; ".join(sources)
+            + "."
+        )
+        lines.append("")
     stream = summary["stream"]
     lines.append(
         "\n‡ the exposure cannot resolve this rate: the threshold sits just above every "

@@ -399,8 +399,13 @@ def _operating_points(
                     )
                 )
                 continue
-            rate = evaluator.measured_rate(evaluator.decision_metric(decision), decision.threshold)
-            at90[signal.value] = {**rate.row(), "decision": decision.row()}
+            values = evaluator.decision_metric(decision)
+            rate = evaluator.measured_rate(values, decision.threshold)
+            at90[signal.value] = {
+                **rate.row(),
+                "decision": decision.row(),
+                "background_sources": evaluator.background_sources(values, decision.threshold),
+            }
         summary["rate_at_90pct_hz_per_apa"][trigger] = at90
         rows = []
         for target in scenario.working_point.report_rates_hz_per_apa:
