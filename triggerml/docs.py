@@ -81,24 +81,27 @@ def _default(f: dataclasses.Field) -> str:
     return "required"
 
 
-def table(cls: type, prefix: str = "") -> list[str]:
-    """One row per key of ``cls`` (nested dataclasses expanded as ``section.key``)."""
+def table(cls: type, prefix: str = "", instance: Any = None) -> list[str]:
+    """One row per key of ``cls`` (nested dataclasses expanded as ``section.key``, with the
+    defaults of the section its parent makes, e.g. a logit quantizer's own bit counts)."""
     hints = typing.get_type_hints(cls)
     comments = _comments(cls)
     rows: list[str] = []
-    nested: list[tuple[str, type]] = []
+    nested: list[tuple[str, type, Any]] = []
     for f in dataclasses.fields(cls):
         hint = hints[f.name]
         key = f"{prefix}{f.name}"
         if dataclasses.is_dataclass(hint):
-            nested.append((key, hint))  # type: ignore[arg-type]
+            made = getattr(instance, f.name) if instance is not None else None
+            if made is None and f.default_factory is not dataclasses.MISSING:
+                made = f.default_factory()
+            nested.append((key, hint, made))  # type: ignore[arg-type]
             rows.append(f"| `{key}` | section | | {comments.get(f.name, '')} |")
             continue
-        rows.append(
-            f"| `{key}` | {_type_name(hint)} | {_default(f)} | {comments.get(f.name, '')} |"
-        )
-    for key, sub in nested:
-        rows += table(sub, f"{key}.")
+        default = _default(f) if instance is None else f"`{_plain(getattr(instance, f.name))}`"
+        rows.append(f"| `{key}` | {_type_name(hint)} | {default} | {comments.get(f.name, '')} |")
+    for key, sub, made in nested:
+        rows += table(sub, f"{key}.", made)
     return rows
 
 
@@ -143,7 +146,103 @@ def dataset_reference() -> str:
     )
 
 
-REFERENCES = {"scenario.md": scenario_reference, "dataset.md": dataset_reference}
+def model_reference() -> str:
+    from triggerml.nn.zoo import ModelConfig
+
+    return "\n".join(
+        [
+            "# Zoo model reference (`models/<name>.yaml`)",
+            "",
+            "Generated from `triggerml.nn.zoo.ModelConfig` by `python -m triggerml.docs`; a "
+            "test checks it equals the code. `layers` is a list of `{type: …}` maps (dense, "
+            "conv1d, conv2d, relu, maxpool1d, maxpool2d, flatten; `bits`/`integer` set their "
+            "quantizers). `dataset` resolves against the current working directory.",
+            "",
+            *HEADER,
+            *table(ModelConfig),
+            "",
+        ]
+    )
+
+
+def _cell(text: object) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _option_default(param: Any) -> str:
+    default = param.default
+    if default is None or callable(default) or getattr(param, "required", False):
+        return "—"
+    if isinstance(default, bool):
+        return "on" if default else "off"
+    if isinstance(default, enum.Enum):
+        default = default.value
+    return f"`{default}`"
+
+
+def cli_reference() -> str:
+    """Every command with its arguments and options, from the typer app itself."""
+    import typer
+
+    from triggerml.cli import app
+
+    lines = [
+        "# Command-line reference (`triggerml …`)",
+        "",
+        "Generated from the command line itself (`triggerml.cli`) by `python -m "
+        "triggerml.docs`; a test checks it equals the code. `triggerml COMMAND --help` "
+        "prints the same. Exit codes: 0 done; 1 the work failed (one line, no traceback; "
+        "`--debug` shows it); 2 a usage error (unknown option, bad value, refused request); "
+        "3 a tool the command needs (Vivado/Vitis HLS) is missing; 130/143 interrupted by "
+        "SIGINT/SIGTERM (finished tasks kept, partial outputs discarded).",
+        "",
+    ]
+
+    def render(command: Any, path: list[str]) -> None:
+        from typer import _click
+
+        context = _click.Context(command)
+        lines.append(f"## `triggerml {' '.join(path)}`")
+        lines.append("")
+        lines.append(_cell(inspect.cleandoc(command.help or "")))
+        lines.append("")
+        rows = []
+        for param in command.params:
+            if param.name == "help":
+                continue
+            if param.param_type_name == "argument":
+                name = f"`{(param.metavar or param.name or '').upper()}` (argument)"
+            else:
+                name = ", ".join(f"`{opt}`" for opt in [*param.opts, *param.secondary_opts])
+            kind = param.display_type(context).strip("<>")
+            kind = "flag" if kind == "bool" else kind
+            rows.append(
+                f"| {name} | {_cell(kind)} | {_option_default(param)} | "
+                f"{_cell(getattr(param, 'help', '') or '')} |"
+            )
+        if rows:
+            lines.extend(["| argument / option | type | default | meaning |", "|---|---|---|---|"])
+            lines.extend(rows)
+            lines.append("")
+
+    def walk(group: Any, path: list[str]) -> None:  # typer's own (vendored) click classes
+        for name in sorted(group.commands):
+            command = group.commands[name]
+            if hasattr(command, "commands"):
+                walk(command, [*path, name])
+            else:
+                render(command, [*path, name])
+
+    walk(typer.main.get_command(app), [])
+    return "\n".join(lines)
+
+
+REFERENCES = {
+    "scenario.md": scenario_reference,
+    "dataset.md": dataset_reference,
+    "model.md": model_reference,
+    "cli.md": cli_reference,
+}
 
 
 def main() -> None:

@@ -109,10 +109,11 @@ class Training:
     # × the balanced class weight of backgrounds and noise: > 1 buys rejection with signal,
     # for a trigger that runs far out on the background tail (≈10⁻⁴ of all clusters)
     background_weight: float = 1.0
-    # × again for backgrounds whose ADC sum is ≥ hard_adc_sum: the few that the ADC sum cannot
-    # reject near the working point (≈1 in 10² above the pre-cut) would otherwise barely
-    # reach the loss, and the model would learn the ADC sum rather than what it misses
+    # backgrounds with an ADC sum ≥ this (0: none) are hard: the ADC sum cannot reject them
+    # near the working point; in dataset_hn2 ≈9 % of those above the pre-cut are ≥ 10,000
     hard_adc_sum: int = 0
+    # × again for hard backgrounds: they would otherwise barely reach the loss, and the
+    # model would learn the ADC sum rather than what the ADC sum misses
     hard_weight: float = 1.0
 
     def validate(self) -> None:
@@ -126,10 +127,10 @@ class Training:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    name: str
+    name: str  # the model's name: its files are models/<name>.h5, .json, .md
     input: str  # dataset input kind: roi2d, waveform, tp_features
-    dataset: str = "models/dataset.yaml"
-    description: str = ""
+    dataset: str = "models/dataset.yaml"  # the training set's config (triggerml dataset)
+    description: str = ""  # one line for the model card
     input_quantizer: Quantizer = field(default_factory=Quantizer)
     layers: tuple[Any, ...] = ()
     logit_quantizer: Quantizer = field(default_factory=lambda: Quantizer(12, 5))
