@@ -63,6 +63,9 @@ def test_manifest_fields_and_exact_csim(tpmlp_build: tuple[Path, dict]) -> None:
     defines = (out / "hls_project" / "firmware" / "defines.h").read_text()
     assert "typedef ap_ufixed<11,1> result_t;" in defines
     assert manifest["warnings"] == []
+    documented = (REPO / "docs" / "manifest.md").read_text()
+    for key in manifest:
+        assert f"`{key}`" in documented, key
     assert manifest["source"]["sha256"]
     assert set(manifest["versions"]) == {"triggerml", "hls4ml", "qkeras", "tensorflow", "numpy"}
     dense = [layer for layer in manifest["layers"] if layer["class"] == "Dense"]

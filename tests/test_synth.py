@@ -243,6 +243,9 @@ def test_report_of_a_project_synthesized_elsewhere_reads_its_top_function(
     assert report["fits"] is True
     as_json = run_cli("report", str(project), "--json")
     assert json.loads(as_json.stdout) == report
+    documented = (REPO / "docs" / "report.md").read_text()
+    for key in report:
+        assert f"`{key}`" in documented, key
 
 
 def test_report_without_the_project_name_reads_the_top_level_report(tmp_path: Path) -> None:
