@@ -58,11 +58,6 @@ def ap_types_dir() -> Path:
     return headers
 
 
-def nnet_utils_dir() -> Path:
-    """hls4ml's layer templates (nnet_utils) for the Vivado/Vitis backends."""
-    return ap_types_dir().parent / "nnet_utils"
-
-
 @dataclass(frozen=True)
 class HlsTool:
     name: str

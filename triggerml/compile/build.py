@@ -570,13 +570,6 @@ def _with_input_quantizer(model: Any, precision: str) -> Any:
     return tf_keras.Model(inputs, x, name=model.name)
 
 
-def _output_activation(state: BuildState) -> str | None:
-    last = state.hls_model.get_layers()[-1]
-    if last.class_name in ("Softmax",) or last.get_attr("activation") in TABLE_ACTIVATIONS:
-        return str(last.get_attr("activation") or "softmax").lower()
-    return None
-
-
 def _check_tables(state: BuildState) -> None:
     """Warn when a sigmoid/softmax lookup table is fed a type wider than its table range."""
     for layer in state.hls_model.get_layers():
