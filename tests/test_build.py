@@ -125,10 +125,50 @@ def test_float_model_builds_with_a_precision_warning(tmp_path: Path) -> None:
         manifest = build(path, tmp_path / "out", BuildConfig(events=50))
     messages = [str(w.message) for w in caught if w.category is BuildWarning]
     assert any("no QKeras quantizers" in m for m in messages)
-    assert any("input quantizer" in m for m in messages)
     assert manifest["inputs"][0]["precision"].startswith("ap_fixed<16,6")
     assert {s["name"]: s["verdict"] for s in manifest["steps"]}["csim"] in ("ok", "warn")
     assert manifest["warnings"] == messages
+    assert manifest["csim"]["emulator_mismatches"] == 0
+
+
+def test_a_float_model_gets_the_precision_its_config_gives(tmp_path: Path) -> None:
+    """build.yaml `Model: {Precision: fixed<12,4>}` on a float model: weights, biases,
+    accumulators and results are ap_fixed<12,4> as hls4ml writes them from that config —
+    not types inferred from the float weights — and the emulator stays exact."""
+    import tf_keras
+
+    inputs = tf_keras.Input((6,))
+    x = tf_keras.layers.Dense(4, activation="relu")(inputs)
+    model = tf_keras.Model(inputs, tf_keras.layers.Dense(2)(x))
+    path = _save(model, tmp_path / "float.h5")
+    config = BuildConfig(events=200, Model={"Precision": "fixed<12,4>"})
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always", BuildWarning)
+        manifest = build(path, tmp_path / "out", config)
+    dense = [layer for layer in manifest["layers"] if layer["class"] == "Dense"]
+    assert len(dense) == 2
+    for layer in dense:
+        for key in ("weight_t", "bias_t", "accum_t", "result_t"):
+            assert layer[key].startswith("ap_fixed<12,4,"), (layer["name"], key, layer[key])
+        assert layer["types_from"] == "config default"
+    assert manifest["csim"]["emulator_mismatches"] == 0
+    defines = (tmp_path / "out" / "hls_project" / "firmware" / "defines.h").read_text()
+    assert "ap_fixed<12,4>" in defines
+
+
+def test_a_result_precision_in_build_yaml_is_the_firmware_type(tmp_path: Path) -> None:
+    """LayerName.<layer>.Precision.result on a quantized model: the bit-exact flow's own
+    type is replaced by the user's, the manifest says so, C-sim and emulator agree."""
+    config = BuildConfig(
+        events=200, LayerName={"score": {"Precision": {"result": "ap_ufixed<8,1>"}}}
+    )
+    manifest = build(REPO / "models" / "tpmlp.h5", tmp_path / "out", config)
+    score = next(layer for layer in manifest["layers"] if layer["name"] == "score")
+    assert score["result_t"].startswith("ap_ufixed<8,1,")
+    assert score["types_from"] == "config"
+    assert manifest["outputs"][0]["precision"].startswith("ap_ufixed<8,1,")
+    assert manifest["csim"]["emulator_mismatches"] == 0
+    assert manifest["csim"]["mismatches"] == 0  # the logits, before the table, are untouched
 
 
 def test_wide_sigmoid_input_warns(tmp_path: Path) -> None:

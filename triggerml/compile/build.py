@@ -144,7 +144,7 @@ def step_load(state: BuildState) -> str:
             f"types ({state.config.input_precision} at the input) and will not "
             "match a float model exactly",
         )
-    if not model_file.starts_with_input_quantizer(info):
+    if info.quantized and not model_file.starts_with_input_quantizer(info):
         model = _with_input_quantizer(model, state.config.input_precision)
         _warn(
             state,
@@ -199,18 +199,48 @@ def step_convert(state: BuildState) -> str:
                 **kwargs,
             )
             return "ok"
+        quantized = state.info is None or state.info.quantized
+        if not quantized:  # a float model: the config's precisions, the input on its grid
+            _float_model_precisions(hls_config, config)
+            input_name = state.model.layers[0].name
+            section = hls_config["LayerName"].setdefault(input_name, {})
+            section.setdefault("Precision", {})
+            if isinstance(section["Precision"], dict):
+                section["Precision"].setdefault("result", config.input_precision)
         state.hls_model = hls4ml.converters.convert_from_keras_model(
             state.model,
             hls_config=hls_config,
             output_dir=str(state.work / PROJECT_DIR),
             backend=config.backend.value,
             io_type=config.io_type.value,
-            bit_exact=True,
+            # bit-exact type inference is for quantized models; a float model takes the
+            # precisions of its config (hls4ml's default or the user's build.yaml), as
+            # hls4ml itself builds it
+            bit_exact=quantized,
             project_name="myproject",
             **kwargs,
         )
         _narrow_table_outputs(state)
+        _apply_result_precisions(state)
     return "ok"
+
+
+def _apply_result_precisions(state: BuildState) -> None:
+    """build.yaml's ``LayerName.<layer>.Precision.result`` is the layer's output type: the
+    bit-exact flow would otherwise replace it with the type it infers. (Later layers keep
+    their inferred types; C simulation and emulator follow the types as written.)"""
+    from hls4ml.backends.fpga.fpga_types import APTypeConverter
+
+    layers = {layer.name: layer for layer in state.hls_model.get_layers()}
+    backend = state.hls_model.config.backend
+    for name, section in state.config.LayerName.items():
+        precision = section.get("Precision")
+        result = precision.get("result") if isinstance(precision, dict) else precision
+        if not isinstance(result, str) or result == "auto" or name not in layers:
+            continue
+        converted = APTypeConverter().convert(backend.convert_precision_string(result))
+        layers[name].get_output_variable().type.precision = converted
+        layers[name].attributes["trusted"] = True
 
 
 def _narrow_table_outputs(state: BuildState) -> None:
@@ -251,6 +281,25 @@ def _check_output_widths(state: BuildState) -> None:
                 f"more than {MAX_OUTPUT_BITS}): quantize the last layer's output "
                 "(QActivation(quantized_bits(...))) or set its result precision in build.yaml",
             )
+
+
+def _float_model_precisions(hls_config: dict[str, Any], config: BuildConfig) -> None:
+    """A float model is built with the precisions of its config, as hls4ml builds it with
+    ``granularity='model'``: every type hls4ml left to inference ('auto') becomes the model
+    default (``Model.Precision``, hls4ml's ``fixed<16,6>`` unless build.yaml says), except
+    where build.yaml's LayerName section sets it."""
+    default = hls_config["Model"].get("Precision", "fixed<16,6>")
+    if isinstance(default, dict):
+        default = default.get("default", "fixed<16,6>")
+    for name, section in hls_config["LayerName"].items():
+        given = config.LayerName.get(name, {}).get("Precision", {})
+        precision = section.get("Precision")
+        if isinstance(precision, dict):
+            for key, value in precision.items():
+                if value == "auto" and key not in (given if isinstance(given, dict) else {}):
+                    precision[key] = default
+        elif precision == "auto" and not given:
+            section["Precision"] = default
 
 
 def _set_onnx_input_precision(
@@ -476,7 +525,10 @@ def _manifest(state: BuildState) -> dict[str, Any]:
         "clock_ns": float(hls.config.get_config_value("ClockPeriod")),
         "inputs": inputs,
         "outputs": outputs,
-        "layers": [_layer_record(layer) for layer in hls.get_layers()],
+        "layers": [
+            {**_layer_record(layer), "types_from": _types_from(state, layer.name)}
+            for layer in hls.get_layers()
+        ],
         "source": {"path": str(state.source), "sha256": sha256_file(state.source)},
         "versions": {
             k: v
@@ -498,6 +550,17 @@ def _port(var: Any) -> dict[str, Any]:
         "shape": [int(d) for d in var.shape],
         "precision": _cpp_type(var.type.precision),
     }
+
+
+def _types_from(state: BuildState, name: str) -> str:
+    """Where a layer's types came from: build.yaml's LayerName section (``config``), the
+    model's quantizers through hls4ml's bit-exact inference (``quantizers``; ONNX Quant
+    nodes too), or the config's model default for a float model (``config default``)."""
+    if name in state.config.LayerName and "Precision" in state.config.LayerName[name]:
+        return "config"
+    if state.onnx is not None or (state.info is not None and state.info.quantized):
+        return "quantizers"
+    return "config default"
 
 
 def _cpp_type(precision: Any) -> str:
