@@ -229,8 +229,6 @@ def _apply_result_precisions(state: BuildState) -> None:
     """build.yaml's ``LayerName.<layer>.Precision.result`` is the layer's output type: the
     bit-exact flow would otherwise replace it with the type it infers. (Later layers keep
     their inferred types; C simulation and emulator follow the types as written.)"""
-    from hls4ml.backends.fpga.fpga_types import APTypeConverter
-
     layers = {layer.name: layer for layer in state.hls_model.get_layers()}
     backend = state.hls_model.config.backend
     for name, section in state.config.LayerName.items():
@@ -238,9 +236,16 @@ def _apply_result_precisions(state: BuildState) -> None:
         result = precision.get("result") if isinstance(precision, dict) else precision
         if not isinstance(result, str) or result == "auto" or name not in layers:
             continue
-        converted = APTypeConverter().convert(backend.convert_precision_string(result))
-        layers[name].get_output_variable().type.precision = converted
-        layers[name].attributes["trusted"] = True
+        _set_output_type(layers[name], backend.convert_precision_string(result))
+
+
+def _set_output_type(layer: Any, precision: Any) -> None:
+    """Give a converted layer's output (and so its result_t, the same type object) this
+    precision, marked trusted so that hls4ml's bit-exact pass keeps it."""
+    from hls4ml.backends.fpga.fpga_types import APTypeConverter
+
+    layer.get_output_variable().type.precision = APTypeConverter().convert(precision)
+    layer.attributes["trusted"] = True
 
 
 def _narrow_table_outputs(state: BuildState) -> None:
@@ -248,7 +253,6 @@ def _narrow_table_outputs(state: BuildState) -> None:
     ``ap_ufixed<127,1>`` (126 fractional bits), but its values are entries of the lookup
     table — in [0, 1] with the table type's fractional bits — so ``ap_ufixed<F+1,1>`` holds
     every one exactly (same values, a port an integrator can route)."""
-    from hls4ml.backends.fpga.fpga_types import APTypeConverter
     from hls4ml.model.types import FixedPrecisionType
 
     outputs = {var.name for var in state.hls_model.get_output_variables()}
@@ -264,9 +268,7 @@ def _narrow_table_outputs(state: BuildState) -> None:
         current = variable.type.precision
         if fractional + 1 >= int(current.width):
             continue
-        narrow = APTypeConverter().convert(FixedPrecisionType(fractional + 1, 1, signed=False))
-        variable.type.precision = narrow  # result_t is this same type object
-        layer.attributes["trusted"] = True  # a later bit-exact pass keeps it
+        _set_output_type(layer, FixedPrecisionType(fractional + 1, 1, signed=False))
 
 
 def _check_output_widths(state: BuildState) -> None:

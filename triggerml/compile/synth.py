@@ -375,8 +375,7 @@ def load_report(folder: Path) -> dict[str, Any]:
         project = project_dir(folder)
     except FileNotFoundError:
         project = folder  # a bare project without build_prj.tcl: look for its reports
-    path, _ = find_csynth(project)
-    report = parse_reports(project, _tool_of(path.relative_to(project), None))
-    report["tool"] = _tool_of(path.relative_to(project), report.get("tool_version"))
+    report = parse_reports(project, tool="")  # which tool: known once the report is read
+    report["tool"] = _tool_of(Path(report["csynth_report"]), report["tool_version"])
     write_json(saved, report)
     return report

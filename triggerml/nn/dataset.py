@@ -153,13 +153,14 @@ META_DTYPE = np.dtype(
 )
 
 
-def _overlaps(boxes: npt.NDArray, cluster: npt.NDArray) -> npt.NDArray[np.bool_]:
-    """Truth boxes a cluster touches (one wire either side, the drift margins in time)."""
+def _overlaps(boxes: npt.NDArray, clusters: npt.NDArray) -> npt.NDArray[np.bool_]:
+    """Which truth boxes and clusters touch (one wire either side, the drift margins in
+    time); one side is a single record, the other an array."""
     return (
-        (boxes["channel_min"] - 1 <= cluster["channel_max"])
-        & (boxes["channel_max"] + 1 >= cluster["channel_min"])
-        & (boxes["tick_min"] + TICK_MARGIN[0] <= cluster["end"])
-        & (boxes["tick_max"] + TICK_MARGIN[1] >= cluster["start"])
+        (boxes["channel_min"] - 1 <= clusters["channel_max"])
+        & (boxes["channel_max"] + 1 >= clusters["channel_min"])
+        & (boxes["tick_min"] + TICK_MARGIN[0] <= clusters["end"])
+        & (boxes["tick_max"] + TICK_MARGIN[1] >= clusters["start"])
     )
 
 
@@ -169,12 +170,7 @@ def touches_signal(clusters: npt.NDArray, truth: npt.NDArray) -> npt.NDArray[np.
     touched = np.zeros(clusters.size, dtype=bool)
     boxes = truth[(truth["channel_min"] >= 0) & np.isin(truth["kind"], SIGNAL_KINDS)]
     for box in boxes:
-        touched |= (
-            (box["channel_min"] - 1 <= clusters["channel_max"])
-            & (box["channel_max"] + 1 >= clusters["channel_min"])
-            & (box["tick_min"] + TICK_MARGIN[0] <= clusters["end"])
-            & (box["tick_max"] + TICK_MARGIN[1] >= clusters["start"])
-        )
+        touched |= _overlaps(box, clusters)
     return touched
 
 

@@ -24,6 +24,7 @@ background candidate on the reporting half is an upper limit (``limit: true``).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -252,14 +253,11 @@ class Evaluator:
         candidate's largest cluster), most frequent first: what limits a trigger there."""
         passing = np.flatnonzero(self.bkg[half] & (values >= threshold))
         clusters, offsets = self.c.clusters, self.c.offsets
-        names = []
+        counts: Counter[str] = Counter()
         for index in passing:
             members = clusters[offsets[index] : offsets[index + 1]]
             kind = members["kind"][np.argmax(members["adc_sum"])]
-            names.append(kind.decode() if isinstance(kind, bytes) else str(kind))
-        counts: dict[str, int] = {}
-        for name in names:
-            counts[name] = counts.get(name, 0) + 1
+            counts[kind.decode() if isinstance(kind, bytes) else str(kind)] += 1
         return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
     # --- signal --------------------------------------------------------------------------
