@@ -182,3 +182,14 @@ def test_a_signal_stops_a_long_command_with_one_line(
     assert len(lines) == 1, stderr
     assert signal.Signals(signum).name in lines[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_help_shows_bare_flags_and_click_style_arguments() -> None:
+    """#16.12: typer 0.29 printed `--force <bool>` and `build [OPTIONS] {model}`; the help
+    now reads as click's does, with the value types kept for options that take a value."""
+    result = run_cli("build", "--help", env={"COLUMNS": "120"})
+    assert result.returncode == 0
+    assert "<bool>" not in result.stdout
+    assert "{model}" not in result.stdout
+    assert "build [OPTIONS] MODEL" in result.stdout
+    assert "<int>" in result.stdout  # --events still says it takes a number

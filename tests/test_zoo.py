@@ -111,7 +111,10 @@ def small_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     config = load_config(REPO / "models" / "dataset.yaml")
     config = dataclasses.replace(
-        config, detector=dataclasses.replace(config.detector, seconds=0.06), background_prescale=0.5
+        config,
+        detector=dataclasses.replace(config.detector, seconds=0.06),
+        background_prescale=0.5,
+        induction_planes=True,
     )
     path = tmp_path_factory.mktemp("data") / "small.h5"
     counts = build_dataset(config, path)
@@ -122,7 +125,13 @@ def small_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_dataset_inputs_are_on_the_model_grid(small_dataset: Path) -> None:
     from triggerml.nn.dataset import SIGNAL, load_dataset
 
-    for kind, shape in (("roi2d", (16, 32, 1)), ("waveform", (128, 1)), ("tp_features", (8,))):
+    kinds = (
+        ("roi2d", (16, 32, 1)),
+        ("waveform", (128, 1)),
+        ("tp_features", (8,)),
+        ("tp_features_uvx", (14,)),
+    )
+    for kind, shape in kinds:
         data = load_dataset(small_dataset, kind)
         assert data.x.shape[1:] == shape
         grid = parse_type(data.input_type)
@@ -130,6 +139,25 @@ def test_dataset_inputs_are_on_the_model_grid(small_dataset: Path) -> None:
         signal = data.meta["label"] == SIGNAL
         assert np.all(data.meta["true_energy_mev"][signal] > 0)
         assert set(np.unique(data.split)) <= {0, 1, 2}
+
+
+def test_multi_plane_inputs_extend_the_collection_features_with_heights(
+    small_dataset: Path,
+) -> None:
+    """tp_features_uvx = tp_features + the induction features: signal electrons, uniform in
+    the volume, get heights spread over the APA; the collection part is unchanged."""
+    from triggerml.nn.dataset import SIGNAL, load_dataset
+    from triggerml.tpg.planes import INDUCTION_FEATURES
+
+    plain = load_dataset(small_dataset, "tp_features")
+    uvx = load_dataset(small_dataset, "tp_features_uvx")
+    assert_array_equal(uvx.x[:, :8], plain.x)
+    height = uvx.x[:, 8 + INDUCTION_FEATURES.index("height_m")]
+    signal = height[(uvx.meta["label"] == SIGNAL) & (uvx.meta["adc_sum"] > 10000)]
+    assert np.mean(signal >= 0) > 0.9  # nearly every signal electron is matched
+    assert signal.min() < 1.5
+    assert signal.max() > 4.5
+    assert np.all((height == -1) | ((height >= 0) & (height <= 6)))
 
 
 def test_training_is_deterministic(small_dataset: Path, tmp_path: Path) -> None:

@@ -32,6 +32,29 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2  # click's usage-error code, also ours for a refused request
 EXIT_TOOL_MISSING = 3
 
+
+def _click_style_help() -> None:
+    """typer 0.29 prints every flag as `--force <bool>` and a required argument as `{model}`
+    in usage lines; click's own conventions (a bare flag, `MODEL`) are what users read
+    everywhere else, so the help uses those (patched on typer's parameter classes)."""
+    from typer.core import TyperArgument, TyperOption
+
+    def usage_name(self: TyperArgument) -> str:
+        name = self.display_name_raw.upper()
+        name = name if self.required else f"[{name}]"
+        return name if self.nargs == 1 else f"{name}..."
+
+    shown_type = TyperOption.display_type_rich
+
+    def option_type(self: TyperOption, ctx: Any) -> str | None:
+        return None if self.is_flag else shown_type(self, ctx)
+
+    TyperArgument._usage_display_name = usage_name  # type: ignore[method-assign]
+    TyperOption.display_type_rich = option_type  # type: ignore[method-assign]
+
+
+_click_style_help()
+
 app = typer.Typer(
     name="triggerml",
     help="Quantized NNs for DUNE triggers: training → hls4ml firmware → bit-exact emulation.",

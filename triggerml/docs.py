@@ -96,10 +96,11 @@ def table(cls: type, prefix: str = "", instance: Any = None) -> list[str]:
             if made is None and f.default_factory is not dataclasses.MISSING:
                 made = f.default_factory()
             nested.append((key, hint, made))  # type: ignore[arg-type]
-            rows.append(f"| `{key}` | section | | {comments.get(f.name, '')} |")
+            rows.append(f"| `{key}` | section | | {_cell(comments.get(f.name, ''))} |")
             continue
         default = _default(f) if instance is None else f"`{_plain(getattr(instance, f.name))}`"
-        rows.append(f"| `{key}` | {_type_name(hint)} | {default} | {comments.get(f.name, '')} |")
+        meaning = _cell(comments.get(f.name, ""))
+        rows.append(f"| `{key}` | {_type_name(hint)} | {default} | {meaning} |")
     for key, sub, made in nested:
         rows += table(sub, f"{key}.", made)
     return rows

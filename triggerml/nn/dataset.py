@@ -1,8 +1,9 @@
 """Training datasets from the simulator: TPG hit clusters → model inputs, with truth labels.
 
 The stream is simulated, run through the TPG, and clustered exactly as the online trigger
-does; every final cluster becomes one example in all three input kinds (roi2d, waveform,
-tp_features) built by :mod:`triggerml.tpg.roi`.  Labels come from the truth: a cluster that
+does; every final cluster becomes one example in every input kind (roi2d, waveform,
+tp_features, and tp_features_uvx when ``induction_planes`` runs the TPG on the U and V
+planes too) built by :mod:`triggerml.tpg.roi`.  Labels come from the truth: a cluster that
 is the largest one of a signal event (single electron, supernova νe-CC) is *signal*; one
 overlapping a radiological decay is *background*; one overlapping nothing is *noise*.
 Backgrounds and noise are subsampled to a configurable multiple of the signal count, and a
@@ -35,7 +36,8 @@ from triggerml.detector.stream import ApaStream
 from triggerml.io import atomic_path, sha256_json, versions
 from triggerml.parallel import run_tasks
 from triggerml.tpg.clusters import ClusterConfig, StreamingClusterer
-from triggerml.tpg.config import TpgConfig
+from triggerml.tpg.config import INDUCTION_TPG, TpgConfig
+from triggerml.tpg.planes import InductionFinder, MatchConfig
 from triggerml.tpg.roi import InputKind, RoiConfig, build_inputs
 from triggerml.tpg.stream import HitFinder
 
@@ -86,6 +88,15 @@ class DatasetConfig:
     roi2d: RoiConfig = field(default_factory=lambda: RoiConfig(kind=InputKind.ROI2D))
     waveform: RoiConfig = field(default_factory=lambda: RoiConfig(kind=InputKind.WAVEFORM))
     tp_features: RoiConfig = field(default_factory=lambda: RoiConfig(kind=InputKind.TP_FEATURES))
+    # the U and V planes through their own TPG (|f|, bipolar pulses), matched to the
+    # collection clusters: adds the tp_features_uvx input kind; off by default (it doubles
+    # the TPG's work)
+    induction_planes: bool = False
+    tp_features_uvx: RoiConfig = field(
+        default_factory=lambda: RoiConfig(kind=InputKind.TP_FEATURES_UVX)
+    )
+    induction_tpg: TpgConfig = field(default_factory=lambda: INDUCTION_TPG)
+    induction_match: MatchConfig = field(default_factory=MatchConfig)
     background_prescale: float = 0.05  # background and noise clusters kept while streaming
     # the loose ADC-sum pre-cut of the online chain: the model only ever sees clusters above
     # it, so backgrounds and noise below it are not training examples (hard negatives only)
@@ -122,7 +133,10 @@ class DatasetConfig:
         require(self.tail_slices >= 0, "tail_slices", "must not be negative")
 
     def kinds(self) -> dict[str, RoiConfig]:
-        return {"roi2d": self.roi2d, "waveform": self.waveform, "tp_features": self.tp_features}
+        kinds = {"roi2d": self.roi2d, "waveform": self.waveform, "tp_features": self.tp_features}
+        if self.induction_planes:
+            kinds["tp_features_uvx"] = self.tp_features_uvx
+        return kinds
 
 
 def load_config(path: str | Path) -> DatasetConfig:
@@ -268,6 +282,13 @@ def collect(
         n_x, dataclasses.replace(config.tpg, first_channel=first), start_sample=begin * ticks
     )
     clusterer = StreamingClusterer(config.clusters)
+    induction = (
+        InductionFinder(
+            geometry, config.induction_tpg, config.induction_match, BUFFER_SLICES, begin * ticks
+        )
+        if config.induction_planes
+        else None
+    )
     buffers: list[npt.NDArray[np.int16]] = []
     truths: list[npt.NDArray] = []
     collected = _Collected({name: [] for name in config.kinds()}, [])
@@ -281,6 +302,8 @@ def collect(
         slice_ = stream.next_slice()
         block = slice_.adc[first:]
         hits = finder.process(block)
+        if induction is not None:
+            induction.process(slice_.adc)
         buffers = [*buffers[-(BUFFER_SLICES - 1) :], block]
         truths = [*truths[-(TRUTH_SLICES - 1) :], slice_.truth]
         if counted_from <= slice_.start_tick < counted_to:
@@ -328,6 +351,7 @@ def collect(
                             clusters[keep],
                             cluster_hits_[hit_keep],
                             renumber[hit_cluster[hit_keep]],
+                            induction.hits() if induction is not None else None,
                         )
                     )
                 collected.meta.append(meta[keep])

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from triggerml.config import ConfigError, from_mapping, load_yaml, require
+from triggerml.tpg.roi import InputKind
 
 
 class LayerType(StrEnum):
@@ -128,7 +129,7 @@ class Training:
 @dataclass(frozen=True)
 class ModelConfig:
     name: str  # the model's name: its files are models/<name>.h5, .json, .md
-    input: str  # dataset input kind: roi2d, waveform, tp_features
+    input: str  # dataset input kind: roi2d, waveform, tp_features, tp_features_uvx
     dataset: str = "models/dataset.yaml"  # the training set's config (triggerml dataset)
     description: str = ""  # one line for the model card
     input_quantizer: Quantizer = field(default_factory=Quantizer)
@@ -137,11 +138,8 @@ class ModelConfig:
     training: Training = field(default_factory=Training)
 
     def validate(self) -> None:
-        require(
-            self.input in ("roi2d", "waveform", "tp_features"),
-            "input",
-            "must be roi2d, waveform or tp_features",
-        )
+        kinds = [kind.value for kind in InputKind]
+        require(self.input in kinds, "input", f"must be one of {', '.join(kinds)}")
         require(bool(self.layers), "layers", "list at least one layer")
 
     def layer_specs(self) -> list[LayerSpec]:

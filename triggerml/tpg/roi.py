@@ -11,6 +11,8 @@ Input kinds (DESIGN.md §6):
 - ``waveform``: the cluster's peak channel, ``ticks`` samples from ``pre_ticks`` before its
   start, pixel as above.
 - ``tp_features``: a fixed summary of the cluster's hits (see :data:`FEATURES`).
+- ``tp_features_uvx``: those and the cluster's time-matched U and V induction hits, with
+  the height along the wires they give (:mod:`triggerml.tpg.planes`).
 All are cast to the model's input type (``ap_fixed<12,7,AP_RND_CONV,AP_SAT>`` by default,
 the grid of QKeras ``quantized_bits(12, 6, alpha=1)``).
 """
@@ -25,6 +27,7 @@ import numpy.typing as npt
 
 from triggerml.config import require
 from triggerml.fixed import parse_type
+from triggerml.tpg.planes import INDUCTION_FEATURES, INDUCTION_SCALES, Induction, induction_features
 
 FEATURES = (
     "n_hits",
@@ -43,6 +46,11 @@ class InputKind(StrEnum):
     ROI2D = "roi2d"
     WAVEFORM = "waveform"
     TP_FEATURES = "tp_features"
+    TP_FEATURES_UVX = "tp_features_uvx"
+
+    @property
+    def needs_induction(self) -> bool:
+        return self is InputKind.TP_FEATURES_UVX
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,8 @@ class RoiConfig:
             return (self.channels, self.ticks // self.time_pool, 1)
         if self.kind is InputKind.WAVEFORM:
             return (self.ticks, 1)
+        if self.kind is InputKind.TP_FEATURES_UVX:
+            return (len(FEATURES) + len(INDUCTION_FEATURES),)
         return (len(FEATURES),)
 
 
@@ -111,14 +121,16 @@ def build_inputs(
     clusters: npt.NDArray,
     hits: npt.NDArray,
     hit_cluster: npt.NDArray[np.int64],
+    induction: Induction | None = None,
 ) -> npt.NDArray[np.float64]:
     """Model inputs for ``clusters`` from a buffer of raw ADC.
 
     ``adc`` holds rows ``first_channel …`` of one plane over ticks ``first_tick …``;
     windows reaching outside it are zero-padded (as an online buffer edge would be).
+    ``induction``: the U and V hits of the same time range (for ``tp_features_uvx``).
     """
     inputs, _ = inputs_and_window_sums(
-        config, adc, first_tick, pedestals, first_channel, clusters, hits, hit_cluster
+        config, adc, first_tick, pedestals, first_channel, clusters, hits, hit_cluster, induction
     )
     return inputs
 
@@ -132,6 +144,7 @@ def inputs_and_window_sums(
     clusters: npt.NDArray,
     hits: npt.NDArray,
     hit_cluster: npt.NDArray[np.int64],
+    induction: Induction | None = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Model inputs and, per cluster, the pedestal-subtracted ADC summed over its model
     window — the shape control: the charge the model could see, without its shape
@@ -139,6 +152,17 @@ def inputs_and_window_sums(
     ftype = parse_type(config.input_type)
     if config.kind is InputKind.TP_FEATURES:
         raw = cluster_features(clusters, hits, hit_cluster) * FEATURE_SCALES
+        return ftype.cast(raw), clusters["adc_sum"].astype(np.float64)
+    if config.kind is InputKind.TP_FEATURES_UVX:
+        if induction is None:
+            raise ValueError("tp_features_uvx inputs need the U and V induction hits")
+        raw = np.concatenate(
+            [
+                cluster_features(clusters, hits, hit_cluster) * FEATURE_SCALES,
+                induction_features(clusters, hits, hit_cluster, induction) * INDUCTION_SCALES,
+            ],
+            axis=1,
+        )
         return ftype.cast(raw), clusters["adc_sum"].astype(np.float64)
     n = clusters.size
     window = _windows(

@@ -20,7 +20,8 @@ import numpy.typing as npt
 from triggerml.detector.config import Geometry
 from triggerml.emulator import Emulator
 from triggerml.tpg.clusters import ClusterConfig, StreamingClusterer
-from triggerml.tpg.config import TpgConfig
+from triggerml.tpg.config import INDUCTION_TPG, TpgConfig
+from triggerml.tpg.planes import InductionFinder, MatchConfig
 from triggerml.tpg.roi import RoiConfig, inputs_and_window_sums
 from triggerml.tpg.stream import HitFinder
 
@@ -55,6 +56,9 @@ class ChainConfig:
     # the model scores only clusters with ADC sum ≥ this (the loose pre-cut the firmware
     # applies before inference); the others get score −inf
     precut_adc_sum: int = 0
+    # the U and V planes' TPG and matching, for inputs that need them (tp_features_uvx)
+    induction_tpg: TpgConfig = field(default_factory=lambda: INDUCTION_TPG)
+    induction_match: MatchConfig = field(default_factory=MatchConfig)
 
 
 @dataclass
@@ -95,6 +99,17 @@ class TriggerChain:
         tpg = dataclasses.replace(config.tpg, first_channel=self.first_channel)
         self.finder = HitFinder(self.n_channels, tpg, start_sample=start_sample)
         self.clusterer = StreamingClusterer(config.clusters)
+        self.induction = (
+            InductionFinder(
+                geometry,
+                config.induction_tpg,
+                config.induction_match,
+                BUFFER_SLICES,
+                start_sample=start_sample,
+            )
+            if config.roi.kind.needs_induction
+            else None
+        )
         self.batch = batch
         self.timer = ChainTimer()
         self.samples = 0  # whole-APA samples consumed
@@ -113,6 +128,8 @@ class TriggerChain:
         block = adc[self.first_channel : self.first_channel + self.n_channels]
         t0 = time.perf_counter()
         hits = self.finder.process(block)
+        if self.induction is not None:
+            self.induction.process(adc)
         t1 = time.perf_counter()
         clusters, hits_, index = self.clusterer.add(hits, self.finder.open_since)
         t2 = time.perf_counter()
@@ -177,6 +194,7 @@ class TriggerChain:
             clusters,
             hits,
             index,
+            self.induction.hits() if self.induction is not None else None,
         )
         self._queued.append(inputs)
         scored["window_adc_sum"][passing] = sums

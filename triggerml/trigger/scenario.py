@@ -161,7 +161,19 @@ def resolve(scenario: StudyScenario) -> Resolved:
     if not dataset_path.is_file():
         raise ConfigError(f"model: {model_path} names training set {dataset_path}, not found")
     dataset = load_dataset_config(dataset_path)
-    roi = dataset.kinds()[model.input]
+    kinds = dataset.kinds()
+    if model.input not in kinds:
+        raise ConfigError(
+            f"model: {model_path} takes {model.input} inputs but its training set "
+            f"{dataset_path} makes only {', '.join(kinds)} (set induction_planes: true there)"
+        )
     precut = dataset.precut_adc_sum if scenario.precut_adc_sum is None else scenario.precut_adc_sum
-    chain = ChainConfig(tpg=dataset.tpg, clusters=dataset.clusters, roi=roi, precut_adc_sum=precut)
+    chain = ChainConfig(
+        tpg=dataset.tpg,
+        clusters=dataset.clusters,
+        roi=kinds[model.input],
+        precut_adc_sum=precut,
+        induction_tpg=dataset.induction_tpg,
+        induction_match=dataset.induction_match,
+    )
     return Resolved(scenario, dataset, chain, model.input)
