@@ -12,7 +12,7 @@ import signal
 import sys
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -30,7 +30,15 @@ if TYPE_CHECKING:
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2  # click's usage-error code, also ours for a refused request
-EXIT_TOOL_MISSING = 3
+EXIT_TOOL_MISSING = 3  # a vendor tool, or a package of an extra not installed
+
+# optional packages (pyproject.toml's extras): a command importing one that is missing says
+# which extra to install
+EXTRA_OF_MODULE = {
+    **dict.fromkeys(("tensorflow", "tf_keras", "keras", "qkeras", "hls4ml"), "build"),
+    **dict.fromkeys(("onnx", "qonnx", "onnxruntime"), "onnx"),
+    **dict.fromkeys(("dask", "distributed"), "dask"),
+}
 
 
 def _click_style_help() -> None:
@@ -1104,6 +1112,20 @@ def main() -> None:
             raise
         err_console.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(EXIT_TOOL_MISSING)
+    except ModuleNotFoundError as error:
+        extra = EXTRA_OF_MODULE.get((error.name or "").split(".")[0])
+        if debug:
+            raise
+        if extra is None:
+            _one_line_failure(error)
+        err_console.print(
+            f"error: this command needs {error.name}, from the [{extra}] extra: "
+            f"pip install 'triggerml[{extra}]' (or [all])",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(EXIT_TOOL_MISSING)
     except UsageError as error:
         if debug:
             raise
@@ -1112,14 +1134,18 @@ def main() -> None:
     except Exception as error:  # the CLI's last line of defense: one line, no traceback
         if debug:
             raise
-        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        err_console.print(
-            f"error: {type(error).__name__}: {message}",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
-        sys.exit(EXIT_FAILURE)
+        _one_line_failure(error)
+
+
+def _one_line_failure(error: Exception) -> NoReturn:
+    message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    err_console.print(
+        f"error: {type(error).__name__}: {message}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    sys.exit(EXIT_FAILURE)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -183,7 +184,7 @@ def _finish_kernel(
 
 
 def finish_sums(
-    total: npt.NDArray,
+    total: npt.NDArray[Any],
     shift: int,
     bias_acc: npt.NDArray[np.int64],
     accum_t: FixedType,
@@ -215,8 +216,8 @@ def finish_sums(
 
 
 def conv_block(
-    data: npt.NDArray,
-    weight: npt.NDArray,
+    data: npt.NDArray[Any],
+    weight: npt.NDArray[Any],
     bias_acc: npt.NDArray[np.int64],
     shift: int,
     accum_t: FixedType,

@@ -153,14 +153,14 @@ def dense(
 
 
 def im2col_2d(
-    x: npt.NDArray,
+    x: npt.NDArray[Any],
     kh: int,
     kw: int,
     sh: int,
     sw: int,
     pads: tuple[int, int, int, int],
     out_hw: tuple[int, int],
-) -> npt.NDArray:
+) -> npt.NDArray[Any]:
     """(b, H, W, C) → (b, out_h, out_w, kh·kw·C) in hls4ml's (kh, kw, c) order, zero pads.
 
     Values stay in their dtype (float32 when exact, to halve the memory traffic)."""
@@ -177,7 +177,7 @@ def im2col_2d(
 class FusedPool:
     """A max pooling that tiles its input, run inside the convolution before it."""
 
-    layer: dict
+    layer: dict[str, Any]
     accum_t: FixedType | None
     result_t: FixedType | None
 
@@ -196,7 +196,7 @@ class ConvGeometry:
     n_filt: int
 
     @classmethod
-    def of(cls, layer: dict) -> ConvGeometry:
+    def of(cls, layer: dict[str, Any]) -> ConvGeometry:
         left, right = layer["pad_left"], layer["pad_right"]
         if layer["class"] == "Conv1D":
             return cls(
@@ -223,7 +223,7 @@ class ConvGeometry:
 
 def conv(
     x: Tensor,
-    layer: dict,
+    layer: dict[str, Any],
     weight: npt.NDArray[np.int64],
     weight_t: FixedType,
     bias: npt.NDArray[np.int64],
@@ -307,7 +307,7 @@ def _conv_im2col(
     )
 
 
-def merge(layer: dict, a: Tensor, b: Tensor, result_t: FixedType) -> Tensor:
+def merge(layer: dict[str, Any], a: Tensor, b: Tensor, result_t: FixedType) -> Tensor:
     """nnet_merge.h: add/subtract/maximum/minimum in full precision, then one cast to res_T
     (element ii % n of each input: broadcast); concatenate: each element cast to res_T."""
     n = a.mantissa.shape[0]
@@ -389,7 +389,11 @@ def sigmoid(
 
 
 def hard_activation(
-    x: Tensor, layer: dict, slope_t: FixedType, shift_t: FixedType, result_t: FixedType | None
+    x: Tensor,
+    layer: dict[str, Any],
+    slope_t: FixedType,
+    shift_t: FixedType,
+    result_t: FixedType | None,
 ) -> Tensor:
     """hard_sigmoid / hard_tanh: s = slope·x + shift in full precision, clamped to [0, 1];
     tanh returns 2s − 1; one cast to res_T."""
@@ -415,7 +419,7 @@ def _floorlog2(x: int) -> int:
     return 0 if x < 2 else 1 + _floorlog2(x // 2)
 
 
-def _top_bits(mantissa: npt.NDArray[np.int64], ftype: FixedType, bits: int) -> npt.NDArray:
+def _top_bits(mantissa: npt.NDArray[np.int64], ftype: FixedType, bits: int) -> npt.NDArray[Any]:
     """softmax_idx_from_real_val: the top ``bits`` bits of the value's bit pattern."""
     pattern = mantissa & ((1 << ftype.width) - 1)
     return pattern >> (ftype.width - bits)
@@ -445,7 +449,7 @@ class SoftmaxTables:
     n_slice: int  # how many values one softmax normalizes
 
     @classmethod
-    def build(cls, layer: dict, input_t: FixedType, io_type: str) -> SoftmaxTables:
+    def build(cls, layer: dict[str, Any], input_t: FixedType, io_type: str) -> SoftmaxTables:
         from triggerml.fixed import parse_type
 
         implementation = layer["implementation"]
@@ -495,7 +499,9 @@ class SoftmaxTables:
         )
 
     @classmethod
-    def _legacy(cls, layer: dict, input_t: FixedType, stream: bool, n_slice: int) -> SoftmaxTables:
+    def _legacy(
+        cls, layer: dict[str, Any], input_t: FixedType, stream: bool, n_slice: int
+    ) -> SoftmaxTables:
         """init_exp_table_legacy / init_invert_table_legacy in table_t: exp of
         ``float in_val = 2*8.0*(i - N/2.0)/N`` (expf) and 1.0 / ``float(64.0*i/N)``
         (a double quotient; 0 at i = 0).  io_stream sizes both tables by table_size."""
@@ -615,7 +621,7 @@ def softmax(x: Tensor, tables: SoftmaxTables, result_t: FixedType) -> Tensor:
 
 
 def _windows(
-    x: Tensor, layer: dict
+    x: Tensor, layer: dict[str, Any]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], tuple[int, ...]]:
     """Pooling windows (b, out_h, out_w, C, k) with a validity mask (padding excluded)."""
     b = x.mantissa.shape[0]
@@ -642,7 +648,7 @@ def _windows(
     return values, mask, tuple(layer["shape"])
 
 
-def tiles(layer: dict) -> bool:
+def tiles(layer: dict[str, Any]) -> bool:
     """Do the pooling windows tile the input (no padding, stride = pool size)?"""
     pads = ("pad_top", "pad_bottom", "pad_left", "pad_right")
     if any(layer.get(name, 0) for name in pads):
@@ -655,7 +661,7 @@ def tiles(layer: dict) -> bool:
     )
 
 
-def _tiled(mantissa: npt.NDArray[np.int64], layer: dict) -> npt.NDArray[np.int64]:
+def _tiled(mantissa: npt.NDArray[np.int64], layer: dict[str, Any]) -> npt.NDArray[np.int64]:
     """(b, out_h, pool_h, out_w, pool_w, C) view of the covered part of the input."""
     b = mantissa.shape[0]
     if layer["class"] == "Pooling1D":
@@ -667,7 +673,9 @@ def _tiled(mantissa: npt.NDArray[np.int64], layer: dict) -> npt.NDArray[np.int64
     return data.reshape(b, out_h, ph, out_w, pw, layer["n_filt"])
 
 
-def pool(x: Tensor, layer: dict, accum_t: FixedType | None, result_t: FixedType | None) -> Tensor:
+def pool(
+    x: Tensor, layer: dict[str, Any], accum_t: FixedType | None, result_t: FixedType | None
+) -> Tensor:
     """pooling*_cl: pool_op returns accum_t (max, or avg = trunc0(sum / n) in accum_t)."""
     if "Max" in layer.get("pool_op", "Max") and tiles(layer):
         b = x.mantissa.shape[0]
@@ -704,7 +712,7 @@ def average(x: Tensor, accum_t: FixedType | None, count: npt.NDArray[np.int64]) 
 
 
 def global_pool(
-    x: Tensor, layer: dict, accum_t: FixedType | None, result_t: FixedType | None
+    x: Tensor, layer: dict[str, Any], accum_t: FixedType | None, result_t: FixedType | None
 ) -> Tensor:
     b = x.mantissa.shape[0]
     channels = layer["input_shape"][-1]
@@ -750,7 +758,7 @@ def batchnorm(
     return Tensor(out.reshape(x.mantissa.shape), out_type)
 
 
-def zero_pad(x: Tensor, layer: dict) -> Tensor:
+def zero_pad(x: Tensor, layer: dict[str, Any]) -> Tensor:
     """ZeroPadding1D/2D (explicit in io_stream graphs): zeros around the spatial axes."""
     b = x.mantissa.shape[0]
     data = x.mantissa.reshape(b, *layer["input_shape"])
@@ -792,7 +800,7 @@ def holds_values(
         return False
     limit = 2 ** (integer - int(signed))  # |value| < limit
     scale = 2**source.frac_bits
-    return max(abs(low), abs(high)) < limit * scale
+    return bool(max(abs(low), abs(high)) < limit * scale)
 
 
 __all__ = [
