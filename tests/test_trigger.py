@@ -765,3 +765,79 @@ def test_card_takes_the_operating_point_from_a_study_of_its_model(
     assert len(refused.stderr.strip().splitlines()) == 1
     assert "not 'roi32'" in refused.stderr
     assert other.read_text() == before
+
+
+def test_the_multi_plane_chain_scores_what_the_training_code_builds(tmp_path: Path) -> None:
+    """The chain runs the U and V planes' TPG beside the collection plane's and matches each
+    cluster with its buffered induction hits, in a task that starts mid-stream: its scores
+    equal the firmware's on inputs built from the same slices by the code path the training
+    set uses (HitFinder, InductionFinder, clusterer, build_inputs), cluster for cluster."""
+    from triggerml.detector.config import Particle, Scenario, Singles
+    from triggerml.detector.stream import ApaStream
+    from triggerml.emulator import load_emulator
+    from triggerml.tpg.clusters import ClusterConfig, StreamingClusterer
+    from triggerml.tpg.config import INDUCTION_TPG, TpgConfig
+    from triggerml.tpg.planes import InductionFinder, MatchConfig
+    from triggerml.tpg.roi import InputKind, RoiConfig, build_inputs
+    from triggerml.tpg.stream import HitFinder
+    from triggerml.trigger.chain import BUFFER_SLICES, ChainConfig, TriggerChain
+
+    out = tmp_path / "uvx"
+    build(REPO / "models" / "tpmlpuvx.h5", out, BuildConfig(csim=False))
+    emulator = load_emulator(out)
+    singles = Singles(particle=Particle.ELECTRON, rate_hz=3000.0, energies_mev=(6.0, 15.0))
+    scenario = Scenario(seconds=0.03, singles=singles)
+    g, ticks = scenario.geometry, scenario.slice_ticks
+    first_slice, n_slices = 2, 6
+    roi = RoiConfig(kind=InputKind.TP_FEATURES_UVX)
+    config = ChainConfig(roi=roi, precut_adc_sum=3000)
+    chain = TriggerChain(config, emulator, g, start_sample=first_slice * ticks, batch=64)
+    first_x = g.first_channel["x"]
+    finder = HitFinder(
+        g.plane_channels["x"],
+        dataclasses.replace(TpgConfig(), first_channel=first_x),
+        start_sample=first_slice * ticks,
+    )
+    induction = InductionFinder(
+        g, INDUCTION_TPG, MatchConfig(), BUFFER_SLICES, start_sample=first_slice * ticks
+    )
+    clusterer = StreamingClusterer(ClusterConfig())
+    stream = ApaStream(scenario, first_slice=first_slice)
+    streamed, scores, reference = [], [], []
+    for _ in range(n_slices):
+        adc = stream.next_slice().adc
+        streamed.append(chain.process(adc))
+        scores.append(chain.scores())
+        hits = finder.process(adc[first_x:])
+        induction.process(adc)
+        clusters, cluster_hits, index = clusterer.add(hits, finder.open_since)
+        passing = clusters["adc_sum"] >= config.precut_adc_sum
+        if passing.any():
+            keep = np.flatnonzero(passing)
+            renumber = np.full(clusters.size, -1)
+            renumber[keep] = np.arange(keep.size)
+            hit_keep = passing[index]
+            reference.append(
+                build_inputs(
+                    roi,
+                    np.zeros((g.plane_channels["x"], 0), dtype=np.int16),  # unused by TP kinds
+                    0,
+                    finder.pedestals,
+                    first_x,
+                    clusters[passing],
+                    cluster_hits[hit_keep],
+                    renumber[index[hit_keep]],
+                    induction.hits(),
+                )
+            )
+    scores.append(chain.scores(final=True))
+    clusters = np.concatenate(streamed)
+    streamed_scores = np.concatenate(scores)
+    passing = clusters["adc_sum"] >= config.precut_adc_sum
+    assert passing.sum() > 10  # electrons above the pre-cut
+    inputs = np.concatenate(reference)
+    assert inputs.shape == (passing.sum(), 14)
+    heights = inputs[:, -1]
+    assert np.mean(heights >= 0) > 0.8  # the induction hits were found and matched
+    expected = emulator.predict(inputs, logits=True)[:, -1]
+    assert np.array_equal(streamed_scores[passing], expected)

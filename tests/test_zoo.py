@@ -17,6 +17,7 @@ from triggerml.nn.zoo import ModelConfig, build_model, count_multiplications, lo
 ZOO = {
     "tpmlp": (8,),
     "tpmlphn": (8,),
+    "tpmlpuvx": (14,),
     "wave1d": (128, 1),
     "roi2d": (16, 32, 1),
     "roi32": (32, 32, 1),
