@@ -658,3 +658,41 @@ def test_kernel_cache_falls_back_to_a_private_folder_when_unwritable(
     path = kernel_cache.source_path("VALUE = 1\n")
     assert path.parent == folder
     assert kernel_cache.load("VALUE = 1\n", "VALUE") == 1
+
+
+@pytest.mark.parametrize(("alpha", "quantized"), [(1.0, False), (0.3, True)])
+def test_elu_matches_csim_exactly(alpha: float, quantized: bool, tmp_path: Path) -> None:
+    """nnet::elu (hls4ml's table ELU): a float model on the config's ap_fixed<16,6> and a
+    quantized one with alpha 0.3 (a C++ literal cast to param_t): the emulator equals the
+    C simulation on inputs reaching deep into the negative table and past its end (−8)."""
+    import tf_keras
+    from qkeras import QActivation, QDense, quantized_bits
+
+    tf_keras.utils.set_random_seed(5)
+    inputs = tf_keras.Input((6,))
+    if quantized:
+        x = QActivation(quantized_bits(12, 5, alpha=1))(inputs)
+        q = quantized_bits(8, 2, alpha=1)
+        x = QDense(16, kernel_quantizer=q, bias_quantizer=q)(x)
+        x = QActivation(quantized_bits(12, 5, alpha=1))(x)
+    else:
+        x = tf_keras.layers.Dense(16, kernel_initializer=tf_keras.initializers.RandomNormal(0, 2))(
+            inputs
+        )
+    outputs = tf_keras.layers.ELU(alpha=alpha, name="elu_out")(x)
+    path = tmp_path / "elu.h5"
+    tf_keras.Model(inputs, outputs).save(path)
+    # a quantized model's bit-exact ELU port would be 132 bits: its result type given
+    result = {"elu_out": {"Precision": {"result": "ap_fixed<16,6>"}}} if quantized else {}
+    with warnings.catch_warnings(record=True):  # float model: not bit-exact with Keras
+        warnings.simplefilter("always")
+        manifest = build(
+            path, tmp_path / "build", BuildConfig(events=1500, seed=2, LayerName=result)
+        )
+    graph = json.loads((tmp_path / "build" / "emulation" / "graph.json").read_text())
+    assert graph["layers"][-1]["activation"] == "elu"
+    assert graph["layers"][-1]["alpha"] == pytest.approx(alpha)  # Keras keeps it as float32
+    assert manifest["csim"]["emulator_mismatches"] == 0
+    emulator = load_emulator(tmp_path / "build")
+    y = emulator.predict(np.random.default_rng(1).normal(0, 3, (500, 6)))
+    assert (y < -0.5 * alpha).any()  # the negative branch is exercised

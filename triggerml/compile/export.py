@@ -200,6 +200,14 @@ def _layer(layer: Any, project: Path, arrays: dict[str, np.ndarray]) -> dict[str
         record["table_t"] = _attr_type(layer, "table_t")
         record["table_size"] = layer.get_attr("table_size")
         return record
+    if kind == "ParametrizedActivation" and str(layer.get_attr("activation")).lower() == "elu":
+        record["class"] = "Activation"
+        record["activation"] = "elu"
+        record["table_t"] = _attr_type(layer, "table_t")
+        record["table_size"] = layer.get_attr("table_size")
+        record["alpha"] = float(layer.get_attr("activ_param"))  # the C++ literal passed
+        record["param_t"] = _attr_type(layer, "param_t")
+        return record
     if kind == "BatchNormalization":
         scale, bias = layer.weights["scale"], layer.weights["bias"]
         scale_t = parse_type(_type(scale.type.precision))
@@ -244,7 +252,8 @@ def _layer(layer: Any, project: Path, arrays: dict[str, np.ndarray]) -> dict[str
         return record
     raise ExportError(
         f"layer {layer.name!r} ({kind}) is not emulated yet; emulated: Input, "
-        "Dense, Conv1D, Conv2D, Activation (linear, relu, sigmoid), BatchNormalization, "
+        "Dense, Conv1D, Conv2D, Activation (linear, relu, sigmoid, softmax, elu, hard "
+        "sigmoid/tanh), BatchNormalization, "
         "Pooling1D/2D, GlobalPooling1D/2D, Reshape, ZeroPadding1D/2D, Merge "
         "(add, subtract, maximum, minimum), Concatenate"
     )

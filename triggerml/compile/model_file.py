@@ -27,6 +27,7 @@ SUPPORTED_LAYERS = (
     "Conv2D",
     "Activation",
     "ReLU",
+    "ELU",
     "Softmax",
     "BatchNormalization",
     "MaxPooling1D",

@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from triggerml.emulator.convblock import cast_params, conv_block, finish_sums
 from triggerml.emulator.fastcast import requantize_fast
-from triggerml.fixed import FixedType, OverflowMode, QuantMode, requantize, wrap
+from triggerml.fixed import FixedType, OverflowMode, QuantMode, product_type, requantize, wrap
 
 EXACT_FLOAT = 2**53
 EXACT_FLOAT32 = 2**24
@@ -386,6 +386,41 @@ def sigmoid(
     quotient = _truncated_index(x.mantissa, x.ftype.frac_bits, size, 16)
     index = np.clip(quotient + size // 2, 0, size - 1)
     return cast(Tensor(table[index], table_t), result_t)
+
+
+def elu_table(table_size: int, table_t: FixedType) -> npt.NDArray[np.int64]:
+    """init_elu_table, in the C types it uses: ``float in_val = -8.0 * i / float(N)`` (a
+    double quotient stored as float), ``float elu_fcn_float(float x) { return std::exp(x) -
+    1.; }`` (expf, a double difference returned as float), then the cast to table_t."""
+    expf = _c_expf()
+    n = float(np.float32(table_size))
+    values = np.empty(table_size, dtype=np.float64)
+    for i in range(table_size):
+        in_val = np.float32(-8.0 * i / n)
+        e = np.float32(expf(float(in_val))) if expf is not None else np.exp(in_val)
+        values[i] = float(np.float32(float(e) - 1.0))
+    return table_t.mantissa(values)
+
+
+def elu(
+    x: Tensor,
+    table: npt.NDArray[np.int64],
+    table_t: FixedType,
+    alpha: Tensor,
+    result_t: FixedType | None,
+) -> Tensor:
+    """nnet::elu: x ≥ 0 → x; else alpha · table[min((int)(x · N / −8), N − 1)] — the index
+    truncated toward zero like sigmoid's, the product exact (param_t × table_t) — each
+    cast to the result type."""
+    size = table.shape[0]
+    negative = x.mantissa < 0
+    index = _truncated_index(-x.mantissa, x.ftype.frac_bits, size, 8)
+    index = np.where(negative, np.minimum(index, size - 1), 0)
+    product = Tensor(alpha.mantissa * table[index], product_type(alpha.ftype, table_t))
+    below, above = cast(product, result_t), cast(x, result_t)
+    if below.ftype != above.ftype:  # no result type: the wider input holds both exactly
+        raise ValueError("elu needs an explicit result type")
+    return Tensor(np.where(negative, below.mantissa, above.mantissa), below.ftype)
 
 
 def hard_activation(
@@ -809,6 +844,8 @@ __all__ = [
     "cast",
     "conv",
     "dense",
+    "elu",
+    "elu_table",
     "pool",
     "relu",
     "sigmoid",

@@ -42,7 +42,7 @@ EMULATED = (
     "Clone",
 )
 MERGE_OPS = ("add", "subtract", "maximum", "minimum")
-ACTIVATIONS = ("linear", "relu", "sigmoid", "softmax", "hard_tanh", "hard_sigmoid")
+ACTIVATIONS = ("linear", "relu", "sigmoid", "softmax", "hard_tanh", "hard_sigmoid", "elu")
 _WIDE = re.compile(r"ap_(u?)fixed<(\d+),(-?\d+)")
 
 
@@ -203,6 +203,11 @@ class Emulator:
                     step.table_t = parse_type(layer["table_t"])
                     step.table = kernels.sigmoid_table(int(layer["table_size"]), step.table_t)
                     current = step.table_t
+                if activation == "elu":
+                    step.table_t = parse_type(layer["table_t"])
+                    step.table = kernels.elu_table(int(layer["table_size"]), step.table_t)
+                    step.weight_t = parse_type(layer["param_t"])  # alpha, as the C++ literal
+                    step.weight = step.weight_t.mantissa(np.array([layer["alpha"]]))
             step.result_t = _result_type(layer["result_t"], current, where, step.table)
             if step.result_t is not None:
                 current = step.result_t
@@ -336,6 +341,13 @@ class Emulator:
                 assert step.table is not None
                 assert step.table_t is not None
                 return kernels.sigmoid(x, step.table, step.table_t, step.result_t)
+            if activation == "elu":
+                assert step.table is not None
+                assert step.table_t is not None
+                assert step.weight is not None
+                assert step.weight_t is not None
+                alpha = kernels.Tensor(step.weight, step.weight_t)
+                return kernels.elu(x, step.table, step.table_t, alpha, step.result_t)
             return kernels.cast(x, step.result_t)
         if kind in ("Pooling1D", "Pooling2D"):
             return kernels.pool(x, layer, step.accum_t, step.result_t)
