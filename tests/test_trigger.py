@@ -757,6 +757,11 @@ def test_card_takes_the_operating_point_from_a_study_of_its_model(
     markdown = card_path.with_suffix(".md").read_text()
     assert "## Operating point on the validation stream" in markdown
     assert "Test split" in markdown  # the training figures stay
+    # the firmware's cost: the build's estimate (no synthesis here), labelled as one
+    fpga = card["validation"]["fpga"]
+    assert fpga["source"].startswith("estimate (not synthesized")
+    assert fpga["resources_per_instance"]["LUT"] > 0
+    assert "FPGA cost per instance: LUT" in markdown
     other = tmp_path / "roi32.json"
     other.write_text((REPO / "models" / "roi32.json").read_text())
     before = other.read_text()

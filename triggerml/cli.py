@@ -702,11 +702,21 @@ def report(
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print report.json itself.")] = False,
+    estimate: Annotated[
+        bool,
+        typer.Option(
+            "--estimate",
+            help="Print the build's cost estimate before synthesis (a documented counting "
+            "model with its measured error band), not a synthesis report.",
+        ),
+    ] = False,
 ) -> None:
     """Print report.json as a table: latency, interval, resources against the part."""
     from triggerml.compile.synth import load_report
 
-    if rate is None or (build_dir / "report.json").is_file():
+    if estimate:
+        _print_estimate(build_dir, as_json)
+    elif rate is None or (build_dir / "report.json").is_file():
         if as_json:
             import json
 
@@ -725,6 +735,48 @@ def report(
             f"({budget['source']})",
             markup=False,
         )
+
+
+def _print_estimate(build_dir: Path, as_json: bool) -> None:
+    import json
+
+    from triggerml.compile.estimate import estimate_build
+
+    manifest_path = build_dir / "manifest.json"
+    if not manifest_path.is_file():
+        raise UsageError(f"{build_dir}: no manifest.json: build the model with triggerml build")
+    data = json.loads(manifest_path.read_text()).get("estimate") or estimate_build(build_dir)
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    table = Table(title=f"{build_dir} · {data['source']} · {data['part']}")
+    for column in ("layer", "kind", "mult.", "DSP", "LUT", "FF", "BRAM18", "cycles"):
+        table.add_column(column, justify="right")
+    for row in data["layers"]:
+        if any(row[k] for k in ("multiplications", "dsp", "lut", "ff", "bram_18k")):
+            table.add_row(
+                row["name"],
+                row["kind"],
+                str(row["multiplications"]),
+                str(row["dsp"]),
+                str(row["lut"]),
+                str(row["ff"]),
+                str(row["bram_18k"]),
+                str(row["latency_cycles"]),
+            )
+    console.print(table)
+    total = Table(title="total (estimate)")
+    for column in ("resource", "used", "available", "%"):
+        total.add_column(column, justify="right")
+    for name, row in data["resources"].items():
+        percent = "—" if row["percent"] is None else f"{row['percent']:.3f}"
+        total.add_row(name, str(row["used"]), str(row["available"]), percent)
+    console.print(total)
+    console.print(
+        f"latency ≈ {data['latency_cycles']} cycles, interval {data['interval_cycles']} "
+        f"at {data['clock_ns']} ns; error band: {data['error_band']}",
+        markup=False,
+    )
 
 
 def _print_report(build_dir: Path) -> None:
@@ -1041,6 +1093,39 @@ def bench_startup_command(
         f"(kernel cache), ratio {result['ratio_cold_to_warm']:.1f}; python + numba import "
         f"alone {result['interpreter_seconds']:.2f} s"
     )
+    if as_json:
+        print(json.dumps(result))
+
+
+@bench_app.command("estimate")
+def bench_estimate_command(
+    as_json: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
+) -> None:
+    """The cost estimate against real HLS reports: hls4ml's test models rebuilt, estimated
+    and compared with the numbers Vitis HLS gave for them (median and worst error)."""
+    import json
+    import tempfile
+
+    from triggerml.compile.estimate import RESOURCE_KEYS, validate
+
+    with (
+        tempfile.TemporaryDirectory(prefix="triggerml-estimate-") as work,
+        captured(Path(work) / "build.log", (console, err_console)),
+    ):
+        result = validate(work)
+    table = Table(title="estimate / Vitis HLS 2024.1 report (hls4ml's baselines)")
+    for column in ("case", *RESOURCE_KEYS, "latency"):
+        table.add_column(column, justify="right")
+    for row in result["cases"]:
+        e, r = row["estimate"], row["report"]
+        cells = [f"{e[k]} / {r[k]}" for k in (*RESOURCE_KEYS, "latency_cycles")]
+        table.add_row(row["name"], *cells)
+    console.print(table)
+    for key, error in result["relative_error"].items():
+        console.print(
+            f"{key}: median relative error {error['median']:.1%}, worst {error['worst']:.1%}",
+            markup=False,
+        )
     if as_json:
         print(json.dumps(result))
 

@@ -543,6 +543,10 @@ def _manifest(state: BuildState) -> dict[str, Any]:
     }
     if state.csim is not None:
         manifest["csim"] = state.csim
+    if manifest["emulation_graph"]:
+        from triggerml.compile.estimate import estimate
+
+        manifest["estimate"] = estimate(manifest, state.work / EMULATION_DIR)
     return manifest
 
 

@@ -179,7 +179,10 @@ def find_csynth(project: Path, top: str | None = None) -> tuple[Path, str]:
     function is read, never the first file in sort order."""
     reports = [path for pattern in CSYNTH_GLOBS for path in sorted(project.glob(pattern))]
     if not reports:
-        raise SynthError(f"no csynth.xml under {project}: synthesize the project (triggerml synth)")
+        raise SynthError(
+            f"no csynth.xml under {project}: synthesize the project (triggerml synth), or "
+            "see the estimate before synthesis (triggerml report DIR --estimate)"
+        )
     top = top or project_top(project)
     if top is None:
         overall = [path for path in reports if path.name == "csynth.xml"]

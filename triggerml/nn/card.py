@@ -65,7 +65,23 @@ def validation(card: dict[str, Any], summary: dict[str, Any], summary_path: Path
         "rate_at_90pct_hz_per_apa": {
             t: summary["rate_at_90pct_hz_per_apa"].get(t) for t in CARD_TRIGGERS
         },
+        "fpga": _fpga(summary.get("firmware") or {}),
         "created": summary.get("created"),
+    }
+
+
+def _fpga(budget: dict[str, Any]) -> dict[str, Any] | None:
+    """The firmware's cost from the study's budget: per instance, and instances per APA to
+    score every cluster above the pre-cut (synthesis report, or the build's estimate)."""
+    if not budget:
+        return None
+    per_instance = budget.get("resources_per_instance") or {}
+    return {
+        "source": budget.get("source"),
+        "interval_cycles": budget.get("interval_cycles"),
+        "clock_ns": budget.get("clock_ns"),
+        "instances_per_apa": budget.get("instances_per_apa"),
+        "resources_per_instance": {k: row.get("used") for k, row in per_instance.items()},
     }
 
 
@@ -120,4 +136,13 @@ def validation_markdown(card: dict[str, Any]) -> str:
                     f"({row['count']} bkg. cand.)"
                 )
         lines.append(f"- {trigger}: " + "; ".join(parts))
+    fpga = v.get("fpga")
+    if fpga and fpga.get("resources_per_instance"):
+        used = ", ".join(f"{k} {n}" for k, n in fpga["resources_per_instance"].items())
+        lines += [
+            "",
+            f"FPGA cost per instance: {used}; interval {fpga['interval_cycles']} cycles at "
+            f"{fpga['clock_ns']} ns, {fpga['instances_per_apa']} instance(s) per APA — "
+            f"{fpga['source']}.",
+        ]
     return "\n".join(lines) + "\n"

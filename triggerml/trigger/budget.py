@@ -1,6 +1,6 @@
 """Firmware budget: how many instances of a model's firmware one APA needs to score every
-cluster in real time, and what they cost — from the HLS report when synthesized, else an
-estimate from the build (stated as such)."""
+cluster in real time, and what they cost — from the HLS report when synthesized, else the
+build's cost estimate (triggerml.compile.estimate, stated as such)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,11 @@ def firmware_budget(firmware: str | Path, inference_rate_hz: float) -> dict[str,
         interval = synthesized["interval_cycles"]["max"]
         resources = synthesized.get("resources_vsynth") or synthesized.get("resources")
         source = "report.json (HLS synthesis)"
+    if interval is None and manifest.get("estimate"):
+        estimate = manifest["estimate"]
+        interval = int(estimate["interval_cycles"])
+        resources = estimate["resources"]
+        source = f"estimate (not synthesized; {estimate['error_band']})"
     if interval is None:
         # io_parallel pipelines at II = reuse factor; io_stream takes about one input pixel
         # per cycle (conservative)
