@@ -270,23 +270,8 @@ def _match(
             v_sum += v_adc[iv[k]]
         # each hit pairs with its nearest partner of the other plane within tol; the
         # height is the pairs' mean height weighted by their charge
-        matched = 0.0
-        weighted_y = 0.0
-        weight = 0.0
-        for k in range(nu):
-            m = _nearest(yu[k], yv, nv, tol)
-            if m >= 0:
-                w = u_adc[iu[k]] + v_adc[iv[m]]
-                matched += u_adc[iu[k]]
-                weighted_y += w * 0.5 * (yu[k] + yv[m])
-                weight += w
-        for m in range(nv):
-            k = _nearest(yv[m], yu, nu, tol)
-            if k >= 0:
-                w = u_adc[iu[k]] + v_adc[iv[m]]
-                matched += v_adc[iv[m]]
-                weighted_y += w * 0.5 * (yu[k] + yv[m])
-                weight += w
+        sums = _pairs(yu, iu, u_adc, nu, yv, iv, v_adc, nv, tol, (0.0, 0.0, 0.0))
+        matched, weighted_y, weight = _pairs(yv, iv, v_adc, nv, yu, iu, u_adc, nu, tol, sums)
         total = u_sum + v_sum
         out[c, 0] = nu
         out[c, 1] = nv
@@ -308,6 +293,32 @@ def _in_time(
         if start <= x_end[k] + m and end >= x_start[k] - m:
             return True
     return False
+
+
+@numba.njit(cache=True)
+def _pairs(
+    ya: npt.NDArray[np.float64],
+    ia: npt.NDArray[np.int64],
+    adc_a: npt.NDArray[np.float64],
+    na: int,
+    yb: npt.NDArray[np.float64],
+    ib: npt.NDArray[np.int64],
+    adc_b: npt.NDArray[np.float64],
+    nb: int,
+    tol: float,
+    sums: tuple[float, float, float],
+) -> tuple[float, float, float]:
+    """Each hit of plane a with its nearest height on plane b, added in order to ``sums``:
+    (matched charge, Σ pair charge × pair height, Σ pair charge)."""
+    matched, weighted_y, weight = sums
+    for k in range(na):
+        m = _nearest(ya[k], yb, nb, tol)
+        if m >= 0:
+            w = adc_a[ia[k]] + adc_b[ib[m]]
+            matched += adc_a[ia[k]]
+            weighted_y += w * 0.5 * (ya[k] + yb[m])
+            weight += w
+    return matched, weighted_y, weight
 
 
 @numba.njit(cache=True)
