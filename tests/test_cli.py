@@ -193,3 +193,7 @@ def test_help_shows_bare_flags_and_click_style_arguments() -> None:
     assert "{model}" not in result.stdout
     assert "build [OPTIONS] MODEL" in result.stdout
     assert "<int>" in result.stdout  # --events still says it takes a number
+    assert "default: 1000" in result.stdout  # --events
+    assert "default: io_parallel" in result.stdout
+    emulate = run_cli("emulate", "--help", env={"COLUMNS": "120"})
+    assert "inputs[0].shape" in emulate.stdout  # where the input shape is

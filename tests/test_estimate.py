@@ -80,3 +80,23 @@ def test_a_build_without_an_emulation_graph_has_no_estimate(tmp_path: Path) -> N
     (tmp_path / "manifest.json").write_text(json.dumps({"emulation_graph": None}))
     with pytest.raises(ValueError, match="no emulation graph"):
         estimate_build(tmp_path)
+
+
+def test_report_without_synthesis_points_to_the_estimate_and_prints_it(tmp_path: Path) -> None:
+    """#16.12: `report DIR` on an unsynthesized build said only "run synth" while `--rate`
+    printed an estimate: it now names `--estimate`, which prints the labelled estimate."""
+    from conftest import run_cli
+
+    from triggerml.compile.build import BuildConfig, build
+
+    out = tmp_path / "tpmlp"
+    build(REPO / "models" / "tpmlp.h5", out, BuildConfig(csim=False))
+    bare = run_cli("report", str(out))
+    assert bare.returncode == 1
+    assert "--estimate" in bare.stderr
+    shown = run_cli("report", str(out), "--estimate", env={"COLUMNS": "200"})
+    assert shown.returncode == 0, shown.stderr
+    assert "estimate (not synthesized)" in shown.stdout
+    assert "error band" in shown.stdout
+    as_json = run_cli("report", str(out), "--estimate", "--json")
+    assert json.loads(as_json.stdout) == json.loads((out / "manifest.json").read_text())["estimate"]
