@@ -846,3 +846,22 @@ def test_the_multi_plane_chain_scores_what_the_training_code_builds(tmp_path: Pa
     assert np.mean(heights >= 0) > 0.8  # the induction hits were found and matched
     expected = emulator.predict(inputs, logits=True)[:, -1]
     assert np.array_equal(streamed_scores[passing], expected)
+
+
+def test_card_fpga_cost_of_an_older_study_comes_from_its_firmware_if_built_from_the_card(
+    firmware: Path,
+) -> None:
+    """A study whose budget has no resources (run before builds carried an estimate): the
+    card takes the estimate of the study's firmware folder — only when that firmware was
+    built from the card's weights."""
+    from triggerml.compile.estimate import estimate_build
+    from triggerml.nn.card import _fpga
+
+    budget = {"source": "estimate (not synthesized)", "interval_cycles": 1, "clock_ns": 5.0}
+    manifest = json.loads((firmware / "manifest.json").read_text())
+    same = _fpga(budget, {"firmware": str(firmware)}, manifest["source"]["sha256"])
+    assert same is not None
+    expected = {k: row["used"] for k, row in estimate_build(firmware)["resources"].items()}
+    assert same["resources_per_instance"] == expected
+    assert same["source"].startswith("estimate (not synthesized; against 5 real HLS reports")
+    assert _fpga(budget, {"firmware": str(firmware)}, "0" * 64) is None

@@ -34,14 +34,13 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-
-from triggerml.fixed import FixedType, parse_type
 
 DSP_MIN_WEIGHT_BITS = 9  # hls4ml VivadoDSPEstimator: narrower weights are LUT logic
 DSP_PORTS = (27, 18)  # DSP48E2 multiplier A × B (UG579)
@@ -164,10 +163,21 @@ def estimate(manifest: dict[str, Any], emulation_dir: Path) -> dict[str, Any]:
     }
 
 
-def _input_type(layer: dict[str, Any], graph: dict[str, Any]) -> FixedType:
+_WIDTH = re.compile(r"^\s*(?:ap_)?u?(?:fixed|int)\s*<\s*(\d+)")
+
+
+def _width(text: str) -> int:
+    """Bits of a type in C++ or hls4ml spelling — any width (costs need no arithmetic)."""
+    found = _WIDTH.match(text)
+    if found is None:
+        raise ValueError(f"unknown type {text!r}")
+    return int(found.group(1))
+
+
+def _input_width(layer: dict[str, Any], graph: dict[str, Any]) -> int:
     by_output = {out: other for other in graph["layers"] for out in other.get("outputs", [])}
     source = by_output.get(layer["inputs"][0]) if layer.get("inputs") else None
-    return parse_type(source["result_t"]) if source else parse_type(layer["result_t"])
+    return _width(source["result_t"] if source else layer["result_t"])
 
 
 def _layer_cost(
@@ -179,26 +189,25 @@ def _layer_cost(
 ) -> LayerCost:
     kind = layer["class"]
     cost = LayerCost(layer["name"], kind)
-    result = parse_type(layer["result_t"])
+    result = _width(layer["result_t"])
     elements = int(np.prod(layer.get("shape", [1])))
     if kind in ("Dense", "Conv1D", "Conv2D", "PointwiseConv1D", "PointwiseConv2D"):
-        _matmul_cost(cost, layer, weights, reuse, stream, _input_type(layer, graph), result)
+        _matmul_cost(cost, layer, weights, reuse, stream, _input_width(layer, graph), result)
     elif kind == "Activation" and layer.get("activation") in TABLE_ACTIVATIONS:
-        table = parse_type(layer["table_t"])
-        bits = int(layer.get("table_size", 1024)) * table.width
+        bits = int(layer.get("table_size", 1024)) * _width(layer["table_t"])
         lookups = elements if not stream else int(layer.get("shape", [1])[-1])
         if bits > 1024:
             cost.bram_18k = math.ceil(lookups / 2) * math.ceil(bits / BRAM18_BITS)
         else:
             cost.lut = lookups * math.ceil(bits / LUT_ROM_BITS)
-        cost.lut += lookups * TABLE_INDEX_LUTS_PER_BIT * _input_type(layer, graph).width
+        cost.lut += lookups * TABLE_INDEX_LUTS_PER_BIT * _input_width(layer, graph)
         cost.latency_cycles = TABLE_LATENCY_CYCLES
-        cost.ff = cost.latency_cycles * elements * result.width
+        cost.ff = cost.latency_cycles * elements * result
     elif kind == "Activation" and layer.get("activation") == "relu":
-        cost.lut = elements * result.width
+        cost.lut = elements * result
     elif kind.startswith("Pooling") and "Max" in str(layer.get("pool_op", "Max")):
         window = int(layer.get("pool_height", 1)) * int(layer.get("pool_width", 1))
-        cost.lut = elements * (window - 1) * result.width
+        cost.lut = elements * (window - 1) * result
     return cost
 
 
@@ -208,11 +217,11 @@ def _matmul_cost(
     weights: dict[str, npt.NDArray[np.int64]],
     reuse: int,
     stream: bool,
-    input_t: FixedType,
-    result: FixedType,
+    input_bits: int,
+    result: int,
 ) -> None:
-    weight_t = parse_type(layer["weight_t"])
-    accum = parse_type(layer.get("accum_t") or layer["result_t"])
+    weight_bits = _width(layer["weight_t"])
+    accum = _width(layer.get("accum_t") or layer["result_t"])
     shape = [int(n) for n in layer["weight_shape"]]
     mantissa = weights[f"{layer['name']}/weight"].reshape(shape)
     n_out = shape[-1]
@@ -224,20 +233,20 @@ def _matmul_cost(
     cost.multiplications = per_pixel * pixels
     instances = per_pixel if stream else per_pixel * pixels
     cost.multipliers = math.ceil(instances / reuse)
-    cost.weight_bits, cost.input_bits = weight_t.width, input_t.width
+    cost.weight_bits, cost.input_bits = weight_bits, input_bits
     copies = 1 if stream else pixels
-    if weight_t.width >= DSP_MIN_WEIGHT_BITS:
-        wide = input_t.width > DSP_PORTS[0] or weight_t.width > DSP_PORTS[1]
+    if weight_bits >= DSP_MIN_WEIGHT_BITS:
+        wide = input_bits > DSP_PORTS[0] or weight_bits > DSP_PORTS[1]
         cost.dsp = cost.multipliers * (2 if wide else 1)
-        cost.lut += cost.multipliers * DSP_GLUE_LUTS_PER_BIT * accum.width
+        cost.lut += cost.multipliers * DSP_GLUE_LUTS_PER_BIT * accum
         terms = (digits > 0).sum(axis=0) + 1  # products (and shifts) and the bias
     else:
         terms = digits.sum(axis=0) + 1  # every CSD digit is a shifted addend
     adders = int(np.maximum(terms - 1, 0).sum()) * copies
-    cost.lut += math.ceil(adders * accum.width / reuse)
+    cost.lut += math.ceil(adders * accum / reuse)
     # a short sum (and a DSP product) fits in one 5 ns cycle: no register
     cost.latency_cycles = math.floor(math.log2(max(int(terms.max()), 1)) / ADDER_LEVELS_PER_CYCLE)
-    cost.ff = cost.latency_cycles * int(np.prod(layer["shape"])) * result.width // max(reuse, 1)
+    cost.ff = cost.latency_cycles * int(np.prod(layer["shape"])) * result // max(reuse, 1)
 
 
 BASELINES = Path(__file__).with_name("estimate_baselines.json")

@@ -8,6 +8,7 @@ the firmware emulated bit for bit — with the exposure behind each figure and i
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -65,17 +66,39 @@ def validation(card: dict[str, Any], summary: dict[str, Any], summary_path: Path
         "rate_at_90pct_hz_per_apa": {
             t: summary["rate_at_90pct_hz_per_apa"].get(t) for t in CARD_TRIGGERS
         },
-        "fpga": _fpga(summary.get("firmware") or {}),
+        "fpga": _fpga(
+            summary.get("firmware") or {},
+            summary.get("scenario_config", {}),
+            card.get("weights", {}).get("sha256"),
+        ),
         "created": summary.get("created"),
     }
 
 
-def _fpga(budget: dict[str, Any]) -> dict[str, Any] | None:
+def _fpga(
+    budget: dict[str, Any], scenario: dict[str, Any], weights_sha256: str | None
+) -> dict[str, Any] | None:
     """The firmware's cost from the study's budget: per instance, and instances per APA to
-    score every cluster above the pre-cut (synthesis report, or the build's estimate)."""
+    score every cluster above the pre-cut (synthesis report, or the build's estimate — for a
+    study run before builds carried one, the estimate of the study's firmware folder when it
+    was built from this card's weights)."""
     if not budget:
         return None
     per_instance = budget.get("resources_per_instance") or {}
+    firmware = Path(str(scenario.get("firmware", "")))
+    if not per_instance and (firmware / "manifest.json").is_file():
+        from triggerml.compile.estimate import estimate_build
+
+        manifest = json.loads((firmware / "manifest.json").read_text())
+        if manifest.get("source", {}).get("sha256") != weights_sha256:
+            return None
+        try:
+            estimate = estimate_build(firmware)
+        except (OSError, ValueError):
+            estimate = None
+        if estimate is not None:
+            per_instance = estimate["resources"]
+            budget = {**budget, "source": f"estimate (not synthesized; {estimate['error_band']})"}
     return {
         "source": budget.get("source"),
         "interval_cycles": budget.get("interval_cycles"),
