@@ -197,3 +197,22 @@ def test_help_shows_bare_flags_and_click_style_arguments() -> None:
     assert "default: io_parallel" in result.stdout
     emulate = run_cli("emulate", "--help", env={"COLUMNS": "120"})
     assert "inputs[0].shape" in emulate.stdout  # where the input shape is
+
+
+def test_build_summary_explains_a_visible_difference_after_the_output_table() -> None:
+    """#16.8: a softmax model printed max |Δ| 0.199 after its table with no word: with exact
+    logits, a difference above 1 % after the table is explained as its resolution."""
+    from triggerml.cli import csim_summary
+
+    softmax = {"events": 500, "mismatches": 0, "max_abs_diff": 0.199, "output_table": True}
+    line, warning = csim_summary(softmax)
+    assert "0 logit mismatches" in line
+    assert warning is not None
+    assert "table's resolution" in warning
+    sigmoid = dict(softmax, max_abs_diff=0.000977)
+    assert csim_summary(sigmoid)[1] is None
+    onnx = dict(softmax, reference="qonnx", output_table=False, mismatches=2)
+    line, warning = csim_summary(onnx)
+    assert "vs qonnx" in line
+    assert "2 output mismatches" in line
+    assert warning is None

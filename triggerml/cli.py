@@ -639,12 +639,10 @@ def build_command(
     csim = manifest.get("csim")
     if csim is not None:
         reference = csim.get("reference", "QKeras")
-        compared = "logit" if csim.get("output_table") else "output"
-        where = "after the output table" if csim.get("output_table") else "on the outputs"
-        console.print(
-            f"C simulation vs {reference} on {csim['events']} events: {csim['mismatches']} "
-            f"{compared} mismatches, max |Δ| {where} {csim['max_abs_diff']:.3g}"
-        )
+        summary, table_note = csim_summary(csim)
+        console.print(summary, markup=False)
+        if table_note:
+            err_console.print(f"warning: {table_note}", markup=False, soft_wrap=True)
         if any(step["verdict"] == "fail" for step in manifest["steps"]):
             err_console.print(
                 f"error: C simulation differs from {reference} on {csim['mismatches']}"
@@ -652,6 +650,32 @@ def build_command(
                 markup=False,
             )
             raise typer.Exit(EXIT_FAILURE)
+
+
+TABLE_DIFFERENCE_WARNING = 0.01  # outputs after a final lookup table this far off: say why
+
+
+def csim_summary(csim: dict[str, Any]) -> tuple[str, str | None]:
+    """The build's C-simulation line, and a warning when the outputs after a final lookup
+    table (sigmoid, softmax) differ visibly from the reference although the logits agree:
+    that difference is the table's resolution, not a conversion error."""
+    reference = csim.get("reference", "QKeras")
+    table = bool(csim.get("output_table"))
+    compared = "logit" if table else "output"
+    where = "after the output table" if table else "on the outputs"
+    line = (
+        f"C simulation vs {reference} on {csim['events']} events: {csim['mismatches']} "
+        f"{compared} mismatches, max |Δ| {where} {csim['max_abs_diff']:.3g}"
+    )
+    warning = None
+    if table and csim["mismatches"] == 0 and csim["max_abs_diff"] > TABLE_DIFFERENCE_WARNING:
+        warning = (
+            f"the outputs after the final lookup table differ from {reference} by up to "
+            f"{csim['max_abs_diff']:.3g} although every logit agrees: that is the table's "
+            "resolution (table_size, table_t) — compare logits (Emulator.predict(logits=True)) "
+            "or give the table more entries or bits in build.yaml's LayerName section"
+        )
+    return line, warning
 
 
 @app.command()
