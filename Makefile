@@ -23,7 +23,7 @@ demo: $(STAMP)
 	$(BIN)/triggerml show results/demo-raw/raw.h5 --slice 2 --out results/demo-raw/slice2.png
 	$(BIN)/triggerml build models/roi32.h5 --out build/roi32 --events 500
 	$(BIN)/triggerml verify build/roi32 --events 500
-	$(BIN)/triggerml study emulation/demo.yaml --out results/demo
+	$(BIN)/triggerml study emulation/demo.yaml --out results/demo --fresh
 
 ## test: the CI suite (everything not marked slow)
 test: $(STAMP)

@@ -130,6 +130,10 @@ def test_summary_has_the_design_keys_for_both_triggers(tiny_study: tuple[Path, d
     report = (tmp / "out" / "report.md").read_text()
     assert "E50" in report
     assert "fake bursts" in report
+    # the firmware budget states the build's estimate per APA against the part, labelled
+    assert summary["firmware"]["source"].startswith("estimate (not synthesized")
+    lut = summary["firmware"]["resources_per_apa"]["LUT"]["used"]
+    assert f"Resources per APA: LUT {lut}" in report
 
 
 def test_every_summary_key_is_documented(tiny_study: tuple[Path, dict]) -> None:

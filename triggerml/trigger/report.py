@@ -354,6 +354,7 @@ def write(path: Path, summary: dict[str, Any]) -> Path:
         f"{firmware['instances_per_apa']} instance(s) per APA "
         f"({'keeps up' if firmware['keeps_up'] else 'does NOT keep up'}); source: "
         f"{firmware['source']}.",
+        *_resources_lines(firmware),
         "",
         "## Versions",
         "",
@@ -363,3 +364,15 @@ def write(path: Path, summary: dict[str, Any]) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text("\n".join(lines))
     return path
+
+
+def _resources_lines(firmware: dict[str, Any]) -> list[str]:
+    """Resources per APA (instances × per instance) against the part, when known."""
+    per_apa = firmware.get("resources_per_apa")
+    if not per_apa:
+        return []
+    cells = []
+    for name, row in per_apa.items():
+        percent = "" if row.get("percent") is None else f" ({row['percent']:.3g} % of the part)"
+        cells.append(f"{name} {row['used']}{percent}")
+    return ["", "Resources per APA: " + "; ".join(cells) + "."]
