@@ -100,3 +100,13 @@ def test_report_without_synthesis_points_to_the_estimate_and_prints_it(tmp_path:
     assert "error band" in shown.stdout
     as_json = run_cli("report", str(out), "--estimate", "--json")
     assert json.loads(as_json.stdout) == json.loads((out / "manifest.json").read_text())["estimate"]
+
+
+def test_type_bits_reads_any_width_and_refuses_what_is_not_a_type() -> None:
+    from triggerml.fixed import type_bits
+
+    assert type_bits("ap_ufixed<127,1,AP_TRN,AP_WRAP>") == 127  # beyond int64: costs only
+    assert type_bits("fixed<16,6>") == 16
+    assert type_bits("ap_uint<8>") == 8
+    with pytest.raises(ValueError, match="not a fixed-point"):
+        type_bits("float")

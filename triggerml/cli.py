@@ -761,6 +761,17 @@ def report(
         )
 
 
+def _resources_table(title: str, rows: dict[str, dict[str, Any]], digits: int) -> Table:
+    """resource · used · available · % of the part, for a report or an estimate."""
+    table = Table(title=title)
+    for column in ("resource", "used", "available", "%"):
+        table.add_column(column, justify="right")
+    for name, row in rows.items():
+        percent = "—" if row["percent"] is None else f"{row['percent']:.{digits}f}"
+        table.add_row(name, str(row["used"]), str(row["available"]), percent)
+    return table
+
+
 def _print_estimate(build_dir: Path, as_json: bool) -> None:
     import json
 
@@ -789,13 +800,7 @@ def _print_estimate(build_dir: Path, as_json: bool) -> None:
                 str(row["latency_cycles"]),
             )
     console.print(table)
-    total = Table(title="total (estimate)")
-    for column in ("resource", "used", "available", "%"):
-        total.add_column(column, justify="right")
-    for name, row in data["resources"].items():
-        percent = "—" if row["percent"] is None else f"{row['percent']:.3f}"
-        total.add_row(name, str(row["used"]), str(row["available"]), percent)
-    console.print(total)
+    console.print(_resources_table("total (estimate)", data["resources"], digits=3))
     console.print(
         f"latency ≈ {data['latency_cycles']} cycles, interval {data['interval_cycles']} "
         f"at {data['clock_ns']} ns; error band: {data['error_band']}",
@@ -826,13 +831,7 @@ def _print_report(build_dir: Path) -> None:
     ):
         if key not in data:
             continue
-        table = Table(title=title)
-        for column in ("resource", "used", "available", "%"):
-            table.add_column(column, justify="right")
-        for name, row in data[key].items():
-            percent = "—" if row["percent"] is None else f"{row['percent']:.2f}"
-            table.add_row(name, str(row["used"]), str(row["available"]), percent)
-        console.print(table)
+        console.print(_resources_table(title, data[key], digits=2))
     for warning in data.get("warnings", []):
         err_console.print(f"warning: {warning}", markup=False)
     verdict = "[green]fits[/green]" if data["fits"] else "[red]does not fit[/red]"

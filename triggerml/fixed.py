@@ -166,6 +166,15 @@ _Mode = TypeVar("_Mode", QuantMode, OverflowMode)
 _TYPE_RE = re.compile(r"^\s*(ap_)?(u?fixed|u?int)\s*<([^<>]*)>\s*$")
 
 
+def type_bits(text: str) -> int:
+    """The width W of any type :func:`parse_type` reads — including widths beyond int64,
+    which only costs (not arithmetic) need."""
+    match = _TYPE_RE.match(text)
+    if match is None or not match.group(3).split(",")[0].strip().isdigit():
+        raise ValueError(f"not a fixed-point or integer type: {text!r}")
+    return int(match.group(3).split(",")[0])
+
+
 def parse_type(text: str) -> FixedType:
     """Parse ``ap_fixed<W,I[,Q[,O[,N]]]>``, ``ap_ufixed``, ``ap_int<W>``, ``ap_uint<W>`` or
     hls4ml's short forms (``fixed<16,6>``, ``ufixed<8,0,RND_CONV,SAT>``, ``int<8>``)."""

@@ -34,13 +34,14 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from triggerml.fixed import type_bits
 
 DSP_MIN_WEIGHT_BITS = 9  # hls4ml VivadoDSPEstimator: narrower weights are LUT logic
 DSP_PORTS = (27, 18)  # DSP48E2 multiplier A × B (UG579)
@@ -128,7 +129,8 @@ def estimate(manifest: dict[str, Any], emulation_dir: Path) -> dict[str, Any]:
         weights = {key: data[key] for key in data.files}
     reuse = int(manifest.get("reuse_factor") or 1)
     stream = manifest.get("io_type") == "io_stream"
-    layers = [_layer_cost(layer, weights, reuse, stream, graph) for layer in graph["layers"]]
+    producer = {out: layer for layer in graph["layers"] for out in layer.get("outputs", [])}
+    layers = [_layer_cost(layer, weights, reuse, stream, producer) for layer in graph["layers"]]
     total = {
         key: sum(getattr(cost, key) for cost in layers)
         for key in ("multiplications", "multipliers", "dsp", "lut", "ff", "bram_18k")
@@ -163,21 +165,10 @@ def estimate(manifest: dict[str, Any], emulation_dir: Path) -> dict[str, Any]:
     }
 
 
-_WIDTH = re.compile(r"^\s*(?:ap_)?u?(?:fixed|int)\s*<\s*(\d+)")
-
-
-def _width(text: str) -> int:
-    """Bits of a type in C++ or hls4ml spelling — any width (costs need no arithmetic)."""
-    found = _WIDTH.match(text)
-    if found is None:
-        raise ValueError(f"unknown type {text!r}")
-    return int(found.group(1))
-
-
-def _input_width(layer: dict[str, Any], graph: dict[str, Any]) -> int:
-    by_output = {out: other for other in graph["layers"] for out in other.get("outputs", [])}
-    source = by_output.get(layer["inputs"][0]) if layer.get("inputs") else None
-    return _width(source["result_t"] if source else layer["result_t"])
+def _input_bits(layer: dict[str, Any], producer: dict[str, dict[str, Any]]) -> int:
+    """Width of the layer's input: the result type of the layer that produces it."""
+    source = producer.get(layer["inputs"][0]) if layer.get("inputs") else None
+    return type_bits(source["result_t"] if source else layer["result_t"])
 
 
 def _layer_cost(
@@ -185,22 +176,22 @@ def _layer_cost(
     weights: dict[str, npt.NDArray[np.int64]],
     reuse: int,
     stream: bool,
-    graph: dict[str, Any],
+    producer: dict[str, dict[str, Any]],
 ) -> LayerCost:
     kind = layer["class"]
     cost = LayerCost(layer["name"], kind)
-    result = _width(layer["result_t"])
+    result = type_bits(layer["result_t"])
     elements = int(np.prod(layer.get("shape", [1])))
     if kind in ("Dense", "Conv1D", "Conv2D", "PointwiseConv1D", "PointwiseConv2D"):
-        _matmul_cost(cost, layer, weights, reuse, stream, _input_width(layer, graph), result)
+        _matmul_cost(cost, layer, weights, reuse, stream, _input_bits(layer, producer), result)
     elif kind == "Activation" and layer.get("activation") in TABLE_ACTIVATIONS:
-        bits = int(layer.get("table_size", 1024)) * _width(layer["table_t"])
+        bits = int(layer.get("table_size", 1024)) * type_bits(layer["table_t"])
         lookups = elements if not stream else int(layer.get("shape", [1])[-1])
         if bits > 1024:
             cost.bram_18k = math.ceil(lookups / 2) * math.ceil(bits / BRAM18_BITS)
         else:
             cost.lut = lookups * math.ceil(bits / LUT_ROM_BITS)
-        cost.lut += lookups * TABLE_INDEX_LUTS_PER_BIT * _input_width(layer, graph)
+        cost.lut += lookups * TABLE_INDEX_LUTS_PER_BIT * _input_bits(layer, producer)
         cost.latency_cycles = TABLE_LATENCY_CYCLES
         cost.ff = cost.latency_cycles * elements * result
     elif kind == "Activation" and layer.get("activation") == "relu":
@@ -220,8 +211,8 @@ def _matmul_cost(
     input_bits: int,
     result: int,
 ) -> None:
-    weight_bits = _width(layer["weight_t"])
-    accum = _width(layer.get("accum_t") or layer["result_t"])
+    weight_bits = type_bits(layer["weight_t"])
+    accum = type_bits(layer.get("accum_t") or layer["result_t"])
     shape = [int(n) for n in layer["weight_shape"]]
     mantissa = weights[f"{layer['name']}/weight"].reshape(shape)
     n_out = shape[-1]

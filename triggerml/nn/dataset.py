@@ -340,6 +340,7 @@ def collect(
                 renumber = np.full(clusters.size, -1)
                 renumber[kept_ids] = np.arange(kept_ids.size)
                 hit_keep = keep[hit_cluster]
+                matched = induction.hits() if induction is not None else None
                 for name, roi in config.kinds().items():
                     collected.inputs[name].append(
                         build_inputs(
@@ -351,7 +352,7 @@ def collect(
                             clusters[keep],
                             cluster_hits_[hit_keep],
                             renumber[hit_cluster[hit_keep]],
-                            induction.hits() if induction is not None else None,
+                            matched,
                         )
                     )
                 collected.meta.append(meta[keep])
