@@ -17,7 +17,7 @@ from scipy import stats
 from triggerml.compile.build import BuildConfig, build
 from triggerml.config import ConfigError
 from triggerml.trigger import analysis, burst
-from triggerml.trigger.scenario import Burst, load_study
+from triggerml.trigger.scenario import Burst, load_study, resolve
 from triggerml.trigger.study import StudyError, run_study
 
 REPO = Path(__file__).resolve().parents[1]
@@ -526,8 +526,9 @@ def test_an_exposure_too_short_for_the_working_point_is_a_warning() -> None:
 def test_summary_carries_the_exposure_warnings(tiny_study: tuple[Path, dict]) -> None:
     _, summary = tiny_study
     assert isinstance(summary["warnings"], list)
-    live = min(sum(h.values()) for h in summary["apa_seconds_by_half"].values())
-    assert live == pytest.approx(sum(summary["apa_seconds"].values()) / 2)
+    halves = [sum(h.values()) for h in summary["apa_seconds_by_half"].values()]
+    live = min(halves)
+    assert sum(halves) == pytest.approx(sum(summary["apa_seconds"].values()))
     rate = min(summary["scenario_config"]["working_point"]["report_rates_hz_per_apa"])
     exposure = [w for w in summary["warnings"] if "APA-s per half" in w]
     assert bool(exposure) == (rate * live < 10)
@@ -591,6 +592,40 @@ def test_event_ids_are_unique_across_tasks(tiny_study: tuple[Path, dict]) -> Non
     keys = events["apa"].astype(np.int64) * 2**48 + events["event_id"]
     assert events.size > 0
     assert np.unique(keys).size == keys.size
+
+
+def test_a_streams_first_slices_warm_the_tpg_up_and_are_not_counted(
+    tiny_study: tuple[Path, dict], firmware: Path
+) -> None:
+    """The TPG starts on a stream's first sample with no pedestal: its first task counts from
+    the warm-up's end, as later tasks (which warm up on earlier slices) do."""
+    from triggerml.trigger import execute
+
+    tmp, _ = tiny_study
+    resolved = resolve(load_study(_scenario(tmp, firmware)))
+    warmup = resolved.dataset.warmup_slices
+    ticks = resolved.scenario.stream.slice_ticks
+    fs = resolved.scenario.stream.readout.sampling_hz
+    results = [execute.load(p) for p in sorted((tmp / "out" / "tasks").glob("*.npz"))]
+    firsts = [r for r in results if r.task.first_slice == 0]
+    assert firsts
+    assert all(r.task.last_slice > warmup for r in firsts)
+    for result in results:
+        counted = max(result.task.first_slice, warmup)
+        assert result.counted_first_slice == counted
+        assert result.live_seconds == pytest.approx((result.task.last_slice - counted) * ticks / fs)
+        in_range = result.candidates[result.candidates["in_range"]]
+        assert (in_range["start"] >= counted * ticks).all()
+        assert (result.events["time_tick"] >= counted * ticks).all()
+    # a task file written before the fix (no counted range) is refused, not misread
+    old = tmp / "old.npz"
+    with np.load(execute.result_path(tmp / "out" / "tasks", firsts[0].task)) as data:
+        scalars = json.loads(str(data["scalars"]))
+        del scalars["counted_first_slice"]
+        arrays = {"candidates": data["candidates"], "events": data["events"]}
+    np.savez(old, scalars=np.array(json.dumps(scalars)), **arrays)
+    with pytest.raises(ValueError, match="--fresh"):
+        execute.load(old)
 
 
 def test_firmware_decision_equals_the_python_rule_and_catches_an_off_by_one() -> None:

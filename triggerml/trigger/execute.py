@@ -49,6 +49,7 @@ def save(result: TaskResult, target: Path) -> None:
         "kind": result.task.kind,
         "first_slice": result.task.first_slice,
         "last_slice": result.task.last_slice,
+        "counted_first_slice": result.counted_first_slice,
         "live_seconds": result.live_seconds,
         "samples": result.samples,
         "chain_seconds": result.chain_seconds,
@@ -68,8 +69,17 @@ def load(path: Path) -> TaskResult:
     with np.load(path, allow_pickle=False) as data:
         scalars = json.loads(str(data["scalars"]))
         task = Task(scalars["apa"], scalars["first_slice"], scalars["last_slice"], scalars["kind"])
+        counted_first = scalars.get("counted_first_slice")
+        if counted_first is None:  # written before a stream's first task warmed up
+            if task.first_slice == 0:
+                raise ValueError(
+                    f"{path} counts the TPG's start-up (written before a stream's first task "
+                    "warmed up): rerun the study with --fresh"
+                )
+            counted_first = task.first_slice  # later tasks counted then as now
         return TaskResult(
             task,
+            counted_first,
             data["candidates"],
             data["events"],
             scalars["live_seconds"],

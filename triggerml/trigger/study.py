@@ -157,7 +157,7 @@ def pool(results: list[execute.TaskResult]) -> Pooled:
             stages[name] = stages.get(name, 0.0) + seconds
         kind = result.task.kind
         apa_seconds[kind] = apa_seconds.get(kind, 0.0) + result.live_seconds
-        first, last = result.task.first_slice, result.task.last_slice
+        first, last = result.counted_first_slice, result.task.last_slice
         per_slice = result.live_seconds / max(last - first, 1)
         odd = last // 2 - first // 2  # odd slice indices in [first, last)
         for half, n in enumerate((last - first - odd, odd)):
