@@ -841,15 +841,17 @@ def _print_report(build_dir: Path) -> None:
 @app.command()
 def emulate(
     build_dir: Annotated[Path, typer.Argument(help="A build folder.")],
-    input_path: Annotated[
-        Path,
+    inputs: Annotated[
+        list[str],
         typer.Option(
             "--input",
-            help="X.npy of shape (N, *input shape): the shape is `inputs[0].shape` in "
-            "DIR/manifest.json.",
+            help="X.npy of shape (N, *input shape) (`inputs[0].shape` in DIR/manifest.json); "
+            "a model with several inputs: NAME=X.npy once per input.",
         ),
     ],
-    output_path: Annotated[Path, typer.Option("--output", help="Y.npy to write.")],
+    output_path: Annotated[
+        Path, typer.Option("--output", help="Y.npy to write (several outputs: Y.npz, by name).")
+    ],
 ) -> None:
     """Bit-exact firmware outputs for X, without hls4ml, TensorFlow or a compiler."""
     import numpy as np
@@ -860,11 +862,42 @@ def emulate(
     if not output_path.parent.is_dir():
         raise UsageError(f"--output: folder {output_path.parent} does not exist; create it first")
     emulator = load_emulator(build_dir)
-    x = emulator.check_shape(_load_npy(input_path, "--input"))
-    y = emulator.predict(x)
+    several = len(emulator.output_names) > 1
+    if several != (output_path.suffix == ".npz"):
+        raise UsageError(
+            f"--output: the model has {len(emulator.output_names)} output(s): write "
+            + ("Y.npz (one array per output)" if several else "Y.npy")
+        )
+    y = emulator.predict(_emulator_inputs(emulator, inputs))
+    outputs = dict(zip(emulator.output_names, y if several else [y], strict=True))
     with atomic_path(output_path) as tmp, open(tmp, "wb") as handle:
-        np.save(handle, y)
-    console.print(f"wrote {output_path}: {y.shape[0]} events × {y.shape[1]} outputs")
+        if several:
+            np.savez(handle, **outputs)
+        else:
+            np.save(handle, y)
+    shapes = ", ".join(f"{name} {v.shape[1]}" for name, v in outputs.items())
+    n = next(iter(outputs.values())).shape[0]
+    console.print(f"wrote {output_path}: {n} events × outputs ({shapes})")
+
+
+def _emulator_inputs(emulator: Any, options: list[str]) -> dict[str, Any]:
+    """--input values (X.npy, or NAME=X.npy per input) as arrays by input name, checked."""
+    names = emulator.input_names
+    if len(options) == 1 and "=" not in options[0] and len(names) == 1:
+        options = [f"{names[0]}={options[0]}"]
+    given: dict[str, Any] = {}
+    for option in options:
+        name, sep, path = option.partition("=")
+        if not sep or name not in names:
+            raise UsageError(
+                f"--input {option}: give NAME=X.npy once per input; inputs: {', '.join(names)}"
+            )
+        given[name] = _load_npy(Path(path), f"--input {name}")
+    missing = [name for name in names if name not in given]
+    if missing:
+        raise UsageError(f"--input: no array for {', '.join(missing)} (NAME=X.npy)")
+    emulator.check_inputs(given)
+    return given
 
 
 @app.command()
@@ -881,27 +914,40 @@ def verify(
     from triggerml.emulator import load_emulator
 
     emulator = load_emulator(build_dir)
-    grid = emulator.input_type
     rng = np.random.default_rng(seed)
-    shape = (events, *emulator.input_shape)
-    scale = max(abs(grid.max_value), abs(grid.min_value))
-    kinds = {
-        "on-grid": grid.cast(rng.normal(0, scale / 8, shape)),
-        "off-grid": rng.normal(0, scale / 8, shape),
-        "out-of-range": rng.normal(0, scale * 4, shape),
-        "zeros": np.zeros(shape),
+    grids = list(zip(emulator.input_types, emulator.input_shapes, strict=True))
+    scales = [max(abs(grid.max_value), abs(grid.min_value)) for grid, _ in grids]
+    kinds = {  # one array per input
+        "on-grid": [
+            g.cast(rng.normal(0, s / 8, (events, *shape)))
+            for (g, shape), s in zip(grids, scales, strict=True)
+        ],
+        "off-grid": [
+            rng.normal(0, s / 8, (events, *shape))
+            for (_, shape), s in zip(grids, scales, strict=True)
+        ],
+        "out-of-range": [
+            rng.normal(0, s * 4, (events, *shape))
+            for (_, shape), s in zip(grids, scales, strict=True)
+        ],
+        "zeros": [np.zeros((events, *shape)) for _, shape in grids],
     }
     if data is not None:
-        kinds["data"] = emulator.check_shape(_load_npy(data, "--data"))[:events]
+        if len(grids) > 1:
+            raise UsageError("--data: real events are taken for single-input models only")
+        kinds["data"] = [emulator.check_shape(_load_npy(data, "--data"))[:events]]
     model = link_project(build_dir)
     failed = False
-    for name, x in kinds.items():
-        bad = np.any(emulator.predict(x) != csim_predict(model, x), axis=0)
-        per_output = np.sum(emulator.predict(x) != csim_predict(model, x), axis=0)
+    for name, xs in kinds.items():
+        given = xs[0] if len(xs) == 1 else xs
+        predicted = emulator.predict(given)
+        parts = predicted if isinstance(predicted, list) else [predicted]
+        ours = np.hstack([p.reshape(len(p), -1) for p in parts])
+        per_output = np.sum(ours != csim_predict(model, given), axis=0)
         console.print(
-            f"{name}: {len(x)} events, mismatching events per output {per_output.tolist()}"
+            f"{name}: {len(xs[0])} events, mismatching events per output {per_output.tolist()}"
         )
-        failed |= bool(bad.any())
+        failed |= bool(per_output.any())
     if failed:
         raise typer.Exit(EXIT_FAILURE)
 

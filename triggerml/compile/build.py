@@ -96,11 +96,11 @@ class BuildState:
     model: Any = None
     info: model_file.ModelInfo | None = None
     hls_model: Any = None
-    events: npt.NDArray[np.float64] | None = None
+    events: list[npt.NDArray[np.float64]] | None = None  # one array per input
     csim: dict[str, Any] | None = None
-    csim_outputs: npt.NDArray[np.float64] | None = None
+    csim_outputs: npt.NDArray[np.float64] | None = None  # every output, side by side
     onnx: Any = None  # onnx_import.OnnxSource for a QONNX source
-    input_shape: tuple[int, ...] = ()
+    input_shapes: list[tuple[int, ...]] = field(default_factory=list)
     steps: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -113,7 +113,7 @@ def step_load(state: BuildState) -> str:
         from triggerml.compile import onnx_import
 
         state.onnx = onnx_import.load(state.source)
-        state.input_shape = state.onnx.input_shape
+        state.input_shapes = [state.onnx.input_shape]
         return "ok"
     info = model_file.read_architecture(state.source)
     model_file.check_supported(info)
@@ -132,11 +132,6 @@ def step_load(state: BuildState) -> str:
         raise model_file.ModelFileError(
             f"{state.source} could not be loaded as a QKeras model: {error}"
         ) from None
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise model_file.ModelFileError(
-            f"the model has {len(model.inputs)} inputs and {len(model.outputs)} outputs; "
-            "triggerml builds single-input, single-output models"
-        )
     if not info.quantized:
         _warn(
             state,
@@ -144,16 +139,17 @@ def step_load(state: BuildState) -> str:
             f"types ({state.config.input_precision} at the input) and will not "
             "match a float model exactly",
         )
-    if info.quantized and not model_file.starts_with_input_quantizer(info):
-        model = _with_input_quantizer(model, state.config.input_precision)
+    bare = _inputs_without_quantizer(model) if info.quantized else []
+    if bare:
+        model = _with_input_quantizers(model, bare, state.config.input_precision)
         _warn(
             state,
-            "no input quantizer after the Input: one matching "
+            f"no input quantizer after the Input ({', '.join(bare)}): one matching "
             f"{state.config.input_precision} was inserted so that the firmware's "
             "input type is explicit and the conversion exact",
         )
     state.model = model
-    state.input_shape = tuple(int(d) for d in model.input_shape[1:])
+    state.input_shapes = [tuple(int(d) for d in t.shape[1:]) for t in model.inputs]
     return "ok"
 
 
@@ -331,47 +327,57 @@ def _stamp(state: BuildState) -> str:
 def step_csim(state: BuildState) -> str:
     if not state.config.csim:
         return "skipped"
-    x = _events(state)
-    state.events = x
+    xs = _events(state)
+    state.events = xs
     if state.onnx is not None:
-        return _csim_against_onnx(state, x)
+        return _csim_against_onnx(state, xs[0])
     import tf_keras
 
-    keras_out = state.model.predict(x, verbose=0, batch_size=512).reshape(len(x), -1)
-    logits_name = _logits_name(state)
+    n = len(xs[0])
+    model_input = xs[0] if len(xs) == 1 else xs
+    keras_parts = _per_output(state.model.predict(model_input, verbose=0, batch_size=512), n)
     # trace() compiles the C simulation (with per-layer tracing, inert in synthesis)
     with hls4ml_sees_keras2(), _deterministic_stamp(_stamp(state)):
-        y, trace = state.hls_model.trace(np.ascontiguousarray(x, dtype=np.float64))
-    y = np.asarray(y, dtype=np.float64).reshape(len(x), -1)
-    state.csim_outputs = y
-    if logits_name is None:
-        keras_logits, csim_logits = keras_out.astype(np.float64), y
-    else:
-        keras_logits = (
-            tf_keras.Model(state.model.input, state.model.get_layer(logits_name).output)
-            .predict(x, verbose=0, batch_size=512)
-            .reshape(len(x), -1)
+        contiguous = [np.ascontiguousarray(x, dtype=np.float64) for x in xs]
+        y, trace = state.hls_model.trace(contiguous[0] if len(xs) == 1 else contiguous)
+    csim_parts = _per_output(y, n)
+    keras_out, state.csim_outputs = np.hstack(keras_parts), np.hstack(csim_parts)
+    y = state.csim_outputs
+    # compared before a final sigmoid/softmax table: the logits (exact), per output
+    logits = _logits_tensors(state)
+    for k, tensor in enumerate(logits):
+        if tensor is None:
+            continue
+        keras_parts[k] = (
+            tf_keras.Model(state.model.inputs, tensor)
+            .predict(model_input, verbose=0, batch_size=512)
+            .reshape(n, -1)
             .astype(np.float64)
         )
-        csim_logits = np.asarray(trace[_trace_key(trace, logits_name)], dtype=np.float64).reshape(
-            len(x), -1
-        )
-    mismatches = int(np.any(csim_logits != keras_logits, axis=1).sum())
+        key = _trace_key(trace, tensor._keras_history.layer.name)
+        csim_parts[k] = np.asarray(trace[key], dtype=np.float64).reshape(n, -1)
+    per_output = [np.any(c != k, axis=1) for c, k in zip(csim_parts, keras_parts, strict=True)]
+    mismatches = int(np.any(per_output, axis=0).sum())
     state.csim = {
-        "events": len(x),
+        "events": n,
         "mismatches": mismatches,
         "max_abs_diff": float(np.abs(y - keras_out).max()),
         "emulator_mismatches": None,
         "reference": "QKeras",
-        "output_table": logits_name is not None,
+        "output_table": any(tensor is not None for tensor in logits),
     }
-    _write_tb_data(state.work / PROJECT_DIR, x, keras_out)
+    if len(per_output) > 1:  # several outputs: each one's verdict too
+        state.csim["outputs"] = [
+            {"name": name, "mismatches": int(bad.sum()), "emulator_mismatches": None}
+            for name, bad in zip(state.hls_model.outputs, per_output, strict=True)
+        ]
+    _write_tb_data(state.work / PROJECT_DIR, xs, keras_out)
     if mismatches == 0:
         return "ok"
     if state.info is not None and not state.info.quantized:
         _warn(
             state,
-            f"C simulation differs from the float model on {mismatches} of {len(x)} "
+            f"C simulation differs from the float model on {mismatches} of {n} "
             "events, as fixed-point firmware of a float model must: train with "
             "QKeras quantizers for an exact build",
         )
@@ -404,7 +410,7 @@ def _csim_against_onnx(state: BuildState, x: npt.NDArray[np.float64]) -> str:
         "reference": "qonnx",
         "output_table": reference_logits is not None,
     }
-    _write_tb_data(state.work / PROJECT_DIR, x, reference)
+    _write_tb_data(state.work / PROJECT_DIR, [x], reference)
     return "ok" if mismatches == 0 else "fail"
 
 
@@ -440,14 +446,24 @@ def step_verify(state: BuildState) -> str:
     from triggerml.emulator import EmulationError, load_emulator
 
     try:
-        emulated = load_emulator(state.work).predict(state.events)
+        predicted = load_emulator(state.work).predict(
+            state.events[0] if len(state.events) == 1 else state.events
+        )
     except (EmulationError, ValueError) as error:
         shutil.rmtree(state.work / EMULATION_DIR, ignore_errors=True)
         _warn(state, f"no emulator for this model: {error}")
         return "skipped"
-    mismatches = int(np.any(emulated != state.csim_outputs, axis=1).sum())
+    emulated = _per_output(predicted, len(state.events[0]))
+    widths = np.cumsum([0, *(part.shape[1] for part in emulated)])
+    bad = [
+        np.any(part != state.csim_outputs[:, lo:hi], axis=1)
+        for part, lo, hi in zip(emulated, widths[:-1], widths[1:], strict=True)
+    ]
+    mismatches = int(np.any(bad, axis=0).sum())
     assert state.csim is not None
     state.csim["emulator_mismatches"] = mismatches
+    for record, wrong in zip(state.csim.get("outputs", []), bad, strict=False):
+        record["emulator_mismatches"] = int(wrong.sum())
     return "ok" if mismatches == 0 else "fail"
 
 
@@ -616,8 +632,26 @@ def _merge(target: dict[str, Any], update: dict[str, Any]) -> None:
             target[key] = value
 
 
-def _with_input_quantizer(model: Any, precision: str) -> Any:
-    """Insert QActivation(quantized_bits) on the input grid of ``precision`` after Input."""
+def _inputs_without_quantizer(model: Any) -> list[str]:
+    """Inputs not read by a QActivation(quantized_bits) alone (bit-exact conversion takes the
+    input type from it)."""
+    bare = []
+    for tensor in model.inputs:
+        layer = tensor._keras_history.layer
+        readers = [node.outbound_layer for node in layer.outbound_nodes]
+        if len(readers) != 1 or readers[0].__class__.__name__ != "QActivation":
+            bare.append(layer.name)
+            continue
+        activation = readers[0].get_config().get("activation")
+        name = activation.get("class_name", "") if isinstance(activation, dict) else activation
+        if not str(name).startswith("quantized_bits"):
+            bare.append(layer.name)
+    return bare
+
+
+def _with_input_quantizers(model: Any, bare: list[str], precision: str) -> Any:
+    """The same graph with QActivation(quantized_bits) on the grid of ``precision`` after
+    each Input named in ``bare`` (same layers, same weights)."""
     import tf_keras
     from qkeras import QActivation, quantized_bits
 
@@ -625,18 +659,43 @@ def _with_input_quantizer(model: Any, precision: str) -> Any:
 
     ftype = parse_type(precision)
     integer = ftype.integer - (1 if ftype.signed else 0)
-    quantizer = quantized_bits(ftype.width, integer, alpha=1, keep_negative=ftype.signed)
     layers = [layer for layer in model.layers if layer.__class__.__name__ != "InputLayer"]
-    if any(len(layer.inbound_nodes) != 1 or isinstance(layer.input, list) for layer in layers):
+    if any(len(layer.inbound_nodes) != 1 for layer in layers):
         raise model_file.ModelFileError(
-            "the model has no input quantizer and is not a simple chain of layers: add "
+            "the model has no input quantizer and reuses a layer at several places: add "
             "QActivation(quantized_bits(...)) right after its Input yourself"
         )
-    inputs = tf_keras.Input(model.input_shape[1:], name=model.input.name.split(":")[0])
-    x = QActivation(quantizer, name="input_quant")(inputs)
-    for layer in layers:
-        x = layer(x)
-    return tf_keras.Model(inputs, x, name=model.name)
+    tensors: dict[int, Any] = {}  # id of an old Keras tensor → its new tensor
+    inputs = []
+    for old in model.inputs:
+        name = old._keras_history.layer.name
+        new = tf_keras.Input(old.shape[1:], name=name)
+        inputs.append(new)
+        quant_name = "input_quant" if len(model.inputs) == 1 else f"{name}_quant"
+        tensors[id(old)] = (
+            QActivation(
+                quantized_bits(ftype.width, integer, alpha=1, keep_negative=ftype.signed),
+                name=quant_name,
+            )(new)
+            if name in bare
+            else new
+        )
+    for layer in layers:  # Keras lists a functional model's layers in topological order
+        node = layer.inbound_nodes[0]
+        old_in = node.input_tensors
+        new_in = (
+            [tensors[id(t)] for t in old_in] if isinstance(old_in, list) else tensors[id(old_in)]
+        )
+        out = layer(new_in)
+        old_out = node.output_tensors
+        for o, t in zip(
+            old_out if isinstance(old_out, list) else [old_out],
+            out if isinstance(out, list) else [out],
+            strict=True,
+        ):
+            tensors[id(o)] = t
+    outputs = [tensors[id(t)] for t in model.outputs]
+    return tf_keras.Model(inputs, outputs if len(outputs) > 1 else outputs[0], name=model.name)
 
 
 def _check_tables(state: BuildState) -> None:
@@ -669,17 +728,29 @@ def _check_tables(state: BuildState) -> None:
             )
 
 
-def _logits_name(state: BuildState) -> str | None:
-    """The Keras layer whose output feeds a final sigmoid/softmax (None: no such table)."""
-    layers = [layer for layer in state.model.layers if layer.__class__.__name__ != "InputLayer"]
-    last = layers[-1]
-    activation = getattr(last, "activation", None)
-    name = getattr(activation, "__name__", str(activation)).lower()
-    is_table = (
-        last.__class__.__name__ in ("Activation", "Softmax")
-        and any(t in name for t in TABLE_ACTIVATIONS)
-    ) or (last.__class__.__name__ == "Softmax")
-    return layers[-2].name if is_table and len(layers) > 1 else None
+def _logits_tensors(state: BuildState) -> list[Any]:
+    """Per model output, the Keras tensor that feeds its final sigmoid/softmax (None: the
+    output is not such a table) — the tensor of this graph: a layer reused by an inserted
+    input quantizer has several outputs."""
+    found: list[Any] = []
+    for output in state.model.outputs:
+        last, node_index, _ = output._keras_history
+        activation = getattr(last, "activation", None)
+        name = getattr(activation, "__name__", str(activation)).lower()
+        is_table = (
+            last.__class__.__name__ in ("Activation", "Softmax")
+            and any(t in name for t in TABLE_ACTIVATIONS)
+        ) or (last.__class__.__name__ == "Softmax")
+        before = last.inbound_nodes[node_index].input_tensors
+        is_input = before._keras_history.layer.__class__.__name__ == "InputLayer"
+        found.append(before if is_table and not is_input else None)
+    return found
+
+
+def _per_output(values: Any, n: int) -> list[npt.NDArray[np.float64]]:
+    """A predictor's outputs as one (events, width) float64 array per output."""
+    parts = values if isinstance(values, (list, tuple)) else [values]
+    return [np.asarray(part, dtype=np.float64).reshape(n, -1) for part in parts]
 
 
 def _trace_key(trace: dict[str, Any], keras_name: str) -> str:
@@ -692,29 +763,35 @@ def _trace_key(trace: dict[str, Any], keras_name: str) -> str:
     return candidates[-1]
 
 
-def _events(state: BuildState) -> npt.NDArray[np.float64]:
-    """Events for the C simulation: random on the input grid, plus out-of-range values."""
+def _events(state: BuildState) -> list[npt.NDArray[np.float64]]:
+    """Events for the C simulation, one array per input: random on each input's grid, plus
+    out-of-range values (a tenth of the events, far outside)."""
     from triggerml.fixed import parse_type
 
-    shape = state.input_shape
-    precision = state.hls_model.get_input_variables()[0].type.precision
-    try:
-        grid = parse_type(str(precision))
-    except ValueError:
-        grid = parse_type(state.config.input_precision)
     rng = np.random.default_rng(state.config.seed)
     n = state.config.events
-    scale = max(abs(grid.max_value), abs(grid.min_value))
-    x = rng.normal(0.0, scale / 8, (n, *shape))
-    x[: n // 10] *= 12  # a tenth far out of range
-    return grid.cast(x) if n > 20 else x
+    events = []
+    for var, shape in zip(state.hls_model.get_input_variables(), state.input_shapes, strict=True):
+        try:
+            grid = parse_type(str(var.type.precision))
+        except ValueError:
+            grid = parse_type(state.config.input_precision)
+        scale = max(abs(grid.max_value), abs(grid.min_value))
+        x = rng.normal(0.0, scale / 8, (n, *shape))
+        x[: n // 10] *= 12  # a tenth far out of range
+        events.append(grid.cast(x) if n > 20 else x)
+    return events
 
 
-def _write_tb_data(project: Path, x: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> None:
-    """The events and expected outputs where the HLS tool's own C simulation reads them."""
+def _write_tb_data(
+    project: Path, xs: list[npt.NDArray[np.float64]], y: npt.NDArray[np.float64]
+) -> None:
+    """The events and expected outputs where the HLS tool's own C simulation reads them
+    (hls4ml's test bench reads every input from one line, in port order)."""
     tb = project / "tb_data"
     tb.mkdir(exist_ok=True)
-    np.savetxt(tb / "tb_input_features.dat", x.reshape(len(x), -1), fmt="%.17g")
+    x = np.hstack([part.reshape(len(part), -1) for part in xs])
+    np.savetxt(tb / "tb_input_features.dat", x, fmt="%.17g")
     np.savetxt(tb / "tb_output_predictions.dat", y.reshape(len(y), -1), fmt="%.17g")
 
 

@@ -107,6 +107,8 @@ def export_graph(hls_model: Any, out_dir: str | Path) -> Path:
         "schema_version": GRAPH_SCHEMA,
         "io_type": io_type,
         "strategy": strategy,
+        "inputs": [_producer(hls_model, name) for name in hls_model.inputs],  # port order
+        "outputs": [_producer(hls_model, name) for name in hls_model.outputs],
         "layers": layers,
         "weights_sha256": None,
     }
@@ -117,6 +119,14 @@ def export_graph(hls_model: Any, out_dir: str | Path) -> Path:
     with atomic_path(out_dir / GRAPH_FILE) as tmp:
         tmp.write_text(json.dumps(graph, indent=1) + "\n")
     return out_dir / GRAPH_FILE
+
+
+def _producer(hls_model: Any, port: str) -> str:
+    """The layer a model port comes from (ONNX names ports by tensor, not by layer)."""
+    for layer in hls_model.get_layers():
+        if port == layer.name or port in layer.outputs:
+            return str(layer.name)
+    raise ExportError(f"no layer writes the model's port {port!r}")
 
 
 SPATIAL_ATTRS = (

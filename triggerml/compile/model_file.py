@@ -139,20 +139,3 @@ def check_supported(info: ModelInfo) -> None:
                         f"layer {layer['name']!r} uses quantizer {name}; supported: "
                         f"{', '.join(SUPPORTED_QUANTIZERS)}"
                     )
-    inputs = [layer for layer in info.layers if layer["class_name"] == "InputLayer"]
-    if len(inputs) > 1:
-        raise ModelFileError(
-            f"the model has {len(inputs)} inputs; triggerml builds "
-            "single-input, single-output models"
-        )
-
-
-def starts_with_input_quantizer(info: ModelInfo) -> bool:
-    """Is the layer right after the input a QActivation(quantized_bits)?"""
-    layers = [layer for layer in info.layers if layer["class_name"] != "InputLayer"]
-    if not layers or layers[0]["class_name"] != "QActivation":
-        return False
-    activation = layers[0]["config"].get("activation")
-    if isinstance(activation, dict):
-        return activation.get("class_name") == "quantized_bits"
-    return isinstance(activation, str) and activation.startswith("quantized_bits")

@@ -24,8 +24,13 @@ def link_project(build_dir: str | Path) -> Any:
 
 
 def csim_predict(model: Any, x: Any) -> Any:
+    """The C simulation's outputs (all outputs side by side) for ``x``: an array, or a list
+    of arrays for a model with several inputs."""
     import numpy as np
 
+    xs = x if isinstance(x, list) else [x]
+    contiguous = [np.ascontiguousarray(part, dtype=np.float64) for part in xs]
     with hls4ml_sees_keras2():
-        y = model.predict(np.ascontiguousarray(x, dtype=np.float64))
-    return np.asarray(y, dtype=np.float64).reshape(len(x), -1)
+        y = model.predict(contiguous if isinstance(x, list) else contiguous[0])
+    parts = y if isinstance(y, list) else [y]
+    return np.hstack([np.asarray(p, dtype=np.float64).reshape(len(xs[0]), -1) for p in parts])

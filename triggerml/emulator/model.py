@@ -128,6 +128,7 @@ class Emulator:
             raise EmulationError(f"{source}: io_type {graph.get('io_type')} is not emulated")
         self.graph = graph
         self.steps: list[_Step] = []
+        inputs: dict[str, tuple[FixedType, tuple[int, ...]]] = {}  # Input layers by name
         current: FixedType | None = None
         types: dict[str, FixedType | None] = {}  # each layer's output type, by name
         for layer in graph["layers"]:
@@ -154,9 +155,8 @@ class Emulator:
                 continue
             if kind == "Input":
                 step.result_t = parse_type(layer["result_t"])
-                current = step.result_t
-                self.input_type = step.result_t
-                self.input_shape = tuple(layer["shape"])
+                current = types[layer["name"]] = step.result_t
+                inputs[layer["name"]] = (step.result_t, tuple(layer["shape"]))
                 self.steps.append(step)
                 continue
             if kind in ("Dense", "Conv1D", "Conv2D"):
@@ -213,10 +213,27 @@ class Emulator:
                 current = step.result_t
             types[layer["name"]] = current
             self.steps.append(step)
-        self.output_shape = tuple(self.graph["layers"][-1]["shape"])
+        by_name = {step.layer["name"]: step for step in self.steps}
+        # graphs written before several inputs and outputs were built name neither: a chain
+        self.input_names: list[str] = list(graph.get("inputs") or list(inputs)[:1])
+        self.output_names: list[str] = list(graph.get("outputs") or [graph["layers"][-1]["name"]])
+        for name in self.input_names:
+            if name not in inputs:
+                raise EmulationError(f"{source}: input {name!r} is not an Input layer")
+        for name in self.output_names:
+            if name not in by_name:
+                raise EmulationError(f"{source}: output {name!r} is not a layer")
+        self.input_types = [inputs[name][0] for name in self.input_names]
+        self.input_shapes = [inputs[name][1] for name in self.input_names]
+        self.output_shapes = [tuple(by_name[name].layer["shape"]) for name in self.output_names]
+        # the first input's and output's, for the single-input, single-output models of a
+        # trigger
+        self.input_type, self.input_shape = self.input_types[0], self.input_shapes[0]
+        self.output_shape = self.output_shapes[0]
+        self._output_steps = [by_name[name] for name in self.output_names]
         _fuse_relus(self.steps)
 
-    def _cast_input(self, x: npt.ArrayLike) -> Tensor:
+    def _cast_input(self, x: npt.ArrayLike, ftype: FixedType) -> Tensor:
         array = np.asarray(x)
         if array.dtype.kind not in "fiu":
             raise EmulationError(f"inputs must be numbers, got dtype {array.dtype}")
@@ -225,54 +242,113 @@ class Emulator:
             raise EmulationError(
                 "inputs contain NaN or inf: clean them first (the firmware has no such values)"
             )
-        return Tensor(
-            mantissa_from_double(array, self.input_type, specialized=True), self.input_type
-        )
+        return Tensor(mantissa_from_double(array, ftype, specialized=True), ftype)
 
     @property
     def has_output_table(self) -> bool:
-        """Does the model end in a lookup-table activation (sigmoid, softmax)?"""
-        last = self.steps[-1].layer
-        return last["class"] == "Activation" and last["activation"] in TABLE_ACTIVATIONS
+        """Does an output come from a lookup-table activation (sigmoid, softmax)?"""
+        return any(_is_table(step) for step in self._output_steps)
 
     def check_shape(self, x: npt.ArrayLike) -> npt.NDArray[Any]:
         """``x`` as an array of shape (N, *input_shape) exactly, else a one-line error: a
         transposed or flattened array is refused even with the same number of elements."""
-        array = np.asarray(x)
-        wanted = f"(N, {', '.join(map(str, self.input_shape))})"
-        if array.ndim < 2:
-            raise EmulationError(f"inputs need an events axis: shape {wanted}")
-        if array.shape[1:] != self.input_shape:
-            raise EmulationError(
-                f"input shape {array.shape[1:]} per event does not match the model's "
-                f"{self.input_shape}: give an array of shape {wanted}, events first"
-            )
+        (array,) = self.check_inputs(x if len(self.input_names) > 1 or isinstance(x, dict) else [x])
         return array
 
-    def predict(
-        self, x: npt.ArrayLike, chunk: int = 512, logits: bool = False
-    ) -> npt.NDArray[np.float64]:
-        """Outputs as float64 (events, n_outputs), equal to the C simulation's.
+    def check_inputs(self, xs: Any) -> list[npt.NDArray[Any]]:
+        """One array per input — a list in the order of ``input_names`` or a dict by name —
+        each (N, *shape), the same N for all; else a one-line error."""
+        if isinstance(xs, dict):
+            unknown = sorted(set(xs) - set(self.input_names))
+            missing = [name for name in self.input_names if name not in xs]
+            if unknown or missing:
+                raise EmulationError(
+                    f"inputs by name: the model's are {', '.join(self.input_names)}"
+                    + (f"; unknown {', '.join(unknown)}" if unknown else "")
+                    + (f"; missing {', '.join(missing)}" if missing else "")
+                )
+            xs = [xs[name] for name in self.input_names]
+        if not isinstance(xs, (list, tuple)) or len(xs) != len(self.input_names):
+            raise EmulationError(
+                f"the model has {len(self.input_names)} inputs ({', '.join(self.input_names)}):"
+                " give a list of as many arrays, in that order"
+            )
+        arrays = []
+        for name, shape, x in zip(self.input_names, self.input_shapes, xs, strict=True):
+            array = np.asarray(x)
+            wanted = f"(N, {', '.join(map(str, shape))})"
+            which = f"input {name!r}: " if len(self.input_names) > 1 else ""
+            if array.ndim < 2:
+                raise EmulationError(f"{which}inputs need an events axis: shape {wanted}")
+            if array.shape[1:] != shape:
+                raise EmulationError(
+                    f"{which}input shape {array.shape[1:]} per event does not match the "
+                    f"model's {shape}: give an array of shape {wanted}, events first"
+                )
+            arrays.append(array)
+        if len({len(a) for a in arrays}) > 1:
+            raise EmulationError(
+                f"the inputs hold {', '.join(str(len(a)) for a in arrays)} events: give the "
+                "same events to every input"
+            )
+        return arrays
+
+    def predict(self, x: Any, chunk: int = 512, logits: bool = False) -> Any:
+        """Outputs as float64 (events, n_outputs), equal to the C simulation's — a list of
+        such arrays, in the order of ``output_names``, for a model with several outputs.
+        ``x``: an array (N, *input_shape), or for a model with several inputs a list of
+        arrays in the order of ``input_names`` (the manifest's) or a dict by input name.
 
         ``chunk``: events per pass through the layers, small enough that a chunk's
         intermediates stay in cache (512: 1.5× faster than 2048 on roi2d).
 
-        ``logits``: stop before a final sigmoid/softmax table — a trigger compares the
-        logits with its threshold (same order, finer steps where the table saturates)."""
-        array = self.check_shape(x)
-        steps = self.steps[1:-1] if logits and self.has_output_table else self.steps[1:]
+        ``logits``: stop before each output's sigmoid/softmax table — a trigger compares
+        the logits with its threshold (same order, finer steps where the table saturates)."""
+        arrays = self.check_inputs(x if len(self.input_names) > 1 or isinstance(x, dict) else [x])
+        skip = {id(s) for s in self._output_steps if logits and _is_table(s)}
+        steps = [s for s in self.steps if s.layer["class"] != "Input" and id(s) not in skip]
+        keys = [
+            (s.layer["inputs"][0] if id(s) in skip else s.layer["name"]) for s in self._output_steps
+        ]
+        n = len(arrays[0])
         with _one_blas_thread():
-            outputs = [
-                self._run(self._cast_input(array[i : i + chunk]), steps)
-                for i in range(0, len(array), chunk)
+            chunks = [
+                self._run(
+                    {
+                        name: self._cast_input(a[i : i + chunk], ftype)
+                        for name, ftype, a in zip(
+                            self.input_names, self.input_types, arrays, strict=True
+                        )
+                    },
+                    steps,
+                    keys,
+                )
+                for i in range(0, n, chunk)
             ]
-        if not outputs:
-            return np.zeros((0, int(np.prod(self.output_shape))))
-        return np.concatenate(outputs)
+        outputs = [
+            np.concatenate([c[k] for c in chunks])
+            if chunks
+            else np.zeros((0, int(np.prod(self._width(k, logits)))))
+            for k in range(len(keys))
+        ]
+        return outputs[0] if len(outputs) == 1 else outputs
 
-    def _run(self, x: Tensor, steps: list[_Step]) -> npt.NDArray[np.float64]:
+    def _width(self, k: int, logits: bool) -> int:
+        step = self._output_steps[k]
+        if logits and _is_table(step):
+            producer = next(s for s in self.steps if s.layer["name"] in step.layer["inputs"])
+            return int(np.prod(producer.layer["shape"]))
+        return int(np.prod(self.output_shapes[k]))
+
+    def _run(
+        self, values: dict[str, Tensor], steps: list[_Step], keys: list[str]
+    ) -> list[npt.NDArray[np.float64]]:
         """Layers in order; each reads its inputs by name (a graph, not only a chain)."""
-        values = {self.steps[0].layer["name"]: x}
+        for step in self.steps:
+            if step.layer["class"] == "Input" and step.layer["name"] in values:
+                for name in step.layer.get("outputs", ()):
+                    values.setdefault(name, values[step.layer["name"]])
+        x = next(iter(values.values()))
         for step in steps:
             if step.fused:
                 continue
@@ -285,7 +361,10 @@ class Emulator:
                 x = self._apply(step, known[0] if len(known) == len(names) and known else x)
             for name in (step.layer["name"], *step.layer.get("outputs", ()), *step.aliases):
                 values[name] = x
-        return x.ftype.to_float(x.mantissa).reshape(len(x.mantissa), -1)
+        return [
+            values[k].ftype.to_float(values[k].mantissa).reshape(len(values[k].mantissa), -1)
+            for k in keys
+        ]
 
     def _apply(self, step: _Step, x: Tensor) -> Tensor:
         layer = step.layer
@@ -371,6 +450,10 @@ class Emulator:
             return kernels.cast(kernels.zero_pad(x, layer), step.result_t)
         out = Tensor(x.mantissa.reshape(len(x.mantissa), *layer["shape"]), x.ftype)
         return kernels.cast(out, step.result_t)
+
+
+def _is_table(step: _Step) -> bool:
+    return step.layer["class"] == "Activation" and step.layer["activation"] in TABLE_ACTIVATIONS
 
 
 def _fuse_relus(steps: list[_Step]) -> None:
