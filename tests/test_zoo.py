@@ -213,6 +213,7 @@ def test_hard_backgrounds_weigh_hard_weight_more_than_other_backgrounds() -> Non
     config = load_model_config(REPO / "models" / "tpmlphn.yaml")
     meta = np.zeros(4, META_DTYPE)
     meta["adc_sum"] = [9_999, 10_000, 50_000, 50_000]
+    meta["weight"] = 1.0
     y = np.array([0, 0, 0, 1], np.float32)
     weights = sample_weights(y, meta, config, (0.5, 3.0))
     assert config.training.hard_adc_sum == 10_000
@@ -222,6 +223,66 @@ def test_hard_backgrounds_weigh_hard_weight_more_than_other_backgrounds() -> Non
         config, training=dataclasses.replace(config.training, hard_adc_sum=0)
     )
     assert_array_equal(sample_weights(y, meta, unweighted, (0.5, 3.0)), [0.5, 0.5, 0.5, 3.0])
+    meta["weight"][2] = 0.01  # a boosted source's cluster: its importance weight on top
+    assert_array_equal(sample_weights(y, meta, config, (0.5, 3.0)), np.float32([0.5, 5, 0.05, 3]))
+
+
+def test_boosted_sources_come_more_often_weighted_by_one_over_the_boost() -> None:
+    """Importance sampling: Rn-222 (and its cathode plate-out, derived from it) at 20× its
+    activity gives many times the clusters, each weighted 1/20; other sources keep weight 1."""
+    from triggerml.nn.dataset import BACKGROUND, collect, load_config
+
+    config = load_config(REPO / "models" / "dataset.yaml")
+    config = dataclasses.replace(
+        config,
+        detector=dataclasses.replace(config.detector, seconds=0.05),
+        background_prescale=1.0,
+        precut_adc_sum=0,
+    )
+    found = {}
+    for boost in (1.0, 20.0):
+        _, meta = collect(dataclasses.replace(config, boost={"Rn222": boost}))
+        background = meta[meta["label"] == BACKGROUND]
+        radon = np.isin(background["kind"], [b"Rn222", b"Rn222_cathode"])
+        assert radon.any()
+        assert_array_equal(background["weight"][radon], 1 / boost)
+        assert np.all(background["weight"][~radon] == 1)
+        found[boost] = int(radon.sum())
+    assert 8 * found[1.0] < found[20.0] < 40 * found[1.0]
+
+
+@pytest.mark.parametrize(
+    ("boost", "fragment"),
+    [
+        ({"K42": 10}, "follows Ar42's activity: boost Ar42"),
+        ({"radon": 10}, "no such source"),
+        ({"Ar42": 0.5}, "must be ≥ 1"),
+    ],
+)
+def test_bad_boosts_name_the_source(boost: dict, fragment: str) -> None:
+    from triggerml.config import ConfigError
+    from triggerml.nn.dataset import DatasetConfig
+
+    with pytest.raises(ConfigError, match=fragment):
+        DatasetConfig(boost=boost).validate()
+
+
+def test_weighted_metrics_equal_the_unweighted_ones_on_duplicated_examples() -> None:
+    """A weight of k counts an example k times: the AUC and the threshold at a rejection
+    equal those of the dataset with each example repeated k times."""
+    from triggerml.nn.metrics import efficiency_at_rejection, roc_auc
+
+    rng = np.random.default_rng(2)
+    scores = np.round(rng.normal(0, 1, 400), 1)  # ties included
+    labels = rng.random(400) < 0.3
+    weights = rng.integers(1, 5, 400)
+    repeated = (np.repeat(scores, weights), np.repeat(labels, weights))
+    assert roc_auc(scores, labels, weights) == pytest.approx(roc_auc(*repeated), rel=1e-12)
+    assert roc_auc(scores, labels, np.ones(400)) == pytest.approx(roc_auc(scores, labels))
+    for rejection in (0.5, 0.9, 0.99):
+        assert efficiency_at_rejection(scores, labels, rejection, weights) == (
+            efficiency_at_rejection(*repeated, rejection)
+        )
 
 
 def test_labelling_only_usable_clusters_gives_the_same_labels_for_them() -> None:

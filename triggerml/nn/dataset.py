@@ -104,6 +104,12 @@ class DatasetConfig:
     max_background_per_signal: float = 2.0
     max_noise_per_signal: float = 1.0
     split: tuple[float, ...] = (0.7, 0.15, 0.15)
+    # importance sampling (#15.3): independent background sources (catalogue names) simulated
+    # at this many times their activity, with the sources derived from them; each of their
+    # clusters carries weight 1/factor (meta "weight"), so weighted counts stay the
+    # unboosted world's while the rare hard negatives (neutron captures, K-42) come in
+    # hundreds instead of a handful
+    boost: dict[str, float] = field(default_factory=dict)
     warmup_slices: int = 3  # the TPG's pedestals and quartiles settle first
     # streams: APA kinds (central reads two drift volumes, outer one), independent APA
     # streams per kind, and slices per task (0: one task per stream)
@@ -131,6 +137,49 @@ class DatasetConfig:
         require(self.apas > 0, "apas", "must be positive")
         require(self.chunk_slices >= 0, "chunk_slices", "must not be negative")
         require(self.tail_slices >= 0, "tail_slices", "must not be negative")
+        from triggerml.detector.catalogue import INDEPENDENT, SOURCE_BY_NAME
+
+        for name, factor in self.boost.items():
+            parent = SOURCE_BY_NAME[name].derived_from if name in SOURCE_BY_NAME else None
+            require(
+                name in INDEPENDENT,
+                f"boost.{name}",
+                f"follows {parent}'s activity: boost {parent}"
+                if parent
+                else f"no such source; sources: {', '.join(INDEPENDENT)}",
+            )
+            require(factor >= 1, f"boost.{name}", "must be ≥ 1 (a factor on the activity)")
+
+    def boosted_scenario(self) -> Scenario:
+        """The detector with the boosted sources' activities multiplied."""
+        if not self.boost:
+            return self.detector
+        backgrounds = dict(self.detector.backgrounds)
+        for name, factor in self.boost.items():
+            backgrounds[name] = self.detector.activity(name) * factor
+        return dataclasses.replace(self.detector, backgrounds=backgrounds)
+
+    def weights_of(self, kinds: npt.NDArray) -> npt.NDArray[np.float64]:
+        """Importance weight per truth kind (source name): 1/factor for a boosted source
+        and the sources derived from it, 1 otherwise."""
+        from triggerml.detector.catalogue import SOURCE_BY_NAME
+
+        weights = np.ones(len(kinds))
+        for kind in np.unique(kinds):
+            name = kind.decode() if isinstance(kind, bytes) else str(kind)
+            source = SOURCE_BY_NAME.get(name)
+            parent = (source.derived_from or source.name) if source else None
+            if parent in self.boost:
+                weights[kinds == kind] = 1.0 / self.boost[parent]
+        return weights
+
+    def fingerprint(self) -> str:
+        """Hash of the config (task files, studies): an empty ``boost`` — added after
+        datasets were built — leaves the fingerprint of the config without it."""
+        mapping = to_mapping(self)
+        if not mapping.get("boost"):
+            mapping.pop("boost", None)
+        return sha256_json(mapping)
 
     def kinds(self) -> dict[str, RoiConfig]:
         kinds = {"roi2d": self.roi2d, "waveform": self.waveform, "tp_features": self.tp_features}
@@ -163,8 +212,21 @@ META_DTYPE = np.dtype(
         ("channel_max", np.int32),
         ("adc_sum", np.int64),
         ("n_hits", np.int32),
+        ("weight", np.float64),  # importance weight (1/boost of its source; 1 unboosted)
     ]
 )
+
+
+def current_meta(meta: npt.NDArray) -> npt.NDArray:
+    """Meta records of an older format in today's (a missing weight is 1: unboosted)."""
+    if meta.dtype == META_DTYPE:
+        return meta
+    out = np.zeros(meta.shape, dtype=META_DTYPE)
+    out["weight"] = 1.0
+    for name in meta.dtype.names or ():
+        if name in (META_DTYPE.names or ()):
+            out[name] = meta[name]
+    return out
 
 
 def _overlaps(boxes: npt.NDArray, clusters: npt.NDArray) -> npt.NDArray[np.bool_]:
@@ -197,6 +259,7 @@ def label_clusters(
     keep label 0 and event id −1."""
     meta = np.zeros(clusters.size, dtype=META_DTYPE)
     meta["event_id"] = -1
+    meta["weight"] = 1.0
     for name in ("start", "channel_min", "channel_max", "adc_sum", "n_hits"):
         meta[name] = clusters[name]
     if truth.size == 0 or clusters.size == 0:
@@ -271,7 +334,9 @@ def collect(
     """Simulate one task's stream (default: the whole first stream), find hits, cluster,
     label and build every input kind for the clusters starting inside its range."""
     task = task or plan(dataclasses.replace(config, chunk_slices=0))[0]
-    scenario = dataclasses.replace(config.detector, seed=config.seed, apa_kind=ApaKind(task.kind))
+    scenario = dataclasses.replace(
+        config.boosted_scenario(), seed=config.seed, apa_kind=ApaKind(task.kind)
+    )
     geometry = scenario.geometry
     ticks = scenario.slice_ticks
     first = geometry.first_channel["x"]
@@ -360,6 +425,8 @@ def collect(
             on_slice(index + 1 - begin, end - begin)
     meta = np.concatenate(collected.meta) if collected.meta else np.zeros(0, META_DTYPE)
     meta["apa"] = task.apa
+    background = meta["label"] == BACKGROUND
+    meta["weight"][background] = config.weights_of(meta["kind"][background])
     # each task's generator numbers its events from 0: make them unique within the APA
     meta["event_id"][meta["event_id"] >= 0] += np.int64(task.first_slice) << EVENT_ID_BITS
     # a task holds every fragment of its events (ids unique to it): choose the largest here
@@ -374,7 +441,7 @@ def collect(
 def parts_dir(config: DatasetConfig, out: str | Path) -> Path:
     """Where a build keeps its finished tasks: beside the output, named by the config."""
     out = Path(out)
-    digest = sha256_json(to_mapping(config))[:12]
+    digest = config.fingerprint()[:12]
     return out.parent / f".{out.name}.parts-{digest}"
 
 
@@ -398,7 +465,7 @@ def _merge(
     metas = []
     for task in tasks:
         with np.load(parts / f"{task.key}.npz", allow_pickle=False) as data:
-            metas.append(data["meta"])
+            metas.append(current_meta(data["meta"]))
             for name, values in inputs.items():
                 values.append(data[f"x_{name}"])
     return {name: np.concatenate(v) for name, v in inputs.items()}, np.concatenate(metas)
@@ -511,7 +578,7 @@ def load_dataset(path: str | Path, kind: str) -> Dataset:
                 f"{path} has no inputs of kind {kind!r}; it has {', '.join(handle['x'])}"
             )
         x = handle[f"x/{kind}"][()]
-        meta = handle["meta"][()]
+        meta = current_meta(handle["meta"][()])
         return Dataset(
             x,
             (meta["label"] == SIGNAL).astype(np.float32),

@@ -57,9 +57,10 @@ def sample_weights(
     class_weights: tuple[float, float],
 ) -> npt.NDArray[np.float32]:
     """Per example: its class's balanced weight (backgrounds × ``background_weight``), hard
-    backgrounds (ADC sum ≥ ``hard_adc_sum``) × ``hard_weight`` on top."""
+    backgrounds (ADC sum ≥ ``hard_adc_sum``) × ``hard_weight`` on top, times its importance
+    weight (1/boost for a boosted source's clusters)."""
     signal = y == 1
-    weights = np.where(signal, class_weights[1], class_weights[0])
+    weights = np.where(signal, class_weights[1], class_weights[0]) * meta["weight"]
     training = config.training
     if training.hard_adc_sum > 0:
         hard = ~signal & (meta["adc_sum"] >= training.hard_adc_sum)
@@ -79,10 +80,12 @@ def _fit(
     x_train, y_train, meta_train = data.part("train")
     x_val, y_val, meta_val = data.part("val")
     positives = max(float(y_train.sum()), 1.0)
-    negatives = max(float(y_train.size - y_train.sum()), 1.0)
+    # backgrounds counted by importance weight: the class balance of the unboosted world
+    negatives = max(float(meta_train["weight"][y_train == 0].sum()), 1.0)
+    total = positives + negatives
     class_weights = (
-        config.training.background_weight * y_train.size / (2 * negatives),
-        y_train.size / (2 * positives),
+        config.training.background_weight * total / (2 * negatives),
+        total / (2 * positives),
     )
     model.compile(
         optimizer=tf_keras.optimizers.Adam(config.training.learning_rate),
@@ -127,8 +130,10 @@ class Evaluation:
 def evaluate(model: Any, data: Dataset) -> Evaluation:
     x, y, meta = data.part("test")
     scores = model.predict(x, verbose=0, batch_size=1024).reshape(-1)
-    effs = {f"{r:g}": efficiency_at_rejection(scores, y, r)[0] for r in REJECTIONS}
-    _, threshold = efficiency_at_rejection(scores, y, 0.999)
+    # an importance-sampled test split counts its backgrounds by weight
+    w = None if np.all(meta["weight"] == 1) else meta["weight"]
+    effs = {f"{r:g}": efficiency_at_rejection(scores, y, r, w)[0] for r in REJECTIONS}
+    _, threshold = efficiency_at_rejection(scores, y, 0.999, w)
     signal = y == 1
     energy = meta["true_energy_mev"][signal]
     passed = scores[signal] > threshold
@@ -141,8 +146,10 @@ def evaluate(model: Any, data: Dataset) -> Evaluation:
     radiological = meta["label"] == BACKGROUND
     pick = high | radiological
     return Evaluation(
-        auc=roc_auc(scores, y),
-        auc_high_energy_vs_radiological=roc_auc(scores[pick], high[pick]),
+        auc=roc_auc(scores, y, w),
+        auc_high_energy_vs_radiological=roc_auc(
+            scores[pick], high[pick], None if w is None else w[pick]
+        ),
         accuracy=float(((scores > 0.5) == signal).mean()),
         efficiency_at_rejection=effs,
         energy_edges=[float(e) for e in ENERGY_EDGES],

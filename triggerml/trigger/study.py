@@ -67,7 +67,7 @@ def fingerprint(resolved: Resolved) -> dict[str, Any]:
         "triggerml": __version__,
         "task_format": TASK_FORMAT,
         "scenario": sha256_json(to_mapping(resolved.scenario)),
-        "dataset": sha256_json(to_mapping(resolved.dataset)),
+        "dataset": resolved.dataset.fingerprint(),
         "firmware": {
             name: sha256_file(emulation / name) if (emulation / name).is_file() else None
             for name in ("graph.json", "weights.npz")
