@@ -299,6 +299,49 @@ def test_a_two_input_two_output_graph_builds_and_emulates_exactly(tmp_path: Path
     assert "out-of-range: 100 events, mismatching events per output [0, 0, 0, 0]" in verified.stdout
 
 
+def test_every_merge_of_two_branches_builds_and_emulates_exactly(tmp_path: Path) -> None:
+    """Add, Subtract, Multiply, Average, Maximum, Minimum and Concatenate on two quantized
+    branches of one input (hls4ml's merge tests, in one graph), io_parallel and io_stream."""
+    import tf_keras
+    from qkeras import QActivation, QDense, quantized_bits, quantized_relu
+
+    q = quantized_bits(8, 2, alpha=1)
+    inputs = tf_keras.Input((6,), name="x")
+    x = QActivation(quantized_bits(10, 4, alpha=1), name="input_quant")(inputs)
+    a = QActivation(quantized_relu(8, 3), name="ra")(
+        QDense(4, kernel_quantizer=q, bias_quantizer=q, name="da")(x)
+    )
+    b = QDense(4, kernel_quantizer=q, bias_quantizer=q, name="db")(x)
+    layers = tf_keras.layers
+    merged = [
+        merge(name=name)([a, b])
+        for merge, name in (
+            (layers.Add, "add"),
+            (layers.Subtract, "sub"),
+            (layers.Multiply, "mul"),
+            (layers.Average, "avg"),
+            (layers.Maximum, "max"),
+            (layers.Minimum, "min"),
+        )
+    ]
+    joined = merged[0]
+    for k, other in enumerate(merged[1:]):
+        joined = layers.Concatenate(name=f"cat{k}")([joined, other])
+    out = QDense(2, kernel_quantizer=q, bias_quantizer=q, name="out")(joined)
+    out = QActivation(quantized_bits(16, 8, alpha=1), name="out_quant")(out)
+    model = tf_keras.Model(inputs, out)
+    rng = np.random.default_rng(4)
+    for layer in model.layers:
+        if layer.get_weights():
+            layer.set_weights([rng.normal(0, 0.7, w.shape) for w in layer.get_weights()])
+    path = _save(model, tmp_path / "merges.h5")
+    for io_type in ("io_parallel", "io_stream"):
+        manifest = build(path, tmp_path / io_type, BuildConfig(events=300, io_type=io_type))
+        assert manifest["csim"]["mismatches"] == 0, io_type
+        assert manifest["csim"]["emulator_mismatches"] == 0, io_type
+        assert manifest["emulation_graph"] is not None, io_type
+
+
 def test_lambda_and_unsupported_layers_are_refused_before_loading(tmp_path: Path) -> None:
     import tf_keras
 

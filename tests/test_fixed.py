@@ -214,3 +214,14 @@ def test_sample_covers_every_mode_pair_and_shape() -> None:
     assert any(t.integer > t.width for t in types)
     assert any(t.sat_bits > 0 for t in types)
     assert max(t.width for t in types) == 62
+
+
+def test_type_fields_read_types_of_any_width() -> None:
+    """The emulator reads wide result types (beyond int64) through the one parser."""
+    from triggerml.fixed import type_fields
+
+    assert type_fields("ap_ufixed<127,1,AP_TRN,AP_WRAP>") == (False, 127, 1)
+    assert type_fields("fixed<16,6>") == (True, 16, 6)
+    assert type_fields("ap_int<80>") == (True, 80, 80)
+    with pytest.raises(ValueError, match="not a fixed-point"):
+        type_fields("float")

@@ -175,6 +175,19 @@ def type_bits(text: str) -> int:
     return int(match.group(3).split(",")[0])
 
 
+def type_fields(text: str) -> tuple[bool, int, int]:
+    """(signed, width, integer bits) of any type :func:`parse_type` reads — including widths
+    beyond int64, which the emulator handles where they hold their values exactly."""
+    match = _TYPE_RE.match(text)
+    if match is None:
+        raise ValueError(f"not a fixed-point or integer type: {text!r}")
+    signed = not match.group(2).startswith("u")
+    args = [a.strip() for a in match.group(3).split(",")]
+    width = _parse_int(args[0], "width", text)
+    integer = width if match.group(2).endswith("int") else _parse_int(args[1], "integer", text)
+    return signed, width, integer
+
+
 def parse_type(text: str) -> FixedType:
     """Parse ``ap_fixed<W,I[,Q[,O[,N]]]>``, ``ap_ufixed``, ``ap_int<W>``, ``ap_uint<W>`` or
     hls4ml's short forms (``fixed<16,6>``, ``ufixed<8,0,RND_CONV,SAT>``, ``int<8>``)."""

@@ -265,7 +265,7 @@ def _layer(layer: Any, project: Path, arrays: dict[str, np.ndarray]) -> dict[str
         "Dense, Conv1D, Conv2D, Activation (linear, relu, sigmoid, softmax, elu, hard "
         "sigmoid/tanh), BatchNormalization, "
         "Pooling1D/2D, GlobalPooling1D/2D, Reshape, ZeroPadding1D/2D, Merge "
-        "(add, subtract, maximum, minimum), Concatenate"
+        "(add, subtract, multiply, average, maximum, minimum), Concatenate"
     )
 
 

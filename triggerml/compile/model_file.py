@@ -41,7 +41,14 @@ SUPPORTED_LAYERS = (
     "Flatten",
     "Reshape",
     "Dropout",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
     "Add",
+    "Subtract",
+    "Multiply",
+    "Average",
+    "Maximum",
+    "Minimum",
     "Concatenate",
 )
 SUPPORTED_QUANTIZERS = ("quantized_bits", "quantized_relu", "quantized_tanh")

@@ -308,8 +308,9 @@ def _conv_im2col(
 
 
 def merge(layer: dict[str, Any], a: Tensor, b: Tensor, result_t: FixedType) -> Tensor:
-    """nnet_merge.h: add/subtract/maximum/minimum in full precision, then one cast to res_T
-    (element ii % n of each input: broadcast); concatenate: each element cast to res_T."""
+    """nnet_merge.h: add/subtract/average/multiply/maximum/minimum in full precision, then one
+    cast to res_T (element ii % n of each input: broadcast); concatenate: each element cast
+    to res_T."""
     n = a.mantissa.shape[0]
     if layer["class"] == "Concatenate":
         axis = int(layer.get("axis", -1))
@@ -319,15 +320,27 @@ def merge(layer: dict[str, Any], a: Tensor, b: Tensor, result_t: FixedType) -> T
         ]
         joined = np.concatenate(parts, axis=axis + 1 if axis >= 0 else axis)
         return Tensor(joined.reshape(n, *layer["shape"]), result_t)
+    op = layer["op"]
+    size = int(np.prod(layer["shape"]))
+    if op == "multiply":  # the exact product (fractional bits add up), then the cast
+        if a.ftype.width + b.ftype.width > 62:
+            raise ValueError(
+                f"a product of {a.ftype.width}- and {b.ftype.width}-bit values exceeds int64"
+            )
+        frac = a.ftype.frac_bits + b.ftype.frac_bits
+        x = np.tile(a.mantissa.reshape(n, -1), (1, size // int(np.prod(a.mantissa.shape[1:]))))
+        y = np.tile(b.mantissa.reshape(n, -1), (1, size // int(np.prod(b.mantissa.shape[1:]))))
+        out = requantize(x * y, frac, result_t)
+        return Tensor(out.reshape(n, *layer["shape"]), result_t)
     frac = max(a.ftype.frac_bits, b.ftype.frac_bits)
     x = a.mantissa.reshape(n, -1) << (frac - a.ftype.frac_bits)
     y = b.mantissa.reshape(n, -1) << (frac - b.ftype.frac_bits)
-    size = int(np.prod(layer["shape"]))
     x = np.tile(x, (1, size // x.shape[1]))
     y = np.tile(y, (1, size // y.shape[1]))
-    op = layer["op"]
     if op == "add":
         exact = x + y
+    elif op == "average":  # (a + b) * ap_ufixed<1,0>(0.5): one more fractional bit, exact
+        exact, frac = x + y, frac + 1
     elif op == "subtract":
         exact = x - y
     elif op == "maximum":

@@ -6,7 +6,6 @@ import functools
 import hashlib
 import itertools
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from threadpoolctl import ThreadpoolController
 from triggerml.emulator import kernels
 from triggerml.emulator.fastcast import mantissa_from_double
 from triggerml.emulator.kernels import Tensor
-from triggerml.fixed import MAX_WIDTH, FixedType, parse_type
+from triggerml.fixed import MAX_WIDTH, FixedType, parse_type, type_fields
 
 GRAPH_SCHEMA = 1
 GRAPH_DIR = "emulation"
@@ -41,9 +40,8 @@ EMULATED = (
     "Concatenate",
     "Clone",
 )
-MERGE_OPS = ("add", "subtract", "maximum", "minimum")
+MERGE_OPS = ("add", "subtract", "multiply", "average", "maximum", "minimum")
 ACTIVATIONS = ("linear", "relu", "sigmoid", "softmax", "hard_tanh", "hard_sigmoid", "elu")
-_WIDE = re.compile(r"ap_(u?)fixed<(\d+),(-?\d+)")
 
 
 TABLE_ACTIVATIONS = ("sigmoid", "softmax")
@@ -90,18 +88,16 @@ def _result_type(
     try:
         return parse_type(text)
     except ValueError:
-        match = _WIDE.match(text)
-        if match is None or source is None:
+        try:
+            wide = type_fields(text)
+        except ValueError:
+            wide = None
+        if wide is None or source is None:
             raise EmulationError(f"{where}: type {text!r} is not emulated") from None
-        unsigned, width, integer = match.groups()
-        wide = (not unsigned, int(width), int(integer))
-        if int(width) > MAX_WIDTH and kernels.is_exact_identity(source, wide):
+        width = wide[1]
+        if width > MAX_WIDTH and kernels.is_exact_identity(source, wide):
             return None
-        if (
-            int(width) > MAX_WIDTH
-            and values is not None
-            and kernels.holds_values(source, values, wide)
-        ):
+        if width > MAX_WIDTH and values is not None and kernels.holds_values(source, values, wide):
             return None
         raise EmulationError(
             f"{where}: type {text} is wider than {MAX_WIDTH} bits and does "
