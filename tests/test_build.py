@@ -342,6 +342,47 @@ def test_every_merge_of_two_branches_builds_and_emulates_exactly(tmp_path: Path)
         assert manifest["emulation_graph"] is not None, io_type
 
 
+@pytest.mark.parametrize("io_type", ["io_parallel", "io_stream"])
+def test_upsampling_builds_and_emulates_exactly(tmp_path: Path, io_type: str) -> None:
+    """UpSampling1D/2D (hls4ml's Resize, nearest; its bit-exact pass gains the rule): a
+    common autoencoder layer, exact.  Activations stay narrow so that QKeras's float32
+    arithmetic is exact too."""
+    import tf_keras
+    from qkeras import QActivation, QConv1D, QConv2D, QDense, quantized_bits, quantized_relu
+
+    q = quantized_bits(6, 1, alpha=1)
+    layers = tf_keras.layers
+
+    def relu(name: str) -> QActivation:
+        return QActivation(quantized_relu(6, 3), name=name)
+
+    image = tf_keras.Input((3, 4, 2), name="image")
+    x = QActivation(quantized_bits(8, 3, alpha=1), name="input_quant")(image)
+    x = QConv2D(3, (3, 3), padding="same", kernel_quantizer=q, bias_quantizer=q, name="c1")(x)
+    x = layers.UpSampling2D((2, 3), name="up2")(relu("r1")(x))
+    x = relu("r2")(QConv2D(2, (3, 3), kernel_quantizer=q, bias_quantizer=q, name="c2")(x))
+    two_d = tf_keras.Model(
+        image, QDense(2, kernel_quantizer=q, bias_quantizer=q, name="d")(layers.Flatten()(x))
+    )
+    trace = tf_keras.Input((5, 2), name="trace")
+    y = QActivation(quantized_bits(8, 3, alpha=1), name="input_quant")(trace)
+    y = layers.UpSampling1D(3, name="up1")(y)
+    y = relu("r")(QConv1D(2, 3, kernel_quantizer=q, bias_quantizer=q, name="c")(y))
+    one_d = tf_keras.Model(
+        trace, QDense(1, kernel_quantizer=q, bias_quantizer=q, name="d")(layers.Flatten()(y))
+    )
+    rng = np.random.default_rng(6)
+    for name, model in (("two_d", two_d), ("one_d", one_d)):
+        for layer in model.layers:
+            if layer.get_weights():
+                layer.set_weights([rng.normal(0, 0.7, w.shape) for w in layer.get_weights()])
+        path = _save(model, tmp_path / f"{name}.h5")
+        manifest = build(path, tmp_path / name, BuildConfig(events=200, io_type=io_type))
+        assert "Resize" in [layer["class"] for layer in manifest["layers"]], name
+        assert manifest["csim"]["mismatches"] == 0, name
+        assert manifest["csim"]["emulator_mismatches"] == 0, name
+
+
 def test_lambda_and_unsupported_layers_are_refused_before_loading(tmp_path: Path) -> None:
     import tf_keras
 

@@ -218,7 +218,19 @@ def step_convert(state: BuildState) -> str:
         )
         _narrow_table_outputs(state)
         _apply_result_precisions(state)
+        _resize_keeps_its_input_type(state)
     return "ok"
+
+
+def _resize_keeps_its_input_type(state: BuildState) -> None:
+    """hls4ml's resize template reads and writes one ``data_T``: a Resize (UpSampling,
+    nearest: a copy of its input's values) gets its input's type — the bit-exact pass
+    would give it the inferred bits with default rounding and overflow modes, which do
+    not compile."""
+    for layer in state.hls_model.get_layers():
+        if layer.class_name == "Resize":
+            precision = layer.get_input_variable().type.precision
+            layer.get_output_variable().type.precision = precision
 
 
 def _apply_result_precisions(state: BuildState) -> None:

@@ -256,6 +256,12 @@ def _layer(layer: Any, project: Path, arrays: dict[str, np.ndarray]) -> dict[str
             [int(d) for d in layer.get_input_variable(name).shape] for name in layer.inputs
         ]
         return record
+    if kind == "Resize":  # UpSampling1D/2D
+        record["algorithm"] = str(layer.get_attr("algorithm"))
+        record.update(
+            _int_attrs(layer, ("in_height", "in_width", "out_height", "out_width", "n_chan"))
+        )
+        return record
     if kind in ("ZeroPadding1D", "ZeroPadding2D"):  # io_stream makes padding explicit
         record.update(_int_attrs(layer, ("pad_top", "pad_bottom", "pad_left", "pad_right")))
         record["input_shape"] = [int(d) for d in layer.get_input_variable().shape]
@@ -264,7 +270,7 @@ def _layer(layer: Any, project: Path, arrays: dict[str, np.ndarray]) -> dict[str
         f"layer {layer.name!r} ({kind}) is not emulated yet; emulated: Input, "
         "Dense, Conv1D, Conv2D, Activation (linear, relu, sigmoid, softmax, elu, hard "
         "sigmoid/tanh), BatchNormalization, "
-        "Pooling1D/2D, GlobalPooling1D/2D, Reshape, ZeroPadding1D/2D, Merge "
+        "Pooling1D/2D, GlobalPooling1D/2D, Reshape, ZeroPadding1D/2D, Resize (nearest), Merge "
         "(add, subtract, multiply, average, maximum, minimum), Concatenate"
     )
 

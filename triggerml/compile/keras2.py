@@ -34,7 +34,11 @@ def hls4ml_sees_keras2() -> Iterator[ModuleType]:
         saved = sys.modules.get("keras", _MISSING)
         sys.modules["keras"] = tf_keras
         try:
-            yield importlib.import_module("hls4ml")
+            hls4ml = importlib.import_module("hls4ml")
+            from triggerml.compile import bit_exact_resize
+
+            bit_exact_resize.register()
+            yield hls4ml
         finally:
             if saved is _MISSING:
                 sys.modules.pop("keras", None)

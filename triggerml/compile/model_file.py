@@ -43,6 +43,8 @@ SUPPORTED_LAYERS = (
     "Dropout",
     "ZeroPadding1D",
     "ZeroPadding2D",
+    "UpSampling1D",
+    "UpSampling2D",
     "Add",
     "Subtract",
     "Multiply",

@@ -823,6 +823,22 @@ def zero_pad(x: Tensor, layer: dict[str, Any]) -> Tensor:
     return Tensor(np.pad(data, widths).reshape(b, *layer["shape"]), x.ftype)
 
 
+def resize_nearest(x: Tensor, layer: dict[str, Any]) -> Tensor:
+    """nnet_image.h resize_nearest (UpSampling1D/2D): output pixel (i, j) takes input pixel
+    ((i·y_ratio) >> 16, (j·x_ratio) >> 16), ratio = (in << 16) / out + 1 in C integers —
+    for whole factors (io_stream's only case) a repeat."""
+    b = x.mantissa.shape[0]
+    height, width = int(layer["in_height"]), int(layer["in_width"])
+    new_height, new_width = int(layer["out_height"]), int(layer["out_width"])
+    data = x.mantissa.reshape(b, height, width, int(layer["n_chan"]))
+    y_ratio = ((height << 16) // new_height) + 1
+    x_ratio = ((width << 16) // new_width) + 1
+    rows = (np.arange(new_height) * y_ratio) >> 16
+    cols = (np.arange(new_width) * x_ratio) >> 16
+    out = data[:, rows][:, :, cols]
+    return Tensor(np.ascontiguousarray(out).reshape(b, *layer["shape"]), x.ftype)
+
+
 def is_exact_identity(source: FixedType, wide: tuple[bool, int, int]) -> bool:
     """Does a type too wide for int64 (signed, width, integer) hold every ``source`` value?"""
     signed, width, integer = wide

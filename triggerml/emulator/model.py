@@ -33,6 +33,7 @@ EMULATED = (
     "Flatten",
     "ZeroPadding1D",
     "ZeroPadding2D",
+    "Resize",
     "BatchNormalization",
     "GlobalPooling1D",
     "GlobalPooling2D",
@@ -176,6 +177,10 @@ class Emulator:
                     raise EmulationError(f"{where}: weights missing from weights.npz") from None
                 step.weight_t = parse_type(layer["scale_t"])
                 step.bias_t = parse_type(layer["bias_t"])
+            if kind == "Resize" and layer.get("algorithm") != "nearest":
+                raise EmulationError(
+                    f"{where}: resize {layer.get('algorithm')!r} is not emulated; emulated: nearest"
+                )
             if kind in ("Pooling1D", "Pooling2D", "GlobalPooling1D", "GlobalPooling2D"):
                 step.accum_t = parse_type(layer["accum_t"]) if layer.get("accum_t") else None
             if kind == "Activation":
@@ -442,6 +447,8 @@ class Emulator:
                 int(layer.get("n_filt", -1)),
                 step.result_t,
             )
+        if kind == "Resize":
+            return kernels.cast(kernels.resize_nearest(x, layer), step.result_t)
         if kind in ("ZeroPadding1D", "ZeroPadding2D"):
             return kernels.cast(kernels.zero_pad(x, layer), step.result_t)
         out = Tensor(x.mantissa.reshape(len(x.mantissa), *layer["shape"]), x.ftype)
