@@ -216,6 +216,12 @@ def step_convert(state: BuildState) -> str:
             project_name="myproject",
             **kwargs,
         )
+        if all(layer.class_name == "Input" for layer in state.hls_model.get_layers()):
+            raise model_file.ModelFileError(
+                "the model only quantizes its input: hls4ml's bit-exact conversion folds the "
+                "quantizer into the input port, leaving no firmware to build — give the "
+                "input that type instead (build.yaml LayerName.<input>.Precision)"
+            )
         _narrow_table_outputs(state)
         _apply_result_precisions(state)
         _resize_keeps_its_input_type(state)
@@ -648,10 +654,17 @@ def _inputs_without_quantizer(model: Any) -> list[str]:
     """Inputs not read by a QActivation(quantized_bits) alone (bit-exact conversion takes the
     input type from it)."""
     bare = []
+    outputs = {tensor._keras_history.layer.name for tensor in model.outputs}
     for tensor in model.inputs:
         layer = tensor._keras_history.layer
         readers = [node.outbound_layer for node in layer.outbound_nodes]
-        if len(readers) != 1 or readers[0].__class__.__name__ != "QActivation":
+        if (
+            len(readers) != 1
+            or readers[0].__class__.__name__ != "QActivation"
+            # a quantizer that is the model's output is the model, not its input's type
+            # (hls4ml would fold it into the input and write the port twice)
+            or readers[0].name in outputs
+        ):
             bare.append(layer.name)
             continue
         activation = readers[0].get_config().get("activation")

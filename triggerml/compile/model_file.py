@@ -143,6 +143,13 @@ def check_supported(info: ModelInfo) -> None:
         for key, value in layer["config"].items():
             if key.endswith(("quantizer", "activation")) and isinstance(value, dict):
                 name = value.get("class_name", "")
+                alpha = (value.get("config") or {}).get("alpha")
+                if isinstance(alpha, str) and alpha.startswith("auto"):
+                    raise ModelFileError(
+                        f"layer {layer['name']!r}: {key} {name}(alpha={alpha!r}) is not built "
+                        "(hls4ml 1.3 writes its per-channel scales with numpy.product, which "
+                        "NumPy 2 removed): train with alpha=1"
+                    )
                 if name and name not in SUPPORTED_QUANTIZERS and kind in QUANTIZED_LAYERS:
                     raise ModelFileError(
                         f"layer {layer['name']!r} uses quantizer {name}; supported: "
