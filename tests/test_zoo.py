@@ -18,6 +18,7 @@ ZOO = {
     "tpmlp": (8,),
     "tpmlphn": (8,),
     "tpmlpuvx": (14,),
+    "tpmlpuvxb": (14,),
     "wave1d": (128, 1),
     "roi2d": (16, 32, 1),
     "roi32": (32, 32, 1),
