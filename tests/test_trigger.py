@@ -887,6 +887,103 @@ def test_the_multi_plane_chain_scores_what_the_training_code_builds(tmp_path: Pa
     assert np.array_equal(streamed_scores[passing], expected)
 
 
+def test_a_side_input_model_is_fed_both_inputs_by_the_chain(tmp_path: Path) -> None:
+    """A model with a side input (collection TP features, then the multi-plane features
+    joined after its first hidden layer): the chain builds both inputs for every cluster
+    above the pre-cut and its scores equal the firmware's on the two inputs the training
+    code path builds from the same slices."""
+    from triggerml.detector.config import Particle, Scenario, Singles
+    from triggerml.detector.stream import ApaStream
+    from triggerml.emulator import load_emulator
+    from triggerml.nn.zoo import ModelConfig, build_model
+    from triggerml.tpg.clusters import ClusterConfig, StreamingClusterer
+    from triggerml.tpg.config import INDUCTION_TPG, TpgConfig
+    from triggerml.tpg.planes import InductionFinder, MatchConfig
+    from triggerml.tpg.roi import InputKind, RoiConfig, build_inputs
+    from triggerml.tpg.stream import HitFinder
+    from triggerml.trigger.chain import BUFFER_SLICES, ChainConfig, TriggerChain
+
+    model_config = ModelConfig(
+        name="side",
+        input="tp_features",
+        side_input="tp_features_uvx",
+        merge_after=1,
+        layers=(
+            {"type": "dense", "units": 8, "bits": 8},
+            {"type": "relu", "bits": 8, "integer": 4},
+            {"type": "dense", "units": 1, "bits": 8},
+        ),
+    )
+    model_config.validate()
+    model = build_model(model_config, (8,), side_shape=(14,))
+    assert [tuple(t.shape[1:]) for t in model.inputs] == [(8,), (14,)]
+    rng = np.random.default_rng(8)
+    for layer in model.layers:
+        if layer.get_weights():
+            layer.set_weights([rng.normal(0, 0.5, w.shape) for w in layer.get_weights()])
+    model.save(tmp_path / "side.h5")
+    out = tmp_path / "fw"
+    manifest = build(tmp_path / "side.h5", out, BuildConfig(events=200))
+    assert [p["shape"] for p in manifest["inputs"]] == [[8], [14]]
+    assert manifest["csim"]["mismatches"] == 0
+    assert manifest["csim"]["emulator_mismatches"] == 0
+    emulator = load_emulator(out)
+    singles = Singles(particle=Particle.ELECTRON, rate_hz=3000.0, energies_mev=(6.0, 15.0))
+    scenario = Scenario(seconds=0.03, singles=singles)
+    g = scenario.geometry
+    main = RoiConfig(kind=InputKind.TP_FEATURES)
+    side = RoiConfig(kind=InputKind.TP_FEATURES_UVX)
+    config = ChainConfig(roi=main, side=side, precut_adc_sum=3000)
+    with pytest.raises(ValueError, match="builder makes"):
+        TriggerChain(ChainConfig(roi=main), emulator, g)  # the side input missing
+    chain = TriggerChain(config, emulator, g, batch=64)
+    first_x = g.first_channel["x"]
+    finder = HitFinder(
+        g.plane_channels["x"], dataclasses.replace(TpgConfig(), first_channel=first_x)
+    )
+    induction = InductionFinder(g, INDUCTION_TPG, MatchConfig(), BUFFER_SLICES)
+    clusterer = StreamingClusterer(ClusterConfig())
+    stream = ApaStream(scenario)
+    streamed, scores, reference = [], [], {"main": [], "side": []}
+    for _ in range(6):
+        adc = stream.next_slice().adc
+        streamed.append(chain.process(adc))
+        scores.append(chain.scores())
+        hits = finder.process(adc[first_x:])
+        induction.process(adc)
+        clusters, cluster_hits, index = clusterer.add(hits, finder.open_since)
+        passing = clusters["adc_sum"] >= config.precut_adc_sum
+        if passing.any():
+            keep = np.flatnonzero(passing)
+            renumber = np.full(clusters.size, -1)
+            renumber[keep] = np.arange(keep.size)
+            hit_keep = passing[index]
+            for key, roi in (("main", main), ("side", side)):
+                reference[key].append(
+                    build_inputs(
+                        roi,
+                        np.zeros((g.plane_channels["x"], 0), dtype=np.int16),
+                        0,
+                        finder.pedestals,
+                        first_x,
+                        clusters[passing],
+                        cluster_hits[hit_keep],
+                        renumber[index[hit_keep]],
+                        induction.hits(),
+                    )
+                )
+    scores.append(chain.scores(final=True))
+    clusters = np.concatenate(streamed)
+    passing = clusters["adc_sum"] >= config.precut_adc_sum
+    assert passing.sum() > 10
+    inputs = [np.concatenate(reference["main"]), np.concatenate(reference["side"])]
+    expected = emulator.predict(inputs, logits=True)[:, -1]
+    assert np.array_equal(np.concatenate(scores)[passing], expected)
+    # the side input matters: the same clusters without it score differently
+    blank = emulator.predict([inputs[0], np.zeros_like(inputs[1])], logits=True)[:, -1]
+    assert np.any(blank != expected)
+
+
 def test_card_fpga_cost_of_an_older_study_comes_from_its_firmware_if_built_from_the_card(
     firmware: Path,
 ) -> None:

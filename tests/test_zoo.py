@@ -188,6 +188,45 @@ def test_training_is_deterministic(small_dataset: Path, tmp_path: Path) -> None:
     assert (tmp_path / "a" / "tpmlp_efficiency.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_a_side_input_model_trains_on_both_input_kinds(small_dataset: Path, tmp_path: Path) -> None:
+    """A model with a side input trains on two input kinds of one training set, the card
+    names both, and a side input the training set lacks is a one-line error."""
+    import json
+
+    from triggerml.compile.keras2 import load_qkeras_model
+    from triggerml.nn.train import train
+
+    config = ModelConfig(
+        name="side",
+        input="tp_features",
+        side_input="tp_features_uvx",
+        merge_after=1,
+        layers=(
+            {"type": "dense", "units": 8, "bits": 8},
+            {"type": "relu", "bits": 8, "integer": 4},
+            {"type": "dense", "units": 1, "bits": 8},
+        ),
+        training=dataclasses.replace(
+            load_model_config(REPO / "models" / "tpmlp.yaml").training, epochs=1, float_epochs=1
+        ),
+    )
+    card = train(config, tmp_path / "side", small_dataset)
+    assert card["side_input"]["kind"] == "tp_features_uvx"
+    assert card["side_input"]["shape"] == [14]
+    assert "| side input | tp_features_uvx (14,)" in (tmp_path / "side" / "side.md").read_text()
+    model = load_qkeras_model(str(tmp_path / "side" / "side.h5"))
+    assert [tuple(t.shape[1:]) for t in model.inputs] == [(8,), (14,)]
+    assert json.loads((tmp_path / "side" / "side.json").read_text())["multiplications"] == (
+        8 * 8 + (8 + 14) * 1
+    )
+    with pytest.raises(ConfigError, match="merge_after"):
+        dataclasses.replace(config, merge_after=2).validate()
+    from triggerml.nn.dataset import load_dataset
+
+    with pytest.raises(ValueError, match="no inputs of kind 'nope'"):
+        load_dataset(small_dataset, "tp_features", "nope")
+
+
 def test_background_weight_scales_the_background_part_of_the_loss(
     small_dataset: Path, tmp_path: Path
 ) -> None:

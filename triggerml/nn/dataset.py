@@ -25,6 +25,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -551,7 +552,8 @@ def build_dataset(
 
 @dataclass
 class Dataset:
-    """A dataset file in memory: inputs of one kind, binary targets, truth, split."""
+    """A dataset file in memory: inputs of one kind (and a side input's), binary targets,
+    truth, split."""
 
     x: npt.NDArray[np.float32]
     y: npt.NDArray[np.float32]  # 1 for signal
@@ -559,24 +561,27 @@ class Dataset:
     split: npt.NDArray[np.int8]
     input_type: str
     config: dict
+    side: npt.NDArray[np.float32] | None = None  # the side input's, same examples
+    side_type: str = ""
 
-    def part(
-        self, which: str
-    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray]:
+    def part(self, which: str) -> tuple[Any, npt.NDArray[np.float32], npt.NDArray]:
+        """Inputs (an array, or [x, side] for a model with a side input), targets, meta."""
         code = {"train": 0, "val": 1, "test": 2}[which]
         mask = self.split == code
-        return self.x[mask], self.y[mask], self.meta[mask]
+        x = self.x[mask] if self.side is None else [self.x[mask], self.side[mask]]
+        return x, self.y[mask], self.meta[mask]
 
 
-def load_dataset(path: str | Path, kind: str) -> Dataset:
+def load_dataset(path: str | Path, kind: str, side: str | None = None) -> Dataset:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"dataset {path} not found: make it with `triggerml dataset`")
     with h5py.File(path, "r") as handle:
-        if f"x/{kind}" not in handle:
-            raise ValueError(
-                f"{path} has no inputs of kind {kind!r}; it has {', '.join(handle['x'])}"
-            )
+        for wanted in (kind, side) if side else (kind,):
+            if f"x/{wanted}" not in handle:
+                raise ValueError(
+                    f"{path} has no inputs of kind {wanted!r}; it has {', '.join(handle['x'])}"
+                )
         x = handle[f"x/{kind}"][()]
         meta = current_meta(handle["meta"][()])
         return Dataset(
@@ -586,4 +591,6 @@ def load_dataset(path: str | Path, kind: str) -> Dataset:
             handle["split"][()],
             str(handle[f"x/{kind}"].attrs["input_type"]),
             json.loads(handle.attrs["config"]),
+            handle[f"x/{side}"][()] if side else None,
+            str(handle[f"x/{side}"].attrs["input_type"]) if side else "",
         )

@@ -167,20 +167,27 @@ def train(
 ) -> dict[str, Any]:
     """Train the quantized model and its float twin; write weights, history and card."""
     out_dir = Path(out_dir)
-    data = load_dataset(dataset_path, config.input)
-    expected = config.input_quantizer.fixed_type
+    data = load_dataset(dataset_path, config.input, config.side_input)
     from triggerml.fixed import parse_type
 
-    if parse_type(data.input_type) != parse_type(expected):
-        raise ValueError(
-            f"model {config.name} quantizes its input as {expected}, but the "
-            f"dataset's {config.input} inputs are {data.input_type}: make them "
-            "match (input_quantizer bits/integer or the dataset's input_type)"
-        )
+    for kind, quantizer, actual, key in (
+        (config.input, config.input_quantizer, data.input_type, "input_quantizer"),
+        (config.side_input, config.side_input_quantizer, data.side_type, "side_input_quantizer"),
+    ):
+        if kind is None:
+            continue
+        expected = quantizer.fixed_type
+        if parse_type(actual) != parse_type(expected):
+            raise ValueError(
+                f"model {config.name} quantizes its {kind} input as {expected}, but the "
+                f"dataset's {kind} inputs are {actual}: make them match ({key} "
+                "bits/integer or the dataset's input_type)"
+            )
     shape = tuple(data.x.shape[1:])
+    side_shape = None if data.side is None else tuple(data.side.shape[1:])
     started = time.perf_counter()
     _deterministic(config.training.seed)
-    model = build_model(config, shape, quantized=True)
+    model = build_model(config, shape, quantized=True, side_shape=side_shape)
     history = _fit(
         model,
         data,
@@ -193,7 +200,7 @@ def train(
     train_seconds = time.perf_counter() - started
     quantized_eval = evaluate(model, data)
     _deterministic(config.training.seed)
-    float_model = build_model(config, shape, quantized=False)
+    float_model = build_model(config, shape, quantized=False, side_shape=side_shape)
     _fit(
         float_model,
         data,
@@ -239,8 +246,8 @@ def model_card(
     weights: Path,
     epochs: int,
 ) -> dict[str, Any]:
-    x_train, _, _ = data.part("train")
-    x_test, y_test, _ = data.part("test")
+    _, y_train, _ = data.part("train")
+    _, y_test, _ = data.part("test")
     specs = config.layer_specs()
     return {
         "schema_version": 1,
@@ -251,6 +258,18 @@ def model_card(
             "shape": list(data.x.shape[1:]),
             "type": config.input_quantizer.fixed_type,
         },
+        **(
+            {}
+            if data.side is None
+            else {
+                "side_input": {
+                    "kind": config.side_input,
+                    "shape": list(data.side.shape[1:]),
+                    "type": config.side_input_quantizer.fixed_type,
+                    "joins_after": f"layers[{config.merge_after}]",
+                }
+            }
+        ),
         "parameters": int(model.count_params()),
         "multiplications": count_multiplications(model),
         "bit_widths": {
@@ -264,8 +283,8 @@ def model_card(
         "dataset": {
             "path": str(dataset_path),
             "sha256": sha256_file(dataset_path),
-            "train": int(x_train.shape[0]),
-            "test": int(x_test.shape[0]),
+            "train": int(y_train.shape[0]),
+            "test": int(y_test.shape[0]),
             "test_signal": int(y_test.sum()),
             "config": data.config.get("name"),
         },
@@ -321,6 +340,13 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"seed {tr['seed']}"
     )
     auc_high = m["roc_auc_ge_10mev_vs_radiological"]
+    side = card.get("side_input")
+    side_row = (
+        f"| side input | {side['kind']} {tuple(side['shape'])}, `{side['type']}`, joins "
+        f"after {side['joins_after']} |\n"
+        if side
+        else ""
+    )
     return f"""# Model card: {card["name"]}
 
 {card["description"]}
@@ -328,7 +354,7 @@ def card_markdown(card: dict[str, Any]) -> str:
 | | |
 |---|---|
 | input | {card["input"]["kind"]} {tuple(card["input"]["shape"])}, `{card["input"]["type"]}` |
-| parameters | {card["parameters"]:,} |
+{side_row}| parameters | {card["parameters"]:,} |
 | multiplications / inference | {card["multiplications"]:,} |
 | weight bits | {card["bit_widths"]["weights"]} |
 | activation bits | {card["bit_widths"]["activations"]} |

@@ -136,11 +136,30 @@ class ModelConfig:
     layers: tuple[Any, ...] = ()
     logit_quantizer: Quantizer = field(default_factory=lambda: Quantizer(12, 5))
     training: Training = field(default_factory=Training)
+    # a side input (a second input kind of the same training set, e.g. the TP features
+    # beside a 2D window): quantized by its own input quantizer and concatenated with the
+    # (flat) output of layers[merge_after]; the layers after it see both
+    side_input: str | None = None
+    side_input_quantizer: Quantizer = field(default_factory=Quantizer)
+    merge_after: int = -1
 
     def validate(self) -> None:
         kinds = [kind.value for kind in InputKind]
         require(self.input in kinds, "input", f"must be one of {', '.join(kinds)}")
         require(bool(self.layers), "layers", "list at least one layer")
+        if self.side_input is not None:
+            require(self.side_input in kinds, "side_input", f"must be one of {', '.join(kinds)}")
+            require(self.side_input != self.input, "side_input", "must differ from input")
+            require(
+                0 <= self.merge_after < len(self.layers) - 1,
+                "merge_after",
+                f"the index of a layer before the last (0–{len(self.layers) - 2})",
+            )
+
+    @property
+    def inputs(self) -> list[str]:
+        """The input kinds, in the firmware's port order."""
+        return [self.input] if self.side_input is None else [self.input, self.side_input]
 
     def layer_specs(self) -> list[LayerSpec]:
         return [parse_layer(raw, f"layers[{i}]") for i, raw in enumerate(self.layers)]
@@ -152,8 +171,14 @@ def load_model_config(path: str | Path) -> ModelConfig:
     return config
 
 
-def build_model(config: ModelConfig, input_shape: tuple[int, ...], quantized: bool = True) -> Any:
-    """The tf_keras model; layer names are stable (hls4ml per-layer config uses them)."""
+def build_model(
+    config: ModelConfig,
+    input_shape: tuple[int, ...],
+    quantized: bool = True,
+    side_shape: tuple[int, ...] | None = None,
+) -> Any:
+    """The tf_keras model; layer names are stable (hls4ml per-layer config uses them).
+    A model with a side input takes ``[x, side]``."""
     import tf_keras as keras
     from qkeras import QActivation, QConv1D, QConv2D, QDense, quantized_bits, quantized_relu
 
@@ -164,6 +189,17 @@ def build_model(config: ModelConfig, input_shape: tuple[int, ...], quantized: bo
         if quantized
         else inputs
     )
+    side = None
+    if config.side_input is not None:
+        if side_shape is None:
+            raise ValueError(f"model {config.name} has a side input: give its shape")
+        side = keras.Input(side_shape, name="side")
+        sq = config.side_input_quantizer
+        side_x = (
+            QActivation(quantized_bits(sq.bits, sq.integer, alpha=1), name="side_quant")(side)
+            if quantized
+            else side
+        )
     for index, spec in enumerate(config.layer_specs()):
         name = f"{spec.type.value}_{index}"
         weights = quantized_bits(spec.bits, 0, alpha=1)
@@ -204,13 +240,20 @@ def build_model(config: ModelConfig, input_shape: tuple[int, ...], quantized: bo
         else:
             layer = keras.layers.Flatten(name=name)
         x = layer(x)
+        if side is not None and index == config.merge_after:
+            if len(x.shape) != 2:
+                raise ValueError(
+                    f"model {config.name}: layers[{index}] gives shape {tuple(x.shape[1:])}; "
+                    "the side input joins a flat output (merge_after a flatten or dense)"
+                )
+            x = keras.layers.Concatenate(name="merge_side")([x, side_x])
     lq = config.logit_quantizer
     if quantized:
         x = QActivation(quantized_bits(lq.bits, lq.integer, alpha=1), name="logits")(x)
     else:
         x = keras.layers.Activation("linear", name="logits")(x)
     outputs = keras.layers.Activation("sigmoid", name="score")(x)
-    return keras.Model(inputs, outputs, name=config.name)
+    return keras.Model(inputs if side is None else [inputs, side], outputs, name=config.name)
 
 
 def count_multiplications(model: Any) -> int:

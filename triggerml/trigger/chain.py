@@ -59,6 +59,13 @@ class ChainConfig:
     # the U and V planes' TPG and matching, for inputs that need them (tp_features_uvx)
     induction_tpg: TpgConfig = field(default_factory=lambda: INDUCTION_TPG)
     induction_match: MatchConfig = field(default_factory=MatchConfig)
+    # a model's side input (its second port), built for the same clusters
+    side: RoiConfig | None = None
+
+    @property
+    def inputs(self) -> list[RoiConfig]:
+        """The model's inputs in port order."""
+        return [self.roi] if self.side is None else [self.roi, self.side]
 
 
 @dataclass
@@ -86,11 +93,13 @@ class TriggerChain:
         start_sample: int = 0,
         batch: int = 4096,
     ) -> None:
-        if tuple(emulator.input_shape) != tuple(config.roi.shape):
+        built = [tuple(roi.shape) for roi in config.inputs]
+        if [tuple(shape) for shape in emulator.input_shapes] != built:
             raise ValueError(
-                f"the model takes inputs of shape {emulator.input_shape} but the "
-                f"{config.roi.kind.value} builder makes {config.roi.shape}: pair the "
-                "firmware with its own training set's input kind"
+                f"the model takes inputs of shape {', '.join(map(str, emulator.input_shapes))} "
+                f"but the {' and '.join(r.kind.value for r in config.inputs)} builder makes "
+                f"{', '.join(map(str, built))}: pair the firmware with its own training "
+                "set's input kinds"
             )
         self.config = config
         self.emulator = emulator
@@ -107,7 +116,7 @@ class TriggerChain:
                 BUFFER_SLICES,
                 start_sample=start_sample,
             )
-            if config.roi.kind.needs_induction
+            if any(roi.kind.needs_induction for roi in config.inputs)
             else None
         )
         self.batch = batch
@@ -115,7 +124,7 @@ class TriggerChain:
         self.samples = 0  # whole-APA samples consumed
         self._buffers: list[npt.NDArray[np.int16]] = []
         self._buffer_end = start_sample
-        self._queued: list[npt.NDArray[np.float64]] = []
+        self._queued: list[list[npt.NDArray[np.float64]]] = []  # per batch: one per input
         self._masks: list[npt.NDArray[np.bool_]] = []  # which queued clusters are scored
         self._n_queued = 0  # clusters queued that pass the pre-cut
         self.scored_clusters = 0  # model inferences made
@@ -153,14 +162,16 @@ class TriggerChain:
         mask = np.concatenate(self._masks)
         out = np.full(mask.size, -np.inf)
         if self._queued:
-            inputs = np.concatenate(self._queued)
+            inputs = [np.concatenate(parts) for parts in zip(*self._queued, strict=True)]
             t0 = time.perf_counter()
             # the score is the last output's logit (binary models have one output; the
             # firmware compares the logit, before the sigmoid table, with the threshold)
-            logits = self.emulator.predict(inputs, chunk=self.batch, logits=True)
+            logits = self.emulator.predict(
+                inputs[0] if len(inputs) == 1 else inputs, chunk=self.batch, logits=True
+            )
             self.timer.model += time.perf_counter() - t0
             out[mask] = logits[:, -1]
-            self.scored_clusters += inputs.shape[0]
+            self.scored_clusters += inputs[0].shape[0]
         self._queued, self._masks, self._n_queued = [], [], 0
         return out
 
@@ -185,18 +196,23 @@ class TriggerChain:
             adc = np.concatenate(self._buffers, axis=1)
         else:
             adc = np.zeros((self.n_channels, 0), dtype=np.int16)
-        inputs, sums = inputs_and_window_sums(
-            self.config.roi,
-            adc,
-            self._buffer_end - adc.shape[1],
-            self.finder.pedestals,
-            self.first_channel,
-            clusters,
-            hits,
-            index,
-            self.induction.hits() if self.induction is not None else None,
-        )
-        self._queued.append(inputs)
+        induction = self.induction.hits() if self.induction is not None else None
+        built = [
+            inputs_and_window_sums(
+                roi,
+                adc,
+                self._buffer_end - adc.shape[1],
+                self.finder.pedestals,
+                self.first_channel,
+                clusters,
+                hits,
+                index,
+                induction,
+            )
+            for roi in self.config.inputs
+        ]
+        sums = built[0][1]  # the shape control: the main input's window
+        self._queued.append([inputs for inputs, _ in built])
         scored["window_adc_sum"][passing] = sums
         self._n_queued += clusters.size
         self.timer.inputs += time.perf_counter() - t0

@@ -30,7 +30,8 @@ def result_path(tasks_dir: Path, task: Task) -> Path:
 def _emulator(firmware: str) -> Emulator:
     """Loaded once per process and run once, so kernel compilation is not chain time."""
     emulator = load_emulator(firmware)
-    emulator.predict(np.zeros((1, *emulator.input_shape)))
+    zeros = [np.zeros((1, *shape)) for shape in emulator.input_shapes]
+    emulator.predict(zeros[0] if len(zeros) == 1 else zeros)
     return emulator
 
 

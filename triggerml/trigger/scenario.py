@@ -162,11 +162,12 @@ def resolve(scenario: StudyScenario) -> Resolved:
         raise ConfigError(f"model: {model_path} names training set {dataset_path}, not found")
     dataset = load_dataset_config(dataset_path)
     kinds = dataset.kinds()
-    if model.input not in kinds:
-        raise ConfigError(
-            f"model: {model_path} takes {model.input} inputs but its training set "
-            f"{dataset_path} makes only {', '.join(kinds)} (set induction_planes: true there)"
-        )
+    for kind in model.inputs:
+        if kind not in kinds:
+            raise ConfigError(
+                f"model: {model_path} takes {kind} inputs but its training set "
+                f"{dataset_path} makes only {', '.join(kinds)} (set induction_planes: true there)"
+            )
     precut = dataset.precut_adc_sum if scenario.precut_adc_sum is None else scenario.precut_adc_sum
     chain = ChainConfig(
         tpg=dataset.tpg,
@@ -175,5 +176,6 @@ def resolve(scenario: StudyScenario) -> Resolved:
         precut_adc_sum=precut,
         induction_tpg=dataset.induction_tpg,
         induction_match=dataset.induction_match,
+        side=kinds[model.side_input] if model.side_input else None,
     )
     return Resolved(scenario, dataset, chain, model.input)
