@@ -171,6 +171,40 @@ def test_a_result_precision_in_build_yaml_is_the_firmware_type(tmp_path: Path) -
     assert manifest["csim"]["mismatches"] == 0  # the logits, before the table, are untouched
 
 
+def test_weight_and_accum_precisions_in_build_yaml_are_the_firmware_types(tmp_path: Path) -> None:
+    """LayerName.<layer>.Precision.accum/weight on a quantized model: the firmware uses them
+    (defines.h and the manifest), the emulator follows them exactly, and the C-sim's
+    difference from QKeras is a warning naming the setting, not a silent change."""
+    config = BuildConfig(
+        events=200,
+        LayerName={
+            "dense_0": {"Precision": {"accum": "ap_fixed<14,6>", "weight": "ap_fixed<6,1>"}}
+        },
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", BuildWarning)
+        manifest = build(REPO / "models" / "tpmlp.h5", tmp_path / "out", config)
+    dense = next(layer for layer in manifest["layers"] if layer["name"] == "dense_0")
+    assert dense["accum_t"].startswith("ap_fixed<14,6,")
+    assert dense["weight_t"].startswith("ap_fixed<6,1,")
+    assert dense["types_from"] == "config"
+    defines = (tmp_path / "out" / "hls_project" / "firmware" / "parameters.h").read_text()
+    defines += (tmp_path / "out" / "hls_project" / "firmware" / "defines.h").read_text()
+    assert "ap_fixed<14,6>" in defines
+    assert "ap_fixed<6,1>" in defines
+    assert manifest["csim"]["emulator_mismatches"] == 0
+    assert manifest["csim"]["mismatches"] > 0
+    messages = [str(w.message) for w in caught if w.category is BuildWarning]
+    assert any("sets dense_0.accum, dense_0.weight" in m for m in messages)
+    assert {s["name"]: s["verdict"] for s in manifest["steps"]}["csim"] == "warn"
+    with pytest.raises(ValueError, match=r"dense_0 \(Dense\) has no scale type; it has result"):
+        build(
+            REPO / "models" / "tpmlp.h5",
+            tmp_path / "bad",
+            BuildConfig(LayerName={"dense_0": {"Precision": {"scale": "ap_fixed<8,2>"}}}),
+        )
+
+
 def test_wide_sigmoid_input_warns(tmp_path: Path) -> None:
     import tf_keras
     from qkeras import QActivation, QDense, quantized_bits

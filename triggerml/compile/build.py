@@ -240,17 +240,46 @@ def _resize_keeps_its_input_type(state: BuildState) -> None:
 
 
 def _apply_result_precisions(state: BuildState) -> None:
-    """build.yaml's ``LayerName.<layer>.Precision.result`` is the layer's output type: the
-    bit-exact flow would otherwise replace it with the type it infers. (Later layers keep
-    their inferred types; C simulation and emulator follow the types as written.)"""
+    """build.yaml's ``LayerName.<layer>.Precision`` types are the firmware's: ``result`` is
+    the layer's output type, ``accum``, ``weight``, ``bias`` (and any other ``<key>_t`` the
+    layer has) its internal ones — the bit-exact flow would otherwise replace them with the
+    types it infers from the quantizers. (Later layers keep their inferred types; C
+    simulation and emulator follow the types as written.)"""
     layers = {layer.name: layer for layer in state.hls_model.get_layers()}
     backend = state.hls_model.config.backend
     for name, section in state.config.LayerName.items():
         precision = section.get("Precision")
-        result = precision.get("result") if isinstance(precision, dict) else precision
-        if not isinstance(result, str) or result == "auto" or name not in layers:
+        given = precision if isinstance(precision, dict) else {"result": precision}
+        if name not in layers:
             continue
-        _set_output_type(layers[name], backend.convert_precision_string(result))
+        layer = layers[name]
+        for key, value in given.items():
+            if not isinstance(value, str) or value == "auto":
+                continue
+            converted = backend.convert_precision_string(value)
+            if key == "result":
+                _set_output_type(layer, converted)
+            elif key in layer.weights:
+                layer.weights[key].update_precision(_ap_type(converted))
+            elif hasattr(layer.get_attr(f"{key}_t"), "precision"):
+                layer.get_attr(f"{key}_t").precision = _ap_type(converted)
+            else:
+                raise ValueError(
+                    f"build config LayerName.{name}.Precision.{key}: layer {name} "
+                    f"({layer.class_name}) has no {key} type; it has result"
+                    + "".join(f", {w}" for w in layer.weights)
+                    + "".join(
+                        f", {a[:-2]}"
+                        for a, v in layer.attributes.items()
+                        if a.endswith("_t") and hasattr(v, "precision")
+                    )
+                )
+
+
+def _ap_type(precision: Any) -> Any:
+    from hls4ml.backends.fpga.fpga_types import APTypeConverter
+
+    return APTypeConverter().convert(precision)
 
 
 def _set_output_type(layer: Any, precision: Any) -> None:
@@ -400,7 +429,26 @@ def step_csim(state: BuildState) -> str:
             "QKeras quantizers for an exact build",
         )
         return "warn"
+    overridden = _config_precisions(state)
+    if overridden:
+        _warn(
+            state,
+            f"C simulation differs from QKeras on {mismatches} of {n} events: build.yaml "
+            f"sets {', '.join(overridden)}, so the firmware's arithmetic is not the model's "
+            "(the emulator follows the firmware)",
+        )
+        return "warn"
     return "fail"
+
+
+def _config_precisions(state: BuildState) -> list[str]:
+    """The LayerName precisions build.yaml sets (``layer.key``), as the user wrote them."""
+    found = []
+    for name, section in state.config.LayerName.items():
+        precision = section.get("Precision")
+        given = precision if isinstance(precision, dict) else {"result": precision}
+        found += [f"{name}.{key}" for key, v in given.items() if isinstance(v, str) and v != "auto"]
+    return found
 
 
 def _csim_against_onnx(state: BuildState, x: npt.NDArray[np.float64]) -> str:
