@@ -165,7 +165,7 @@ def test_a_result_precision_in_build_yaml_is_the_firmware_type(tmp_path: Path) -
     manifest = build(REPO / "models" / "tpmlp.h5", tmp_path / "out", config)
     score = next(layer for layer in manifest["layers"] if layer["name"] == "score")
     assert score["result_t"].startswith("ap_ufixed<8,1,")
-    assert score["types_from"] == "config"
+    assert score["types_from"] == "config: result; quantizers: the others"
     assert manifest["outputs"][0]["precision"].startswith("ap_ufixed<8,1,")
     assert manifest["csim"]["emulator_mismatches"] == 0
     assert manifest["csim"]["mismatches"] == 0  # the logits, before the table, are untouched
@@ -187,7 +187,7 @@ def test_weight_and_accum_precisions_in_build_yaml_are_the_firmware_types(tmp_pa
     dense = next(layer for layer in manifest["layers"] if layer["name"] == "dense_0")
     assert dense["accum_t"].startswith("ap_fixed<14,6,")
     assert dense["weight_t"].startswith("ap_fixed<6,1,")
-    assert dense["types_from"] == "config"
+    assert dense["types_from"] == "config: accum, weight; quantizers: the others"
     defines = (tmp_path / "out" / "hls_project" / "firmware" / "parameters.h").read_text()
     defines += (tmp_path / "out" / "hls_project" / "firmware" / "defines.h").read_text()
     assert "ap_fixed<14,6>" in defines

@@ -640,14 +640,19 @@ def _port(var: Any) -> dict[str, Any]:
 
 
 def _types_from(state: BuildState, name: str) -> str:
-    """Where a layer's types came from: build.yaml's LayerName section (``config``), the
-    model's quantizers through hls4ml's bit-exact inference (``quantizers``; ONNX Quant
-    nodes too), or the config's model default for a float model (``config default``)."""
-    if name in state.config.LayerName and "Precision" in state.config.LayerName[name]:
-        return "config"
-    if state.onnx is not None or (state.info is not None and state.info.quantized):
-        return "quantizers"
-    return "config default"
+    """Where a layer's types came from: build.yaml's LayerName section (``config: <the
+    types it sets>``), the model's quantizers through hls4ml's bit-exact inference
+    (``quantizers``; ONNX Quant nodes too), or the config's model default for a float model
+    (``config default``); a layer with some types from each says both."""
+    rest = (
+        "quantizers"
+        if state.onnx is not None or (state.info is not None and state.info.quantized)
+        else "config default"
+    )
+    given = [key.split(".", 1)[1] for key in _config_precisions(state) if key.split(".")[0] == name]
+    if not given:
+        return rest
+    return f"config: {', '.join(given)}; {rest}: the others"
 
 
 def _cpp_type(precision: Any) -> str:
