@@ -1,0 +1,5 @@
+"""`python -m triggerml.cli`."""
+
+from triggerml.cli import main
+
+main()

@@ -1,0 +1,63 @@
+"""`triggerml study`: trigger studies on simulated streams."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from triggerml.cli._app import (
+    app,
+    console,
+    err_console,
+)
+
+if TYPE_CHECKING:
+    pass
+
+
+@app.command()
+def study(
+    scenario_path: Annotated[Path, typer.Argument(help="Study scenario (emulation/<name>.yaml).")],
+    out: Annotated[Path, typer.Option("--out", help="Study folder (resumed if it exists).")],
+    workers: Annotated[
+        int | None, typer.Option(help="Run tasks on a local Dask cluster of N workers.")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Run tasks on an existing Dask scheduler (ADDRESS).")
+    ] = None,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Discard earlier task results in DIR.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into --out even if it is not a study.")
+    ] = False,
+) -> None:
+    """Trigger study: readout → TPG → clusters → firmware emulator → efficiencies, reach."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from triggerml.trigger.report import headline
+    from triggerml.trigger.scenario import load_study
+    from triggerml.trigger.study import run_study
+
+    if workers is not None and scheduler is not None:
+        raise typer.BadParameter("give --workers or --scheduler, not both")
+    if workers is not None and workers < 1:
+        raise typer.BadParameter("--workers must be at least 1")
+    scenario = load_study(scenario_path)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        bar = progress.add_task(f"study {scenario.name}: tasks", total=None)
+        summary = run_study(
+            scenario,
+            out,
+            workers,
+            scheduler,
+            on_progress=lambda done, total: progress.update(bar, completed=done, total=total),
+            fresh=fresh,
+            force=force,
+        )
+    for line in headline(summary):
+        console.print(line, markup=False, highlight=False)
+    console.print(f"wrote {out / 'summary.json'}, {out / 'report.md'} and plots in {out}")

@@ -1,0 +1,141 @@
+"""`triggerml` commands for training: datasets, quantization-aware training, model cards."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from triggerml.cli._app import (
+    app,
+    console,
+    err_console,
+    log_beside,
+)
+from triggerml.quiet import captured
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+
+@app.command()
+def dataset(
+    config_path: Annotated[Path, typer.Argument(help="Dataset YAML (models/dataset.yaml).")],
+    out: Annotated[Path, typer.Option("--out", help="HDF5 file to write.")],
+    seconds: Annotated[float | None, typer.Option(help="Override the stream length.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Run the tasks on a local Dask cluster of N workers.")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Run the tasks on this Dask scheduler (tcp://host:port).")
+    ] = None,
+) -> None:
+    """Simulate, find hits, cluster and label: a training set for every input kind.
+    Resumable: a rerun after a kill does only the tasks that had not finished."""
+    import dataclasses
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from triggerml.nn.dataset import build_dataset, load_config, plan
+
+    if workers is not None and scheduler is not None:
+        raise typer.BadParameter("give --workers or --scheduler, not both")
+    if workers is not None and workers < 1:
+        raise typer.BadParameter("--workers must be at least 1")
+    config = load_config(config_path)
+    if seconds is not None:
+        config = dataclasses.replace(
+            config, detector=dataclasses.replace(config.detector, seconds=seconds)
+        )
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        task = progress.add_task("dataset tasks", total=len(plan(config)))
+        counts = build_dataset(
+            config,
+            out,
+            on_task=lambda done, _total: progress.update(task, completed=done),
+            workers=workers,
+            scheduler=scheduler,
+        )
+    console.print(f"wrote {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+@app.command()
+def train(
+    model_yaml: Annotated[Path, typer.Argument(help="Zoo model YAML (models/<name>.yaml).")],
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
+    data: Annotated[Path | None, typer.Option(help="Dataset HDF5 (made if missing).")] = None,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", help="Show TensorFlow/hls4ml messages (default: in OUT.log beside OUT)."
+        ),
+    ] = False,
+) -> None:
+    """Quantization-aware training with QKeras; writes weights, history and model card."""
+    from rich.progress import BarColumn, Progress, TextColumn
+
+    from triggerml.nn.dataset import build_dataset, load_config
+    from triggerml.nn.train import train as run_training
+    from triggerml.nn.zoo import load_model_config
+
+    config = load_model_config(model_yaml)
+    out_dir = out or Path("results") / "train" / config.name
+    data_path = data or Path("results") / "datasets" / f"{Path(config.dataset).stem}.h5"
+    if not data_path.exists():
+        console.print(f"{data_path} not found: building it from {config.dataset}")
+        build_dataset(load_config(config.dataset), data_path)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} epochs {task.fields[loss]}"),
+    )
+    with Progress(*columns, console=err_console, transient=True) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def on_epoch(phase: str, epoch: int, total: int, logs: dict[str, float]) -> None:
+            if phase not in tasks:
+                tasks[phase] = progress.add_task(f"{config.name} {phase}", total=total, loss="")
+            loss = f"val_loss {logs.get('val_loss', float('nan')):.4f}"
+            progress.update(tasks[phase], completed=epoch, loss=loss)
+
+        with captured(log_beside(out_dir), (console, err_console), verbose):
+            card = run_training(config, out_dir, data_path, on_epoch)
+    m = card["metrics"]
+    console.print(
+        f"{config.name}: AUC {m['roc_auc']:.4f}, signal efficiency "
+        f"{m['signal_efficiency_at_background_rejection']['0.999']:.3f} at 99.9 % background "
+        f"rejection, {card['parameters']} parameters, {card['multiplications']} "
+        f"multiplications; float twin AUC {card['float_twin']['roc_auc']:.4f}; wrote {out_dir}"
+    )
+
+
+@app.command()
+def card(
+    card_json: Annotated[Path, typer.Argument(help="Model card JSON (models/<name>.json).")],
+    study: Annotated[
+        Path, typer.Option("--study", help="Study folder of this model (its summary.json).")
+    ],
+) -> None:
+    """Add the operating point measured on a validation stream (a study of this model) to
+    its card: efficiency at 0.1 and 1 Hz per APA with intervals and the exposure behind it."""
+    import json
+
+    from triggerml.io import atomic_path, write_json
+    from triggerml.nn.card import validation
+    from triggerml.nn.train import card_markdown
+
+    summary_path = study / "summary.json"
+    for path, what in ((card_json, "model card"), (summary_path, "study summary")):
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} not found: give an existing {what}")
+    model_card = json.loads(card_json.read_text())
+    model_card["validation"] = validation(
+        model_card, json.loads(summary_path.read_text()), summary_path
+    )
+    write_json(card_json, model_card)
+    markdown = card_json.with_suffix(".md")
+    with atomic_path(markdown) as tmp:
+        tmp.write_text(card_markdown(model_card))
+    console.print(f"wrote {card_json} and {markdown}")
