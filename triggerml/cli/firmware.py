@@ -390,42 +390,19 @@ def verify(
     seed: Annotated[int, typer.Option(help="Seed of the generated events.")] = 1,
 ) -> None:
     """Re-link the HLS project and compare its C simulation with the emulator, bit for bit."""
-    import numpy as np
-
-    from triggerml.compile.relink import csim_predict, link_project
+    from triggerml.compile.relink import compare_with_csim, link_project, verification_inputs
     from triggerml.emulator import load_emulator
 
     emulator = load_emulator(build_dir)
-    rng = np.random.default_rng(seed)
-    grids = list(zip(emulator.input_types, emulator.input_shapes, strict=True))
-    scales = [max(abs(grid.max_value), abs(grid.min_value)) for grid, _ in grids]
-    kinds = {  # one array per input
-        "on-grid": [
-            g.cast(rng.normal(0, s / 8, (events, *shape)))
-            for (g, shape), s in zip(grids, scales, strict=True)
-        ],
-        "off-grid": [
-            rng.normal(0, s / 8, (events, *shape))
-            for (_, shape), s in zip(grids, scales, strict=True)
-        ],
-        "out-of-range": [
-            rng.normal(0, s * 4, (events, *shape))
-            for (_, shape), s in zip(grids, scales, strict=True)
-        ],
-        "zeros": [np.zeros((events, *shape)) for _, shape in grids],
-    }
+    kinds = verification_inputs(emulator, events, seed)
     if data is not None:
-        if len(grids) > 1:
+        if len(emulator.input_names) > 1:
             raise UsageError("--data: real events are taken for single-input models only")
         kinds["data"] = [emulator.check_shape(load_npy(data, "--data"))[:events]]
     model = link_project(build_dir)
     failed = False
     for name, xs in kinds.items():
-        given = xs[0] if len(xs) == 1 else xs
-        predicted = emulator.predict(given)
-        parts = predicted if isinstance(predicted, list) else [predicted]
-        ours = np.hstack([p.reshape(len(p), -1) for p in parts])
-        per_output = np.sum(ours != csim_predict(model, given), axis=0)
+        per_output = compare_with_csim(emulator, model, xs)
         console.print(
             f"{name}: {len(xs[0])} events, mismatching events per output {per_output.tolist()}"
         )
