@@ -8,6 +8,7 @@ import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -811,43 +812,38 @@ def test_card_takes_the_operating_point_from_a_study_of_its_model(
     assert other.read_text() == before
 
 
-def test_the_multi_plane_chain_scores_what_the_training_code_builds(tmp_path: Path) -> None:
-    """The chain runs the U and V planes' TPG beside the collection plane's and matches each
-    cluster with its buffered induction hits, in a task that starts mid-stream: its scores
-    equal the firmware's on inputs built from the same slices by the code path the training
-    set uses (HitFinder, InductionFinder, clusterer, build_inputs), cluster for cluster."""
+def _chain_and_training_inputs(
+    emulator: Any, config: Any, first_slice: int, n_slices: int
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """A stream of electrons through the chain, from ``first_slice`` on, and — from the same
+    slices — every model input of the clusters above the pre-cut built by the code path the
+    training set uses (HitFinder, InductionFinder, clusterer, build_inputs): the streamed
+    clusters, their scores, and the reference inputs (one array per model input)."""
     from triggerml.detector.config import Particle, Scenario, Singles
     from triggerml.detector.stream import ApaStream
-    from triggerml.emulator import load_emulator
     from triggerml.tpg.clusters import ClusterConfig, StreamingClusterer
     from triggerml.tpg.config import INDUCTION_TPG, TpgConfig
     from triggerml.tpg.planes import InductionFinder, MatchConfig
-    from triggerml.tpg.roi import InputKind, RoiConfig, build_inputs
+    from triggerml.tpg.roi import build_inputs
     from triggerml.tpg.stream import HitFinder
-    from triggerml.trigger.chain import BUFFER_SLICES, ChainConfig, TriggerChain
+    from triggerml.trigger.chain import BUFFER_SLICES, TriggerChain
 
-    out = tmp_path / "uvx"
-    build(REPO / "models" / "tpmlpuvx.h5", out, BuildConfig(csim=False))
-    emulator = load_emulator(out)
     singles = Singles(particle=Particle.ELECTRON, rate_hz=3000.0, energies_mev=(6.0, 15.0))
     scenario = Scenario(seconds=0.03, singles=singles)
     g, ticks = scenario.geometry, scenario.slice_ticks
-    first_slice, n_slices = 2, 6
-    roi = RoiConfig(kind=InputKind.TP_FEATURES_UVX)
-    config = ChainConfig(roi=roi, precut_adc_sum=3000)
-    chain = TriggerChain(config, emulator, g, start_sample=first_slice * ticks, batch=64)
+    start = first_slice * ticks
+    chain = TriggerChain(config, emulator, g, start_sample=start, batch=64)
     first_x = g.first_channel["x"]
     finder = HitFinder(
         g.plane_channels["x"],
         dataclasses.replace(TpgConfig(), first_channel=first_x),
-        start_sample=first_slice * ticks,
+        start_sample=start,
     )
-    induction = InductionFinder(
-        g, INDUCTION_TPG, MatchConfig(), BUFFER_SLICES, start_sample=first_slice * ticks
-    )
+    induction = InductionFinder(g, INDUCTION_TPG, MatchConfig(), BUFFER_SLICES, start)
     clusterer = StreamingClusterer(ClusterConfig())
     stream = ApaStream(scenario, first_slice=first_slice)
-    streamed, scores, reference = [], [], []
+    streamed, scores = [], []
+    reference: list[list[np.ndarray]] = [[] for _ in config.inputs]
     for _ in range(n_slices):
         adc = stream.next_slice().adc
         streamed.append(chain.process(adc))
@@ -861,25 +857,40 @@ def test_the_multi_plane_chain_scores_what_the_training_code_builds(tmp_path: Pa
             renumber = np.full(clusters.size, -1)
             renumber[keep] = np.arange(keep.size)
             hit_keep = passing[index]
-            reference.append(
-                build_inputs(
-                    roi,
-                    np.zeros((g.plane_channels["x"], 0), dtype=np.int16),  # unused by TP kinds
-                    0,
-                    finder.pedestals,
-                    first_x,
-                    clusters[passing],
-                    cluster_hits[hit_keep],
-                    renumber[index[hit_keep]],
-                    induction.hits(),
+            for parts, roi in zip(reference, config.inputs, strict=True):
+                parts.append(
+                    build_inputs(
+                        roi,
+                        np.zeros((g.plane_channels["x"], 0), dtype=np.int16),  # TP kinds only
+                        0,
+                        finder.pedestals,
+                        first_x,
+                        clusters[passing],
+                        cluster_hits[hit_keep],
+                        renumber[index[hit_keep]],
+                        induction.hits(),
+                    )
                 )
-            )
     scores.append(chain.scores(final=True))
-    clusters = np.concatenate(streamed)
-    streamed_scores = np.concatenate(scores)
+    return np.concatenate(streamed), np.concatenate(scores), [np.concatenate(p) for p in reference]
+
+
+def test_the_multi_plane_chain_scores_what_the_training_code_builds(tmp_path: Path) -> None:
+    """The chain runs the U and V planes' TPG beside the collection plane's and matches each
+    cluster with its buffered induction hits, in a task that starts mid-stream: its scores
+    equal the firmware's on inputs built from the same slices by the code path the training
+    set uses, cluster for cluster."""
+    from triggerml.emulator import load_emulator
+    from triggerml.tpg.roi import InputKind, RoiConfig
+    from triggerml.trigger.chain import ChainConfig
+
+    out = tmp_path / "uvx"
+    build(REPO / "models" / "tpmlpuvx.h5", out, BuildConfig(csim=False))
+    emulator = load_emulator(out)
+    config = ChainConfig(roi=RoiConfig(kind=InputKind.TP_FEATURES_UVX), precut_adc_sum=3000)
+    clusters, streamed_scores, (inputs,) = _chain_and_training_inputs(emulator, config, 2, 6)
     passing = clusters["adc_sum"] >= config.precut_adc_sum
     assert passing.sum() > 10  # electrons above the pre-cut
-    inputs = np.concatenate(reference)
     assert inputs.shape == (passing.sum(), 14)
     heights = inputs[:, -1]
     assert np.mean(heights >= 0) > 0.8  # the induction hits were found and matched
@@ -892,16 +903,10 @@ def test_a_side_input_model_is_fed_both_inputs_by_the_chain(tmp_path: Path) -> N
     joined after its first hidden layer): the chain builds both inputs for every cluster
     above the pre-cut and its scores equal the firmware's on the two inputs the training
     code path builds from the same slices."""
-    from triggerml.detector.config import Particle, Scenario, Singles
-    from triggerml.detector.stream import ApaStream
     from triggerml.emulator import load_emulator
     from triggerml.nn.zoo import ModelConfig, build_model
-    from triggerml.tpg.clusters import ClusterConfig, StreamingClusterer
-    from triggerml.tpg.config import INDUCTION_TPG, TpgConfig
-    from triggerml.tpg.planes import InductionFinder, MatchConfig
-    from triggerml.tpg.roi import InputKind, RoiConfig, build_inputs
-    from triggerml.tpg.stream import HitFinder
-    from triggerml.trigger.chain import BUFFER_SLICES, ChainConfig, TriggerChain
+    from triggerml.tpg.roi import InputKind, RoiConfig
+    from triggerml.trigger.chain import ChainConfig
 
     model_config = ModelConfig(
         name="side",
@@ -928,57 +933,16 @@ def test_a_side_input_model_is_fed_both_inputs_by_the_chain(tmp_path: Path) -> N
     assert manifest["csim"]["mismatches"] == 0
     assert manifest["csim"]["emulator_mismatches"] == 0
     emulator = load_emulator(out)
-    singles = Singles(particle=Particle.ELECTRON, rate_hz=3000.0, energies_mev=(6.0, 15.0))
-    scenario = Scenario(seconds=0.03, singles=singles)
-    g = scenario.geometry
     main = RoiConfig(kind=InputKind.TP_FEATURES)
     side = RoiConfig(kind=InputKind.TP_FEATURES_UVX)
     config = ChainConfig(roi=main, side=side, precut_adc_sum=3000)
-    with pytest.raises(ValueError, match="builder makes"):
-        TriggerChain(ChainConfig(roi=main), emulator, g)  # the side input missing
-    chain = TriggerChain(config, emulator, g, batch=64)
-    first_x = g.first_channel["x"]
-    finder = HitFinder(
-        g.plane_channels["x"], dataclasses.replace(TpgConfig(), first_channel=first_x)
-    )
-    induction = InductionFinder(g, INDUCTION_TPG, MatchConfig(), BUFFER_SLICES)
-    clusterer = StreamingClusterer(ClusterConfig())
-    stream = ApaStream(scenario)
-    streamed, scores, reference = [], [], {"main": [], "side": []}
-    for _ in range(6):
-        adc = stream.next_slice().adc
-        streamed.append(chain.process(adc))
-        scores.append(chain.scores())
-        hits = finder.process(adc[first_x:])
-        induction.process(adc)
-        clusters, cluster_hits, index = clusterer.add(hits, finder.open_since)
-        passing = clusters["adc_sum"] >= config.precut_adc_sum
-        if passing.any():
-            keep = np.flatnonzero(passing)
-            renumber = np.full(clusters.size, -1)
-            renumber[keep] = np.arange(keep.size)
-            hit_keep = passing[index]
-            for key, roi in (("main", main), ("side", side)):
-                reference[key].append(
-                    build_inputs(
-                        roi,
-                        np.zeros((g.plane_channels["x"], 0), dtype=np.int16),
-                        0,
-                        finder.pedestals,
-                        first_x,
-                        clusters[passing],
-                        cluster_hits[hit_keep],
-                        renumber[index[hit_keep]],
-                        induction.hits(),
-                    )
-                )
-    scores.append(chain.scores(final=True))
-    clusters = np.concatenate(streamed)
+    with pytest.raises(ValueError, match="builder makes"):  # the side input missing
+        _chain_and_training_inputs(emulator, ChainConfig(roi=main), 0, 1)
+    clusters, scores, inputs = _chain_and_training_inputs(emulator, config, 0, 6)
     passing = clusters["adc_sum"] >= config.precut_adc_sum
     assert passing.sum() > 10
-    inputs = [np.concatenate(reference["main"]), np.concatenate(reference["side"])]
     expected = emulator.predict(inputs, logits=True)[:, -1]
-    assert np.array_equal(np.concatenate(scores)[passing], expected)
+    assert np.array_equal(scores[passing], expected)
     # the side input matters: the same clusters without it score differently
     blank = emulator.predict([inputs[0], np.zeros_like(inputs[1])], logits=True)[:, -1]
     assert np.any(blank != expected)
