@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from fractions import Fraction
 from typing import TypeVar
 
 import numpy as np
@@ -405,3 +406,39 @@ def cpp_spelling(precision: object) -> str:
         if sat and sat != "0":
             args.append(sat)
         return f"ap_{sign}fixed<{','.join(args)}>"
+
+
+def decimal_to_mantissa(token: str, ftype: FixedType) -> int:
+    """ap_fixed's string constructor: the exact decimal value, quantized and overflowed by
+    the type's modes (what ``std::istringstream(token) >> w`` does in the C simulation)."""
+    value = Fraction(token.strip())
+    scaled = value * (Fraction(2) ** ftype.frac_bits)
+    floor = scaled.numerator // scaled.denominator
+    rest = scaled - floor
+    half = Fraction(1, 2)
+    quant = ftype.quant
+    if quant is QuantMode.AP_TRN:
+        bump = False
+    elif quant is QuantMode.AP_TRN_ZERO:
+        bump = value < 0 and rest != 0
+    elif quant is QuantMode.AP_RND:
+        bump = rest >= half
+    elif quant is QuantMode.AP_RND_ZERO:
+        bump = rest > half or (rest == half and value < 0)
+    elif quant is QuantMode.AP_RND_MIN_INF:
+        bump = rest > half
+    elif quant is QuantMode.AP_RND_INF:
+        bump = rest > half or (rest == half and value > 0)
+    else:
+        bump = rest > half or (rest == half and floor % 2 == 1)
+    mantissa = floor + int(bump)
+    lo, hi = ftype.min_mantissa, ftype.max_mantissa
+    if lo <= mantissa <= hi:
+        return mantissa
+    if ftype.overflow is OverflowMode.AP_WRAP and ftype.sat_bits == 0:
+        mask = (1 << ftype.width) - 1
+        bits = mantissa & mask
+        return bits - (1 << ftype.width) if ftype.signed and bits >> (ftype.width - 1) else bits
+    if ftype.overflow is OverflowMode.AP_SAT_ZERO:
+        return 0
+    return hi if mantissa > hi else lo
