@@ -7,7 +7,7 @@ from __future__ import annotations
 import platform
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -24,9 +24,6 @@ from triggerml.cli._app import (
 )
 from triggerml.config import UsageError
 from triggerml.toolchain import ToolNotFoundError, find_cxx, hls_tools
-
-if TYPE_CHECKING:
-    pass
 
 
 @app.command()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -19,9 +19,6 @@ from triggerml.cli._app import (
 )
 from triggerml.config import UsageError
 from triggerml.quiet import captured
-
-if TYPE_CHECKING:
-    pass
 
 
 @app.command("build")

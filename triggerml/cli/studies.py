@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -12,9 +12,6 @@ from triggerml.cli._app import (
     console,
     err_console,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 @app.command()

@@ -232,6 +232,13 @@ class Emulator:
         self.input_type, self.input_shape = self.input_types[0], self.input_shapes[0]
         self.output_shape = self.output_shapes[0]
         self._output_steps = [by_name[name] for name in self.output_names]
+        # other names an Input layer's tensor goes by (its readers may use them)
+        self._input_aliases = {
+            alias: name
+            for name in self.input_names
+            for alias in by_name[name].layer.get("outputs", ())
+            if alias != name
+        }
         _fuse_relus(self.steps)
 
     def _cast_input(self, x: npt.ArrayLike, ftype: FixedType) -> Tensor:
@@ -345,10 +352,8 @@ class Emulator:
         self, values: dict[str, Tensor], steps: list[_Step], keys: list[str]
     ) -> list[npt.NDArray[np.float64]]:
         """Layers in order; each reads its inputs by name (a graph, not only a chain)."""
-        for step in self.steps:
-            if step.layer["class"] == "Input" and step.layer["name"] in values:
-                for name in step.layer.get("outputs", ()):
-                    values.setdefault(name, values[step.layer["name"]])
+        for alias, name in self._input_aliases.items():
+            values.setdefault(alias, values[name])
         x = next(iter(values.values()))
         for step in steps:
             if step.fused:

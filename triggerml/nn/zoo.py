@@ -182,24 +182,20 @@ def build_model(
     import tf_keras as keras
     from qkeras import QActivation, QConv1D, QConv2D, QDense, quantized_bits, quantized_relu
 
+    def quantize(tensor: Any, q: Quantizer, name: str) -> Any:
+        """An input on its grid (QActivation(quantized_bits)); the float twin takes it as is."""
+        if not quantized:
+            return tensor
+        return QActivation(quantized_bits(q.bits, q.integer, alpha=1), name=name)(tensor)
+
     inputs = keras.Input(input_shape, name="x")
-    q = config.input_quantizer
-    x = (
-        QActivation(quantized_bits(q.bits, q.integer, alpha=1), name="input_quant")(inputs)
-        if quantized
-        else inputs
-    )
+    x = quantize(inputs, config.input_quantizer, "input_quant")
     side = None
     if config.side_input is not None:
         if side_shape is None:
             raise ValueError(f"model {config.name} has a side input: give its shape")
         side = keras.Input(side_shape, name="side")
-        sq = config.side_input_quantizer
-        side_x = (
-            QActivation(quantized_bits(sq.bits, sq.integer, alpha=1), name="side_quant")(side)
-            if quantized
-            else side
-        )
+        side_x = quantize(side, config.side_input_quantizer, "side_quant")
     for index, spec in enumerate(config.layer_specs()):
         name = f"{spec.type.value}_{index}"
         weights = quantized_bits(spec.bits, 0, alpha=1)
