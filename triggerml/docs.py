@@ -166,6 +166,28 @@ def model_reference() -> str:
     )
 
 
+def sweep_reference() -> str:
+    from triggerml.sweep.spec import SweepSpec
+
+    return "\n".join(
+        [
+            "# Sweep spec reference (`emulation/sweep_*.yaml`)",
+            "",
+            "Generated from `triggerml.sweep.spec.SweepSpec` by `python -m triggerml.docs`; a "
+            "test checks it equals the code. A point is one combination of `axes`; "
+            "`weight_bits` sets every Dense/Conv weight quantizer, `activation_bits` every "
+            "ReLU's (integer bits capped at bits − 1). Every point is fine-tuned from "
+            "`weights`, built (C-sim and emulator verdicts), costed, and judged on the "
+            "`validation` stream (a study scenario, recorded once). Paths resolve against the "
+            "current working directory. What `triggerml sweep` writes: `docs/sweep_output.md`.",
+            "",
+            *HEADER,
+            *table(SweepSpec),
+            "",
+        ]
+    )
+
+
 def _cell(text: object) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
@@ -242,6 +264,7 @@ REFERENCES = {
     "scenario.md": scenario_reference,
     "dataset.md": dataset_reference,
     "model.md": model_reference,
+    "sweep.md": sweep_reference,
     "cli.md": cli_reference,
 }
 

@@ -11,7 +11,9 @@ from triggerml.cli._app import (
     app,
     console,
     err_console,
+    log_beside,
 )
+from triggerml.quiet import captured
 
 
 @app.command()
@@ -58,3 +60,61 @@ def study(
     for line in headline(summary):
         console.print(line, markup=False, highlight=False)
     console.print(f"wrote {out / 'summary.json'}, {out / 'report.md'} and plots in {out}")
+
+
+@app.command()
+def sweep(
+    spec_path: Annotated[Path, typer.Argument(help="Sweep spec (emulation/sweep_<name>.yaml).")],
+    out: Annotated[Path, typer.Option("--out", help="Sweep folder (resumed if it exists).")],
+    workers: Annotated[
+        int | None, typer.Option(help="Run points on a local Dask cluster of N workers.")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Run points on an existing Dask scheduler (ADDRESS).")
+    ] = None,
+    part: Annotated[
+        str | None, typer.Option(help="FPGA part for fits and the report (overrides the spec).")
+    ] = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Discard earlier results in DIR.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into --out even if it is not a sweep.")
+    ] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", help="Show TensorFlow's and hls4ml's output.")
+    ] = False,
+) -> None:
+    """Design-space sweep: fine-tune, build and emulate each point; physics vs FPGA cost."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from triggerml.sweep.run import run_sweep
+
+    if workers is not None and scheduler is not None:
+        raise typer.BadParameter("give --workers or --scheduler, not both")
+    if workers is not None and workers < 1:
+        raise typer.BadParameter("--workers must be at least 1")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with (
+        captured(log_beside(out), (console, err_console), verbose),
+        Progress(*columns, console=err_console, transient=True) as progress,
+    ):
+        bars: dict[str, object] = {}
+
+        def on_progress(phase: str, done: int, total: int) -> None:
+            if phase not in bars:
+                bars[phase] = progress.add_task(f"sweep: {phase}", total=total)
+            progress.update(bars[phase], completed=done, total=total)  # type: ignore[arg-type]
+
+        summary = run_sweep(
+            spec_path, out, workers, scheduler, on_progress, fresh=fresh, force=force, part=part
+        )
+    choices = summary["choices"]
+    adc = summary["adc_sum"]["efficiency"][summary["signal"]]
+    console.print(
+        f"{len(summary['points'])} points; ADC sum {summary['signal']} at "
+        f"{summary['rate_hz_per_apa']:g} Hz per APA: {adc['value']:.3f}; best "
+        f"{choices['best']}, cheapest within 1 point {choices['cheapest_within_1pt']}, fits "
+        f"{summary['part']}: {choices['fits_part']}",
+        markup=False,
+        highlight=False,
+    )
+    console.print(f"wrote {out / 'sweep.json'}, sweep.csv, report.md and fronts in {out}")

@@ -92,6 +92,7 @@ class TriggerChain:
         geometry: Geometry,
         start_sample: int = 0,
         batch: int = 4096,
+        record_inputs: bool = False,
     ) -> None:
         built = [tuple(roi.shape) for roi in config.inputs]
         if [tuple(shape) for shape in emulator.input_shapes] != built:
@@ -128,6 +129,10 @@ class TriggerChain:
         self._masks: list[npt.NDArray[np.bool_]] = []  # which queued clusters are scored
         self._n_queued = 0  # clusters queued that pass the pre-cut
         self.scored_clusters = 0  # model inferences made
+        # every scored cluster's model inputs, per batch and port (``record_inputs``): a
+        # stream recorded once can be scored again by other firmware (the sweep)
+        self.record_inputs = record_inputs
+        self.recorded: list[list[npt.NDArray[np.float64]]] = []
 
     def process(self, adc: npt.NDArray[np.int16]) -> npt.NDArray:
         """One slice of the whole APA (channels × ticks): the clusters final after it, in
@@ -172,6 +177,8 @@ class TriggerChain:
             self.timer.model += time.perf_counter() - t0
             out[mask] = logits[:, -1]
             self.scored_clusters += inputs[0].shape[0]
+            if self.record_inputs:
+                self.recorded.append(inputs)
         self._queued, self._masks, self._n_queued = [], [], 0
         return out
 

@@ -12,6 +12,7 @@ import functools
 import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,12 +36,14 @@ def _emulator(firmware: str) -> Emulator:
     return emulator
 
 
-def run_and_store(resolved: Resolved, firmware: str, tasks_dir: str, task: Task) -> str:
+def run_and_store(
+    resolved: Resolved, firmware: str, tasks_dir: str, task: Task, record_inputs: bool = False
+) -> str:
     """One task (arguments picklable for Dask); skipped if its file exists."""
     target = result_path(Path(tasks_dir), task)
     if target.is_file():
         return task.key
-    save(run_task(resolved, task, _emulator(firmware)), target)
+    save(run_task(resolved, task, _emulator(firmware), record_inputs), target)
     return task.key
 
 
@@ -57,13 +60,14 @@ def save(result: TaskResult, target: Path) -> None:
         "simulate_seconds": result.simulate_seconds,
         "stage_seconds": result.stage_seconds,
     }
+    arrays: dict[str, Any] = {
+        "candidates": result.candidates,
+        "events": result.events,
+        "scalars": np.array(json.dumps(scalars)),
+        **{f"input_{k}": x for k, x in enumerate(result.inputs or [])},
+    }
     with atomic_path(target) as tmp, open(tmp, "wb") as handle:
-        np.savez(
-            handle,
-            candidates=result.candidates,
-            events=result.events,
-            scalars=np.array(json.dumps(scalars)),
-        )
+        np.savez(handle, **arrays)
 
 
 def load(path: Path) -> TaskResult:
@@ -88,7 +92,14 @@ def load(path: Path) -> TaskResult:
             scalars["chain_seconds"],
             scalars["simulate_seconds"],
             scalars["stage_seconds"],
+            _inputs(data),
         )
+
+
+def _inputs(data: Any) -> list[np.ndarray] | None:
+    """The recorded model inputs, per port (None when the task did not record them)."""
+    names = sorted((n for n in data.files if n.startswith("input_")), key=lambda n: int(n[6:]))
+    return [data[name] for name in names] or None
 
 
 def execute(
@@ -98,13 +109,21 @@ def execute(
     workers: int | None = None,
     scheduler: str | None = None,
     on_done: Callable[[str], None] | None = None,
+    record_inputs: bool = False,
 ) -> None:
-    """Run the tasks whose results are missing; ``on_done`` after each."""
+    """Run the tasks whose results are missing; ``on_done`` after each; ``record_inputs``:
+    keep every scored cluster's model inputs in the task files."""
     todo = [task for task in tasks if not result_path(tasks_dir, task).is_file()]
     # absolute paths: workers need not share the working directory
     firmware = str(Path(resolved.scenario.firmware).resolve())
     run_tasks(
-        functools.partial(run_and_store, resolved, firmware, str(tasks_dir.resolve())),
+        functools.partial(
+            run_and_store,
+            resolved,
+            firmware,
+            str(tasks_dir.resolve()),
+            record_inputs=record_inputs,
+        ),
         todo,
         lambda task: f"triggerml-{task.key}",
         workers,

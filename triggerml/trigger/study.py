@@ -176,14 +176,13 @@ def pool(results: list[execute.TaskResult]) -> Pooled:
     )
 
 
-def summarize(resolved: Resolved, pooled: Pooled, out: Path) -> dict[str, Any]:
+def evaluator_of(resolved: Resolved, pooled: Pooled) -> figures.Evaluator:
+    """The pooled clusters grouped into candidates, with the halves' rate weights and the
+    signal events' module weights: what every figure is computed from."""
     scenario = resolved.scenario
-    detector = scenario.stream
-    apa_rate = detector.geometry.n_channels * detector.readout.sampling_hz
-    per_apa = pooled.live_seconds / (scenario.apas * len(scenario.apa_kinds))
     floor = resolved.chain.precut_adc_sum
     grouped = candidates.build(
-        pooled.candidates, scenario.candidates, detector.slice_ticks, APA_STRIDE, floor
+        pooled.candidates, scenario.candidates, scenario.stream.slice_ticks, APA_STRIDE, floor
     )
     if floor > 0:
         # candidates below the pre-cut pass no trigger at the rates reported (the model does
@@ -191,15 +190,27 @@ def summarize(resolved: Resolved, pooled: Pooled, out: Path) -> dict[str, Any]:
         # only the signal and the candidates above it
         grouped = grouped.select(grouped.signal | (grouped.adc_sum >= floor))
     weights = half_weights(grouped, scenario, pooled.half_seconds)
-    sn_events = pooled.events[figures.class_mask(pooled.events, SignalClass.SN_NUE_CC)]
-    objective = _objective(scenario, pooled.events)
     mass_shares = scenario.module_mass_shares()
     event_weights = figures.module_event_weights(
         pooled.events,
         np.asarray(pooled.events["apa"], dtype=np.int64) // APA_STRIDE,
         np.array([mass_shares[k.value] for k in scenario.apa_kinds]),
     )
-    evaluator = figures.Evaluator(grouped, pooled.events, weights, objective, event_weights)
+    objective = _objective(scenario, pooled.events)
+    return figures.Evaluator(grouped, pooled.events, weights, objective, event_weights)
+
+
+def summarize(resolved: Resolved, pooled: Pooled, out: Path) -> dict[str, Any]:
+    scenario = resolved.scenario
+    detector = scenario.stream
+    apa_rate = detector.geometry.n_channels * detector.readout.sampling_hz
+    per_apa = pooled.live_seconds / (scenario.apas * len(scenario.apa_kinds))
+    floor = resolved.chain.precut_adc_sum
+    evaluator = evaluator_of(resolved, pooled)
+    grouped = evaluator.c
+    sn_events = pooled.events[figures.class_mask(pooled.events, SignalClass.SN_NUE_CC)]
+    objective = evaluator.objective
+    mass_shares = scenario.module_mass_shares()
     rate = scenario.working_point.rate_hz_per_apa
     decisions = {t: evaluator.at_rate(t, rate) for t in figures.TRIGGERS}
     measured = {

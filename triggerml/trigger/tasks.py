@@ -82,6 +82,9 @@ class TaskResult:
     chain_seconds: float  # TPG + clustering + inputs + emulator
     simulate_seconds: float
     stage_seconds: dict[str, float]
+    # per model port, the inputs of the scored clusters (score > −inf) in candidate order;
+    # only when recorded (``run_task(record_inputs=True)``)
+    inputs: list[npt.NDArray] | None = None
 
 
 def plan(resolved: Resolved) -> list[Task]:
@@ -96,7 +99,9 @@ def plan(resolved: Resolved) -> list[Task]:
     ]
 
 
-def run_task(resolved: Resolved, task: Task, emulator: Emulator) -> TaskResult:
+def run_task(
+    resolved: Resolved, task: Task, emulator: Emulator, record_inputs: bool = False
+) -> TaskResult:
     scenario = resolved.scenario
     stream_scenario = scenario.stream_of(task.kind)
     ticks = stream_scenario.slice_ticks
@@ -109,7 +114,11 @@ def run_task(resolved: Resolved, task: Task, emulator: Emulator) -> TaskResult:
     end = task.last_slice + scenario.tail_slices
     stream = ApaStream(stream_scenario, task.apa, first_slice=begin)
     chain = TriggerChain(
-        resolved.chain, emulator, stream_scenario.geometry, start_sample=begin * ticks
+        resolved.chain,
+        emulator,
+        stream_scenario.geometry,
+        start_sample=begin * ticks,
+        record_inputs=record_inputs,
     )
     first_tick, last_tick = counted_first * ticks, task.last_slice * ticks
     truths: list[npt.NDArray] = []
@@ -149,7 +158,14 @@ def run_task(resolved: Resolved, task: Task, emulator: Emulator) -> TaskResult:
             "inputs": chain.timer.inputs,
             "model": chain.timer.model,
         },
+        _recorded_inputs(chain, emulator) if record_inputs else None,
     )
+
+
+def _recorded_inputs(chain: TriggerChain, emulator: Emulator) -> list[npt.NDArray]:
+    if not chain.recorded:
+        return [np.zeros((0, *shape)) for shape in emulator.input_shapes]
+    return [np.concatenate(parts) for parts in zip(*chain.recorded, strict=True)]
 
 
 def _last(chain: TriggerChain, adc: npt.NDArray[np.int16]) -> npt.NDArray:
