@@ -1,4 +1,4 @@
-"""Scenario configs (strict keys, clear errors), conditions, and the simulate/show CLI."""
+"""DetectorScenario configs (strict keys, clear errors), conditions, and the simulate/show CLI."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from conftest import run_cli
 
 from triggerml.config import ConfigError, from_mapping
 from triggerml.detector.catalogue import INDEPENDENT
-from triggerml.detector.config import Conditions, Readout, Scenario, load_scenario
+from triggerml.detector.config import Conditions, DetectorScenario, Readout, load_scenario
 from triggerml.detector.stream import ApaStream
 
 QUIET = dict.fromkeys(INDEPENDENT, 0.0)
@@ -39,7 +39,7 @@ QUIET = dict.fromkeys(INDEPENDENT, 0.0)
 )
 def test_bad_scenarios_name_the_key(mapping: dict, fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment.replace("(", r"\(")):
-        from_mapping(Scenario, mapping)
+        from_mapping(DetectorScenario, mapping)
 
 
 def test_scenario_yaml_loads_nested_values(tmp_path: Path) -> None:
@@ -63,7 +63,7 @@ def test_conditions_change_the_data() -> None:
         pedestal_drift_adc_per_s=2000.0,
     )
     readout = Readout(pedestal_spread_adc_12bit=0.0)
-    scenario = Scenario(
+    scenario = DetectorScenario(
         seconds=0.01, backgrounds=dict(QUIET), readout=readout, conditions=conditions
     )
     stream = ApaStream(scenario)
@@ -85,7 +85,7 @@ def test_conditions_change_the_data() -> None:
 def test_coherent_bursts_hit_one_group() -> None:
     conditions = Conditions(burst_rate_hz=2000.0, burst_amplitude_adc=400.0)
     readout = Readout(pedestal_spread_adc_12bit=0.0)
-    scenario = Scenario(
+    scenario = DetectorScenario(
         seconds=0.01, backgrounds=dict(QUIET), readout=readout, conditions=conditions
     )
     stream = ApaStream(scenario)
@@ -133,7 +133,7 @@ def test_failed_simulation_leaves_no_file(tmp_path: Path) -> None:
         if index == 1:
             raise RuntimeError("stop")
 
-    scenario = dataclasses.replace(Scenario(), seconds=0.01)
+    scenario = dataclasses.replace(DetectorScenario(), seconds=0.01)
     with pytest.raises(RuntimeError):
         simulate_to_file(scenario, out, on_slice=explode)
     assert list(tmp_path.iterdir()) == []

@@ -11,7 +11,7 @@ import pytest
 from numpy.testing import assert_array_equal
 
 from triggerml.detector import wibeth
-from triggerml.detector.config import Scenario
+from triggerml.detector.config import DetectorScenario
 from triggerml.detector.hdf5io import (
     FRAGMENT_HEADER,
     RawDataError,
@@ -23,7 +23,7 @@ from triggerml.detector.stream import ApaStream
 
 @pytest.fixture(scope="module")
 def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list]:
-    scenario = dataclasses.replace(Scenario(seed=3), seconds=0.006)
+    scenario = dataclasses.replace(DetectorScenario(seed=3), seconds=0.006)
     slices = list(ApaStream(scenario))
     path = tmp_path_factory.mktemp("raw") / "run.h5"
     with RawFileWriter(path, scenario) as writer:

@@ -12,9 +12,9 @@ from scipy import stats
 from triggerml.detector.catalogue import INDEPENDENT
 from triggerml.detector.config import (
     PLANES,
+    DetectorScenario,
     Physics,
     Readout,
-    Scenario,
     Supernova,
     TimeProfile,
 )
@@ -26,14 +26,14 @@ from triggerml.detector.stream import ApaStream
 QUIET = dict.fromkeys(INDEPENDENT, 0.0)
 
 
-def quiet_scenario(**changes: object) -> Scenario:
+def quiet_scenario(**changes: object) -> DetectorScenario:
     readout = Readout(pedestal_spread_adc_12bit=0.0)
-    base = Scenario(seconds=0.01, backgrounds=dict(QUIET), readout=readout)
+    base = DetectorScenario(seconds=0.01, backgrounds=dict(QUIET), readout=readout)
     return dataclasses.replace(base, **changes)
 
 
 @pytest.fixture(scope="module")
-def noise_slices() -> tuple[Scenario, np.ndarray, np.ndarray]:
+def noise_slices() -> tuple[DetectorScenario, np.ndarray, np.ndarray]:
     scenario = quiet_scenario()
     stream = ApaStream(scenario)
     adc = np.concatenate([stream.next_slice().adc for _ in range(3)], axis=1)
@@ -73,7 +73,7 @@ def test_noise_spectrum_matches_config(noise_slices, plane: str) -> None:  # typ
     assert np.allclose(ratios, 1.0, atol=0.06), np.round(ratios, 3)
 
 
-def _mip_track(scenario: Scenario, x_cm: float, length_cm: float = 20.0) -> np.ndarray:
+def _mip_track(scenario: DetectorScenario, x_cm: float, length_cm: float = 20.0) -> np.ndarray:
     """Deposits of a minimum-ionizing track along z (across the collection wires)."""
     step = 0.05
     z = np.arange(30.0, 30.0 + length_cm, step)
@@ -186,7 +186,7 @@ def test_a_pulse_across_a_slice_boundary_is_continuous() -> None:
 
 
 def test_same_seed_same_stream_other_apa_other_stream() -> None:
-    scenario = Scenario(seconds=0.003)
+    scenario = DetectorScenario(seconds=0.003)
     a = ApaStream(scenario, apa=0).next_slice()
     b = ApaStream(scenario, apa=0).next_slice()
     c = ApaStream(scenario, apa=1).next_slice()

@@ -15,7 +15,7 @@ from scipy.integrate import trapezoid
 from triggerml.config import ConfigError, from_mapping
 from triggerml.detector import catalogue, particles, photons
 from triggerml.detector.catalogue import INDEPENDENT
-from triggerml.detector.config import ApaKind, Physics, Scenario, Singles, Supernova
+from triggerml.detector.config import ApaKind, DetectorScenario, Physics, Singles, Supernova
 from triggerml.detector.drift import inside, visible_energy_mev
 from triggerml.detector.sources import EventGenerator, external_max_mev
 
@@ -25,8 +25,8 @@ QUIET = dict.fromkeys(INDEPENDENT, 0.0)
 XCOM_MU_RHO = {1.0: 5.739e-2, 2.6: 3.583e-2}
 
 
-def scenario_of(kind: ApaKind, **backgrounds: float) -> Scenario:
-    return Scenario(
+def scenario_of(kind: ApaKind, **backgrounds: float) -> DetectorScenario:
+    return DetectorScenario(
         apa_kind=kind,
         backgrounds=dict(QUIET, **backgrounds),
         singles=Singles(),
@@ -44,8 +44,8 @@ def poisson_ok(count: int, expected: float) -> bool:
 
 
 def test_module_mass_and_apa_kinds() -> None:
-    central = Scenario(apa_kind=ApaKind.CENTRAL)
-    outer = Scenario(apa_kind=ApaKind.OUTER)
+    central = DetectorScenario(apa_kind=ApaKind.CENTRAL)
+    outer = DetectorScenario(apa_kind=ApaKind.OUTER)
     # two (one) drift volumes of 3.5 × 6.0 × 2.3 m³ at 1.396 t/m³
     assert central.mass_per_apa_t == pytest.approx(2 * 3.5 * 6.0 * 2.3 * 1.396)
     assert outer.mass_per_apa_t == pytest.approx(central.mass_per_apa_t / 2)
@@ -108,7 +108,7 @@ def test_neutron_captures_follow_the_module_average_rate() -> None:
 def test_no_source_is_seen_above_its_q_value(name: str) -> None:
     source = catalogue.SOURCE_BY_NAME[name]
     kind = ApaKind.OUTER if name.startswith("gamma") else ApaKind.CENTRAL
-    sc = Scenario(apa_kind=kind, singles=Singles(), supernova=Supernova())
+    sc = DetectorScenario(apa_kind=kind, singles=Singles(), supernova=Supernova())
     rate = sum(e.rate_hz for e in EventGenerator(sc, np.random.default_rng(0)).emissions
                if e.source.name == name)  # fmt: skip
     generator = EventGenerator(sc, np.random.default_rng(11), only={name})
@@ -233,7 +233,7 @@ def test_plateout_moves_daughters_between_liquid_and_cathode() -> None:
 )
 def test_bad_world_config_names_the_key(mapping: dict, fragment: str) -> None:
     with pytest.raises(ConfigError, match=fragment.replace("(", r"\(")):
-        from_mapping(Scenario, mapping)
+        from_mapping(DetectorScenario, mapping)
 
 
 def test_sources_cli_writes_the_design_keys(tmp_path: Path) -> None:
@@ -297,9 +297,9 @@ def test_supernova_counts_come_from_flux_cross_section_and_nuclei() -> None:
 
 def test_supernova_count_per_module_is_within_20_percent_of_the_cited_figure() -> None:
     from triggerml.detector import supernova
-    from triggerml.detector.config import Scenario
+    from triggerml.detector.config import DetectorScenario
 
-    scenario = Scenario()
+    scenario = DetectorScenario()
     module_t = scenario.module_mass_t()
     expected = Supernova(distance_kpc=10.0).expected_events(module_t)
     cited = supernova.CITED_EVENTS_40KT_10KPC * module_t / 40_000.0
@@ -323,10 +323,10 @@ def test_supernova_final_states_follow_the_level_scheme() -> None:
 
 
 def test_singles_in_an_energy_range_are_flat_within_it() -> None:
-    from triggerml.detector.config import Particle, Scenario, Singles
+    from triggerml.detector.config import DetectorScenario, Particle, Singles
     from triggerml.detector.sources import EventGenerator
 
-    scenario = Scenario(
+    scenario = DetectorScenario(
         singles=Singles(
             particle=Particle.ELECTRON, rate_hz=1.0, energies_mev=(2.0,), ranges_mev=((5.0, 10.0),)
         )
@@ -356,7 +356,7 @@ def test_pile_up_counts_groups_that_only_their_sum_lifts_over_a_threshold() -> N
     from triggerml.detector.survey import quiet, simulate_pileup
 
     silent = dict.fromkeys(INDEPENDENT, 0.0)
-    scenario = quiet(Scenario(backgrounds={**silent, "Ar39": 3 * 1.01}))
+    scenario = quiet(DetectorScenario(backgrounds={**silent, "Ar39": 3 * 1.01}))
     piled = simulate_pileup(scenario, 0.02, seed=3)
     assert piled.visible_mev.size > 0
     assert np.all(piled.largest_mev <= 0.565 + 1e-9)

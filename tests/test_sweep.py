@@ -28,8 +28,13 @@ def test_front_on_a_hand_made_table() -> None:
     value = [0.5, 0.7, 0.6, 0.65, 0.9, 0.4, 0.9, 0.99, np.nan]
     on = pareto.front(cost, value)
     assert on.tolist() == [True, True, False, False, True, True, False, False, False]
-    # ties: equal cost and value keep the first listed only
+    # ties: equal cost and value keep the first listed only, or the lower tie-break
     assert pareto.front([1, 1], [0.5, 0.5]).tolist() == [True, False]
+    assert pareto.front([0, 0, 0], [0.5, 0.5, 0.4], [300, 200, 100]).tolist() == [
+        False,
+        True,
+        False,
+    ]
     # the front is monotone: sorted by cost, its values rise strictly
     rng = np.random.default_rng(3)
     for _ in range(50):

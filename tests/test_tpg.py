@@ -115,11 +115,11 @@ def test_pedestal_converges_from_an_offset() -> None:
 
 def test_no_hits_on_noise_at_five_sigma() -> None:
     from triggerml.detector.catalogue import INDEPENDENT
-    from triggerml.detector.config import Readout, Scenario
+    from triggerml.detector.config import DetectorScenario, Readout
     from triggerml.detector.stream import ApaStream
 
     quiet = dict.fromkeys(INDEPENDENT, 0.0)
-    scenario = Scenario(seconds=0.04, backgrounds=quiet, readout=Readout())
+    scenario = DetectorScenario(seconds=0.04, backgrounds=quiet, readout=Readout())
     stream = ApaStream(scenario)
     finder = HitFinder(960, TpgConfig())
     for _ in range(4):  # let the quartiles settle
@@ -153,11 +153,13 @@ def test_lanes_and_scalar_agree(config: dict, sim_block: np.ndarray) -> None:
 
 @pytest.fixture(scope="module")
 def sim_block() -> np.ndarray:
-    from triggerml.detector.config import Scenario, Supernova
+    from triggerml.detector.config import DetectorScenario, Supernova
     from triggerml.detector.stream import ApaStream
 
     scenario = dataclasses.replace(
-        Scenario(seed=8), seconds=0.01, supernova=Supernova(distance_kpc=1.0, duration_s=0.01)
+        DetectorScenario(seed=8),
+        seconds=0.01,
+        supernova=Supernova(distance_kpc=1.0, duration_s=0.01),
     )
     adc = ApaStream(scenario).next_slice().adc[1600:1700]  # 100 rows: one partial lane group
     return stress_samples(adc, np.random.default_rng(0), 16383)

@@ -9,10 +9,11 @@ import numpy as np
 import pytest
 
 from triggerml.detector.catalogue import INDEPENDENT
-from triggerml.detector.config import Geometry, Readout, Scenario
+from triggerml.detector.config import DetectorScenario, Geometry, Readout
 from triggerml.detector.stream import ApaStream
 from triggerml.tpg.clusters import ClusterConfig, StreamingClusterer
 from triggerml.tpg.config import INDUCTION_TPG, TpgConfig
+from triggerml.tpg.hitfinder import HIT_DTYPE, HitFinder
 from triggerml.tpg.planes import (
     INDUCTION_FEATURES,
     NO_HEIGHT,
@@ -21,7 +22,6 @@ from triggerml.tpg.planes import (
     MatchConfig,
     induction_features,
 )
-from triggerml.tpg.stream import HIT_DTYPE, HitFinder
 
 HEIGHT = INDUCTION_FEATURES.index("height_m")
 
@@ -37,7 +37,7 @@ def _electron(x_cm: float, y_cm: float, z_cm: float, length_cm: float = 4.0) -> 
     return deposits
 
 
-def _clusters_of(scenario: Scenario, events: list[tuple[float, float, float]]) -> tuple:
+def _clusters_of(scenario: DetectorScenario, events: list[tuple[float, float, float]]) -> tuple:
     """Simulate quiet slices with the given (x, y, z) tracks, 1000 ticks apart after a slice
     for the TPG to settle; return the collection clusters and their induction features."""
     stream = ApaStream(scenario)
@@ -67,7 +67,7 @@ def test_the_height_of_an_electron_comes_back_from_its_u_and_v_hits(x_cm: float)
     """Tracks at known heights, both faces, across the APA: the matched height is within
     10 cm of the track's middle, and nearly all of the in-time induction charge pairs up."""
     quiet = dict.fromkeys(INDEPENDENT, 0.0)
-    scenario = Scenario(seconds=0.01, backgrounds=quiet, readout=Readout())
+    scenario = DetectorScenario(seconds=0.01, backgrounds=quiet, readout=Readout())
     positions = [(x_cm, y, z) for y, z in ((40, 30), (210, 180), (380, 60), (560, 200))]
     clusters, features = _clusters_of(scenario, positions)
     big = (clusters["adc_sum"] > 5000) & (clusters["start"] > 4096)

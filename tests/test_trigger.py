@@ -221,9 +221,9 @@ def test_burst_threshold_is_the_smallest_count_within_the_fake_rate() -> None:
 
 
 def test_reach_falls_with_distance_and_is_certain_close_by() -> None:
-    from triggerml.detector.config import Scenario, Supernova
+    from triggerml.detector.config import DetectorScenario, Supernova
 
-    detector = Scenario(supernova=Supernova(distance_kpc=1.0))
+    detector = DetectorScenario(supernova=Supernova(distance_kpc=1.0))
     config = Burst(toys=400, distances_kpc=(1, 10, 100, 1000))
     cut = burst.burst_threshold(5.0, config)
     points = burst.reach(np.array([0, 1, 1, 2, 1, 0]), cut, detector, config, seed=1)
@@ -828,17 +828,17 @@ def _chain_and_training_inputs(
     slices — every model input of the clusters above the pre-cut built by the code path the
     training set uses (HitFinder, InductionFinder, clusterer, build_inputs): the streamed
     clusters, their scores, and the reference inputs (one array per model input)."""
-    from triggerml.detector.config import Particle, Scenario, Singles
+    from triggerml.detector.config import DetectorScenario, Particle, Singles
     from triggerml.detector.stream import ApaStream
     from triggerml.tpg.clusters import ClusterConfig, StreamingClusterer
     from triggerml.tpg.config import INDUCTION_TPG, TpgConfig
+    from triggerml.tpg.hitfinder import HitFinder
     from triggerml.tpg.planes import InductionFinder, MatchConfig
     from triggerml.tpg.roi import build_inputs
-    from triggerml.tpg.stream import HitFinder
     from triggerml.trigger.chain import BUFFER_SLICES, TriggerChain
 
     singles = Singles(particle=Particle.ELECTRON, rate_hz=3000.0, energies_mev=(6.0, 15.0))
-    scenario = Scenario(seconds=0.03, singles=singles)
+    scenario = DetectorScenario(seconds=0.03, singles=singles)
     g, ticks = scenario.geometry, scenario.slice_ticks
     start = first_slice * ticks
     chain = TriggerChain(config, emulator, g, start_sample=start, batch=64)

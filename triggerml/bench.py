@@ -65,10 +65,10 @@ def bench_sim(slices: int = 20, seed: int = 1) -> BenchResult:
     """Background-only APA streaming (samples/s, one thread) against ``np.copy`` of slices."""
     import dataclasses
 
-    from triggerml.detector.config import Scenario
+    from triggerml.detector.config import DetectorScenario
     from triggerml.detector.stream import ApaStream
 
-    scenario = dataclasses.replace(Scenario(seed=seed), seconds=1e3)
+    scenario = dataclasses.replace(DetectorScenario(seed=seed), seconds=1e3)
     stream = ApaStream(scenario)
     first = stream.next_slice()  # compile and warm up
     start = time.perf_counter()
@@ -93,12 +93,12 @@ def bench_tpg(mode: str = "fir", blocks: int = 8, seed: int = 2) -> BenchResult:
     ``np.copy`` of the same int16 blocks."""
     import dataclasses
 
-    from triggerml.detector.config import Scenario
+    from triggerml.detector.config import DetectorScenario
     from triggerml.detector.stream import ApaStream
     from triggerml.tpg.config import TpgConfig, TpgMode
-    from triggerml.tpg.stream import HitFinder
+    from triggerml.tpg.hitfinder import HitFinder
 
-    scenario = dataclasses.replace(Scenario(seed=seed), seconds=1e3)
+    scenario = dataclasses.replace(DetectorScenario(seed=seed), seconds=1e3)
     stream = ApaStream(scenario)
     first = scenario.geometry.first_channel["x"]
     data = [np.ascontiguousarray(stream.next_slice().adc[first:]) for _ in range(blocks + 1)]

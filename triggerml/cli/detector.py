@@ -74,7 +74,9 @@ def verify_fixed(
 
 @app.command()
 def simulate(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML (or a study with `detector:`).")],
+    scenario: Annotated[
+        Path, typer.Argument(help="Detector scenario YAML (or a study with `detector:`).")
+    ],
     out: Annotated[Path, typer.Option("--out", help="Raw-data HDF5 file to write.")],
     seconds: Annotated[float | None, typer.Option(help="Override the stream length.")] = None,
     apa: Annotated[int, typer.Option(min=0, help="APA number (seeds its random streams).")] = 0,
@@ -118,7 +120,9 @@ def show(
 
 @app.command()
 def sources(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML (or a study with `detector:`).")],
+    scenario: Annotated[
+        Path, typer.Argument(help="Detector scenario YAML (or a study with `detector:`).")
+    ],
     out: Annotated[Path, typer.Option("--out", help="Folder for sources.json and sources.png.")],
     seconds: Annotated[
         float, typer.Option(help="Exposure per source and APA kind (rare sources run longer).")

@@ -6,7 +6,7 @@ internal part, ``…_v3_4_hd_1x2x6.fcl`` for the external part; DESIGN.md §4). 
 :class:`Source` has an activity in its own unit, a location (:class:`Location`) and the decay
 chain members it produces.  Activities the model derives from another one (K-42 and the
 radon daughters that drift to the cathode as ions) are not set directly: they follow their
-parent's activity and the plate-out fraction (``Scenario.plateout``).
+parent's activity and the plate-out fraction (``DetectorScenario.plateout``).
 
 Decay data: ENSDF via NNDC NuDat (energies in MeV, rounded to 1 keV); branches that matter for
 visible energy are kept and the rest folded in, marked (≈).  Chain members decay as

@@ -6,17 +6,17 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from triggerml.detector.config import Scenario
+from triggerml.detector.config import DetectorScenario
 
 
-def channel_gains(scenario: Scenario) -> npt.NDArray[np.float64]:
+def channel_gains(scenario: DetectorScenario) -> npt.NDArray[np.float64]:
     """Noise multiplier per channel (noisy channels > 1)."""
     gains = np.ones(scenario.geometry.n_channels)
     gains[list(scenario.conditions.noisy_channels)] = scenario.conditions.noisy_factor
     return gains
 
 
-def pedestal_offset(scenario: Scenario, start_tick: int) -> int:
+def pedestal_offset(scenario: DetectorScenario, start_tick: int) -> int:
     """Pedestal drift accumulated by ``start_tick`` (whole ADC counts, same for all)."""
     seconds = start_tick * scenario.readout.tick_ns * 1e-9
     return int(np.rint(scenario.conditions.pedestal_drift_adc_per_s * seconds))
@@ -24,7 +24,7 @@ def pedestal_offset(scenario: Scenario, start_tick: int) -> int:
 
 def apply_after_digitization(
     adc: npt.NDArray[np.int16],
-    scenario: Scenario,
+    scenario: DetectorScenario,
     pedestals: npt.NDArray[np.int32],
     start_tick: int,
     rng: np.random.Generator,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from triggerml.config import ConfigError, require
 
@@ -342,7 +343,7 @@ class Structures:
 
 
 @dataclass(frozen=True)
-class Scenario:
+class DetectorScenario:
     """What one simulated APA stream contains."""
 
     name: str = "default"
@@ -444,11 +445,26 @@ class Scenario:
         return max(1, math.ceil(ticks / self.slice_ticks))
 
 
-def load_scenario(path: str) -> Scenario:
+def load_scenario(path: str) -> DetectorScenario:
     """A detector scenario from YAML: the whole file, or its ``detector:`` section."""
     from triggerml.config import from_mapping, load_yaml
 
     data = load_yaml(path)
     if "detector" in data:
         data = data["detector"]
-    return from_mapping(Scenario, data)
+    return from_mapping(DetectorScenario, data)
+
+
+def __getattr__(name: str) -> Any:
+    """The old name of :class:`DetectorScenario`, kept for scripts that import it (it
+    collided with the studies' ``StudyScenario`` in reading)."""
+    if name == "Scenario":
+        import warnings
+
+        warnings.warn(
+            "triggerml.detector.config.Scenario is now DetectorScenario",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return DetectorScenario
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

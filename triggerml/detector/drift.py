@@ -18,7 +18,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from triggerml.detector.config import ApaKind, Scenario
+from triggerml.detector.config import ApaKind, DetectorScenario
 
 CLUSTER_DTYPE = np.dtype(
     [
@@ -46,7 +46,7 @@ def _erf_fast(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
 
 
 def wire_coordinates(
-    xyz_cm: npt.NDArray[np.float64], scenario: Scenario
+    xyz_cm: npt.NDArray[np.float64], scenario: DetectorScenario
 ) -> dict[str, npt.NDArray[np.float64]]:
     """Continuous wire coordinate (in pitches) of each point, per plane."""
     g = scenario.geometry
@@ -61,13 +61,13 @@ def wire_coordinates(
     }
 
 
-def drift_time_us(deposits: npt.NDArray[np.float64], scenario: Scenario) -> npt.NDArray:
+def drift_time_us(deposits: npt.NDArray[np.float64], scenario: DetectorScenario) -> npt.NDArray:
     """Drift time of each deposit: the APA is at x = 0, the cathodes at ±drift length."""
     return np.abs(deposits[:, 0] * 10) / scenario.geometry.drift_velocity_mm_per_us
 
 
 def collected_electrons(
-    deposits: npt.NDArray[np.float64], scenario: Scenario
+    deposits: npt.NDArray[np.float64], scenario: DetectorScenario
 ) -> npt.NDArray[np.float64]:
     """Electrons reaching the wires from each deposit: E / W × recombination (alphas
     quenched) × exp(−drift time / lifetime)."""
@@ -79,7 +79,7 @@ def collected_electrons(
 
 
 def visible_energy_mev(
-    deposits: npt.NDArray[np.float64], scenario: Scenario
+    deposits: npt.NDArray[np.float64], scenario: DetectorScenario
 ) -> npt.NDArray[np.float64]:
     """Collected charge of each deposit as energy on a MIP's scale (× W / recombination)."""
     phys = scenario.physics
@@ -87,7 +87,9 @@ def visible_energy_mev(
 
 
 def deposits_to_clusters(
-    deposits: npt.NDArray[np.float64], event_ticks: npt.NDArray[np.int64], scenario: Scenario
+    deposits: npt.NDArray[np.float64],
+    event_ticks: npt.NDArray[np.int64],
+    scenario: DetectorScenario,
 ) -> npt.NDArray:
     """Clusters of drifting charge from deposits (x, y, z, MeV, event, alpha) in the volume.
 
@@ -140,7 +142,7 @@ def deposits_to_clusters(
     return np.concatenate(parts)
 
 
-def inside(deposits: npt.NDArray[np.float64], scenario: Scenario) -> npt.NDArray[np.bool_]:
+def inside(deposits: npt.NDArray[np.float64], scenario: DetectorScenario) -> npt.NDArray[np.bool_]:
     """Deposits in this APA's active volume: both drift volumes (central) or the one at x > 0
     (outer: the wall-side face has no drift field)."""
     g = scenario.geometry

@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from triggerml.config import to_mapping
 from triggerml.detector import wibeth
-from triggerml.detector.config import Scenario
+from triggerml.detector.config import DetectorScenario
 from triggerml.detector.stream import Slice
 from triggerml.io import atomic_path, versions
 
@@ -83,7 +83,7 @@ class RawFileWriter:
     """Write slices of one APA; the file appears (renamed into place) only when closed."""
 
     def __init__(
-        self, path: str | Path, scenario: Scenario, apa: int = 0, run_number: int = 1
+        self, path: str | Path, scenario: DetectorScenario, apa: int = 0, run_number: int = 1
     ) -> None:
         n_ch = scenario.geometry.n_channels
         if n_ch % wibeth.CHANNELS_PER_FRAME:

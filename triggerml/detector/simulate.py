@@ -7,13 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from triggerml.config import UsageError
-from triggerml.detector.config import Scenario
+from triggerml.detector.config import DetectorScenario
 from triggerml.detector.display import draw_slice
 from triggerml.detector.hdf5io import RawFileReader, RawFileWriter, ReadReport
 from triggerml.detector.stream import ApaStream
 
 
-def with_duration(scenario: Scenario, seconds: float | None) -> Scenario:
+def with_duration(scenario: DetectorScenario, seconds: float | None) -> DetectorScenario:
     if seconds is None:
         return scenario
     if seconds <= 0:
@@ -22,7 +22,10 @@ def with_duration(scenario: Scenario, seconds: float | None) -> Scenario:
 
 
 def simulate_to_file(
-    scenario: Scenario, out: str | Path, apa: int = 0, on_slice: Callable[[int], None] | None = None
+    scenario: DetectorScenario,
+    out: str | Path,
+    apa: int = 0,
+    on_slice: Callable[[int], None] | None = None,
 ) -> tuple[int, int]:
     """Stream ``scenario.n_slices`` slices of APA ``apa`` into ``out``; (slices, events)."""
     events = 0
@@ -36,7 +39,7 @@ def simulate_to_file(
 
 
 def show_slice(
-    path: str | Path, index: int, out: str | Path, scenario: Scenario | None = None
+    path: str | Path, index: int, out: str | Path, scenario: DetectorScenario | None = None
 ) -> tuple[Path, ReadReport]:
     """Event display of slice ``index`` (0-based) of a raw-data file."""
     from triggerml.detector.config import Geometry

@@ -30,8 +30,8 @@ from triggerml.detector import catalogue, particles, photons, spectra, supernova
 from triggerml.detector.catalogue import Location, Source
 from triggerml.detector.config import (
     ApaKind,
+    DetectorScenario,
     Particle,
-    Scenario,
     Singles,
     Supernova,
     TimeProfile,
@@ -62,7 +62,7 @@ ELECTRON_MARGIN_CM = 3.0  # electrons born farther out cannot reach it (range �
 STRIP_CM = 5.0  # half-size of the head-board and frame strips (≈)
 
 
-def volume_bounds_cm(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+def volume_bounds_cm(scenario: DetectorScenario) -> tuple[np.ndarray, np.ndarray]:
     """Active volume of this APA: x ∈ ±drift (central) or [0, drift] (outer)."""
     g = scenario.geometry
     x_lo = -g.drift_length_m if scenario.apa_kind is ApaKind.CENTRAL else 0.0
@@ -81,7 +81,7 @@ class Emission:
     plane: str = ""  # external: "top" or "wall"
 
 
-def emissions(scenario: Scenario) -> list[Emission]:
+def emissions(scenario: DetectorScenario) -> list[Emission]:
     """Every source of the model as rates for one APA of the scenario's kind."""
     g, st = scenario.geometry, scenario.structures
     volumes = scenario.drift_volumes
@@ -124,7 +124,7 @@ def emissions(scenario: Scenario) -> list[Emission]:
     return out
 
 
-def _plateout_share(scenario: Scenario, source: Source, isotope: str) -> float:
+def _plateout_share(scenario: DetectorScenario, source: Source, isotope: str) -> float:
     """The share of a liquid activity that decays where ``source`` sits."""
     key = source.plateout
     if key is None and source.name.startswith("Rn222"):
@@ -143,7 +143,7 @@ class EventGenerator:
 
     def __init__(
         self,
-        scenario: Scenario,
+        scenario: DetectorScenario,
         rng: np.random.Generator,
         only: Collection[str] | None = None,
     ) -> None:

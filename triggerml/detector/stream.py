@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from triggerml.detector import conditions
-from triggerml.detector.config import PLANES, Scenario
+from triggerml.detector.config import PLANES, DetectorScenario
 from triggerml.detector.drift import CLUSTER_DTYPE, deposits_to_clusters, inside
 from triggerml.detector.noise import BANK_LENGTH, BANK_ROWS, COHERENT_ROWS, NoiseBanks, fill_slice
 from triggerml.detector.response import PRE_TICKS, TEMPLATE_TICKS, ResponseTemplates, sigma_index
@@ -36,7 +36,7 @@ class Slice:
 class ApaStream:
     """Iterate ``scenario.n_slices`` slices of one APA (or call :meth:`next_slice`)."""
 
-    def __init__(self, scenario: Scenario, apa: int = 0, first_slice: int = 0) -> None:
+    def __init__(self, scenario: DetectorScenario, apa: int = 0, first_slice: int = 0) -> None:
         """``first_slice`` > 0 starts an independent stretch of the stream there (its own
         random streams, nothing in flight): how studies split one APA into tasks."""
         self.scenario = scenario

@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from triggerml import __version__
 from triggerml.detector import catalogue
-from triggerml.detector.config import ApaKind, Scenario, Singles, Supernova, TimeProfile
+from triggerml.detector.config import ApaKind, DetectorScenario, Singles, Supernova, TimeProfile
 from triggerml.detector.drift import (
     drift_time_us,
     inside,
@@ -70,13 +70,13 @@ class SourceResult:
         return counted_rate(int((self.visible_mev >= threshold).sum()), self.seconds)
 
 
-def quiet(scenario: Scenario) -> Scenario:
+def quiet(scenario: DetectorScenario) -> DetectorScenario:
     """The scenario without signals (singles, supernova)."""
     return dataclasses.replace(scenario, singles=Singles(), supernova=Supernova())
 
 
 def simulate_source(
-    scenario: Scenario, name: str, seconds: float, events: int, seed: int
+    scenario: DetectorScenario, name: str, seconds: float, events: int, seed: int
 ) -> SourceResult:
     """One source alone in one APA for at least ``seconds`` and ``events`` emissions."""
     generator = EventGenerator(scenario, np.random.default_rng(seed), only={name})
@@ -94,7 +94,7 @@ def simulate_source(
 def event_visible_mev(
     truth: npt.NDArray,
     deposits: npt.NDArray[np.float64],
-    scenario: Scenario,
+    scenario: DetectorScenario,
     with_isotopes: Literal[False] = False,
 ) -> npt.NDArray[np.float64]: ...
 
@@ -103,7 +103,7 @@ def event_visible_mev(
 def event_visible_mev(
     truth: npt.NDArray,
     deposits: npt.NDArray[np.float64],
-    scenario: Scenario,
+    scenario: DetectorScenario,
     with_isotopes: Literal[True],
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray]: ...
 
@@ -111,7 +111,7 @@ def event_visible_mev(
 def event_visible_mev(
     truth: npt.NDArray,
     deposits: npt.NDArray[np.float64],
-    scenario: Scenario,
+    scenario: DetectorScenario,
     with_isotopes: bool = False,
 ) -> npt.NDArray[np.float64] | tuple[npt.NDArray[np.float64], npt.NDArray]:
     """Visible energy of each event with charge in the active volume (and its isotope)."""
@@ -149,7 +149,7 @@ class PileUp:
         return counted_rate(k, self.seconds)
 
 
-def simulate_pileup(scenario: Scenario, seconds: float, seed: int) -> PileUp:
+def simulate_pileup(scenario: DetectorScenario, seconds: float, seed: int) -> PileUp:
     """Every background source together in one APA: coincident events whose charge the TPG
     would cluster together (its gaps, on the collection plane)."""
     generator = EventGenerator(scenario, np.random.default_rng(seed))
@@ -186,7 +186,7 @@ def simulate_pileup(scenario: Scenario, seconds: float, seed: int) -> PileUp:
     return PileUp(live, total[piled], largest[piled])
 
 
-def sn_visible_mev(scenario: Scenario, events: int, seed: int) -> npt.NDArray[np.float64]:
+def sn_visible_mev(scenario: DetectorScenario, events: int, seed: int) -> npt.NDArray[np.float64]:
     """Visible energies of simulated SN νe-CC events (no backgrounds) in this APA."""
     sn = dataclasses.replace(
         scenario.supernova, distance_kpc=1.0, duration_s=1.0, time_profile=TimeProfile.FLAT
@@ -200,7 +200,7 @@ def sn_visible_mev(scenario: Scenario, events: int, seed: int) -> npt.NDArray[np
 
 
 def survey(
-    scenario: Scenario,
+    scenario: DetectorScenario,
     seconds: float = 1.0,
     events: int = 2000,
     on_step: Callable[[str], None] | None = None,
@@ -279,7 +279,7 @@ def survey(
 
 
 def _source_record(
-    scenario: Scenario, source: catalogue.Source, by_kind: dict[ApaKind, SourceResult]
+    scenario: DetectorScenario, source: catalogue.Source, by_kind: dict[ApaKind, SourceResult]
 ) -> dict[str, Any]:
     parent = source.derived_from or source.name
     return {

@@ -32,15 +32,22 @@ import numpy as np
 import numpy.typing as npt
 
 from triggerml.config import from_mapping, load_yaml, require, to_mapping
-from triggerml.detector.config import APA_STRIDE, ApaKind, Particle, Scenario, Singles, Supernova
+from triggerml.detector.config import (
+    APA_STRIDE,
+    ApaKind,
+    DetectorScenario,
+    Particle,
+    Singles,
+    Supernova,
+)
 from triggerml.detector.stream import ApaStream
 from triggerml.io import atomic_path, sha256_json, versions
 from triggerml.parallel import run_tasks
 from triggerml.tpg.clusters import ClusterConfig, StreamingClusterer
 from triggerml.tpg.config import INDUCTION_TPG, TpgConfig
+from triggerml.tpg.hitfinder import HitFinder
 from triggerml.tpg.planes import InductionFinder, MatchConfig
 from triggerml.tpg.roi import InputKind, RoiConfig, build_inputs
-from triggerml.tpg.stream import HitFinder
 
 NOISE, BACKGROUND, SIGNAL = 0, 1, 2
 CLASS_NAMES = ("noise", "background", "signal")
@@ -51,8 +58,8 @@ TRUTH_SLICES = BUFFER_SLICES + 3  # truth kept for labelling clusters that end l
 EVENT_ID_BITS = 24  # a task's event ids: its first slice << 24, plus the generator's number
 
 
-def _default_scenario() -> Scenario:
-    return Scenario(
+def _default_scenario() -> DetectorScenario:
+    return DetectorScenario(
         name="zoo-dataset",
         seconds=1.0,
         singles=Singles(
@@ -83,7 +90,7 @@ def _default_scenario() -> Scenario:
 class DatasetConfig:
     name: str = "zoo-dataset"
     seed: int = 20261124
-    detector: Scenario = field(default_factory=_default_scenario)
+    detector: DetectorScenario = field(default_factory=_default_scenario)
     tpg: TpgConfig = field(default_factory=TpgConfig)
     clusters: ClusterConfig = field(default_factory=ClusterConfig)
     roi2d: RoiConfig = field(default_factory=lambda: RoiConfig(kind=InputKind.ROI2D))
@@ -151,7 +158,7 @@ class DatasetConfig:
             )
             require(factor >= 1, f"boost.{name}", "must be ≥ 1 (a factor on the activity)")
 
-    def boosted_scenario(self) -> Scenario:
+    def boosted_scenario(self) -> DetectorScenario:
         """The detector with the boosted sources' activities multiplied."""
         if not self.boost:
             return self.detector

@@ -10,25 +10,33 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-# the fronts drawn: (cost key in a point's row, axis label, file name)
+# the fronts drawn: (cost key in a point's row, axis label, file name); ties in a front's
+# cost and efficiency go to the point with fewer of TIEBREAK's cost
 FRONTS = (
     ("LUT", "LUTs per instance", "front_lut.png"),
     ("DSP", "DSPs per instance", "front_dsp.png"),
     ("latency_cycles", "latency [clock cycles]", "front_latency.png"),
 )
+TIEBREAK = {"LUT": "DSP", "DSP": "LUT", "latency_cycles": "LUT"}
 
 
-def front(cost: npt.ArrayLike, value: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+def front(
+    cost: npt.ArrayLike, value: npt.ArrayLike, tiebreak: npt.ArrayLike | None = None
+) -> npt.NDArray[np.bool_]:
     """The non-dominated points: no other point costs no more and is worth at least as
     much, one of them strictly.  Walking up in cost, a point is on the front when it is worth
-    strictly more than every cheaper one (of equal points, the first listed), so the front's
-    values rise strictly with its costs by construction.  Points with a NaN are never on it."""
+    strictly more than every cheaper one (of equal points, the lowest ``tiebreak`` — e.g.
+    another cost — then the first listed), so the front's values rise strictly with its
+    costs by construction.  Points with a NaN are never on it."""
     cost = np.asarray(cost, dtype=np.float64)
     value = np.asarray(value, dtype=np.float64)
+    second = np.zeros(cost.size) if tiebreak is None else np.asarray(tiebreak, np.float64)
     on = np.zeros(cost.size, dtype=bool)
     valid = np.flatnonzero(~(np.isnan(cost) | np.isnan(value)))
-    # by cost, then the better value first, then listing order (stable)
-    order = valid[np.lexsort((valid, -value[valid], cost[valid]))]
+    # by cost, then the better value first, then the tie-break, then listing order
+    order = valid[
+        np.lexsort((valid, np.nan_to_num(second[valid], nan=np.inf), -value[valid], cost[valid]))
+    ]
     best = -np.inf
     for index in order:
         if value[index] > best:
@@ -70,7 +78,7 @@ def plot_front(
     y = np.array([value_of(r, signal) for r in rows])
     lo = np.array([r["efficiency"][signal]["lo"] or np.nan for r in rows])
     hi = np.array([r["efficiency"][signal]["hi"] or np.nan for r in rows])
-    on = front(x, y)
+    on = front(x, y, [cost_of(r, TIEBREAK[key]) for r in rows])
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     ax.errorbar(
         x, y, yerr=[y - lo, hi - y], fmt="o", color="0.6", ms=4, label="design points", zorder=2

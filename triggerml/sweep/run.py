@@ -240,7 +240,9 @@ def write_outputs(
     """sweep.csv, the fronts, report.md, then sweep.json."""
     for key, _, _ in pareto.FRONTS:
         on = pareto.front(
-            [pareto.cost_of(r, key) for r in rows], [pareto.value_of(r, SIGNAL) for r in rows]
+            [pareto.cost_of(r, key) for r in rows],
+            [pareto.value_of(r, SIGNAL) for r in rows],
+            [pareto.cost_of(r, pareto.TIEBREAK[key]) for r in rows],
         )
         for row, flag in zip(rows, on, strict=True):
             row.setdefault("pareto_by", {})[key] = bool(flag)

@@ -15,7 +15,7 @@
 ``dunedaq`` (after DUNE-DAQ's tpglibs): steps 1, 5 (absolute, strict >), 6, no FIR; the
   sum saturates at 65535 and a hit closes on reaching it (that sample included).
 In both modes a hit still open at the end of a block is carried by the streaming
-:class:`~triggerml.tpg.stream.HitFinder` and not emitted by :func:`find_hits`.
+:class:`~triggerml.tpg.hitfinder.HitFinder` and not emitted by :func:`find_hits`.
 """
 
 from __future__ import annotations

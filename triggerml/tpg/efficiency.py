@@ -15,12 +15,12 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from triggerml.detector.config import Scenario, Singles
+from triggerml.detector.config import DetectorScenario, Singles
 from triggerml.detector.stream import ApaStream
 from triggerml.io import atomic_path
 from triggerml.stats import clopper_pearson
 from triggerml.tpg.config import TpgConfig
-from triggerml.tpg.stream import HitFinder
+from triggerml.tpg.hitfinder import HitFinder
 
 WARMUP_SLICES = 3  # pedestals and quartiles settle first
 TICK_MARGIN = (-5, 40)  # hits start within the pulse: arrival − 5 … last arrival + 40
@@ -73,7 +73,7 @@ def measure(
 ) -> EfficiencyCurve:
     """Single electrons (isotropic, uniform in the APA's volume) over radiological
     background and noise; efficiency vs deposited energy."""
-    base = Scenario(seed=seed)
+    base = DetectorScenario(seed=seed)
     scenario = dataclasses.replace(
         base,
         seconds=seconds,

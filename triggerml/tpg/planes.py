@@ -34,7 +34,7 @@ import numpy.typing as npt
 from triggerml.config import require
 from triggerml.detector.config import Geometry
 from triggerml.tpg.config import TpgConfig
-from triggerml.tpg.stream import HIT_DTYPE, HitFinder
+from triggerml.tpg.hitfinder import HIT_DTYPE, HitFinder
 
 INDUCTION_FEATURES = (
     "u_hits",

@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from triggerml.detector.wibeth import TICKS_PER_SAMPLE
 from triggerml.io import atomic_path
-from triggerml.tpg.stream import HIT_DTYPE
+from triggerml.tpg.hitfinder import HIT_DTYPE
 
 TP_VERSION = 2
 DETID_HD_TPC = 3

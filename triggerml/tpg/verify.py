@@ -20,7 +20,7 @@ import numpy.typing as npt
 
 from triggerml.toolchain import ap_types_dir, compile_cxx
 from triggerml.tpg.config import TpgConfig
-from triggerml.tpg.stream import HIT_DTYPE, HitFinder, _parameters
+from triggerml.tpg.hitfinder import HIT_DTYPE, HitFinder, _parameters
 
 FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware" / "tpg"
 MAX_TAPS = 15
@@ -138,11 +138,11 @@ def collection_blocks(
     seconds: float, seed: int, distance_kpc: float = 0.5
 ) -> tuple[Iterator[npt.NDArray[np.int16]], int, int]:
     """Simulated collection-plane blocks with a supernova burst at 1 kpc in progress."""
-    from triggerml.detector.config import Scenario, Supernova
+    from triggerml.detector.config import DetectorScenario, Supernova
     from triggerml.detector.stream import ApaStream
 
     scenario = dataclasses.replace(
-        Scenario(seed=seed),
+        DetectorScenario(seed=seed),
         seconds=seconds,
         supernova=Supernova(distance_kpc=distance_kpc, duration_s=max(seconds, 0.01)),
     )

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from triggerml.detector.config import Scenario
+from triggerml.detector.config import DetectorScenario
 from triggerml.detector.sources import profile_cdf
 from triggerml.stats import clopper_pearson, garwood
 from triggerml.trigger.figures import REPORTING, Decision, Evaluator, Rate
@@ -62,7 +62,7 @@ def fake_bursts_per_month(b: float, k: int, burst: Burst) -> float:
     return float(SECONDS_PER_MONTH / burst.step_s * stats.poisson.sf(k - 1, b))
 
 
-def events_in_window(detector: Scenario, burst: Burst, distance_kpc: float) -> float:
+def events_in_window(detector: DetectorScenario, burst: Burst, distance_kpc: float) -> float:
     """Expected νe-CC events of the whole module in the burst's first window."""
     sn = detector.supernova
     # active argon of the module, central and outer APAs each with their own mass
@@ -91,7 +91,7 @@ class ReachPoint:
 def reach(
     per_event: npt.NDArray[np.int64],
     threshold: BurstThreshold,
-    detector: Scenario,
+    detector: DetectorScenario,
     burst: Burst,
     seed: int,
     weights: npt.NDArray[np.float64] | None = None,
@@ -186,7 +186,7 @@ def efficiency_curve(
     multiplicity: npt.NDArray[np.float64],
     b: float,
     k: int,
-    detector: Scenario,
+    detector: DetectorScenario,
     burst: Burst,
 ) -> npt.NDArray[np.float64]:
     return np.array(
@@ -282,7 +282,7 @@ def operating_point(
     evaluator: Evaluator,
     decision: Decision,
     sn_mask: npt.NDArray[np.bool_],
-    detector: Scenario,
+    detector: DetectorScenario,
     burst: Burst,
     half: int = REPORTING,
 ) -> OperatingPoint:

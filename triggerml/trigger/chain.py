@@ -21,9 +21,9 @@ from triggerml.detector.config import Geometry
 from triggerml.emulator import Emulator
 from triggerml.tpg.clusters import ClusterConfig, StreamingClusterer
 from triggerml.tpg.config import INDUCTION_TPG, TpgConfig
+from triggerml.tpg.hitfinder import HitFinder
 from triggerml.tpg.planes import InductionFinder, MatchConfig
 from triggerml.tpg.roi import RoiConfig, inputs_and_window_sums
-from triggerml.tpg.stream import HitFinder
 
 BUFFER_SLICES = 3  # raw ADC kept for ROI windows that reach back before the current slice
 

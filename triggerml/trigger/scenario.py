@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from triggerml.config import ConfigError, from_mapping, load_yaml, require
-from triggerml.detector.config import ApaKind, Scenario
+from triggerml.detector.config import ApaKind, DetectorScenario
 from triggerml.nn.dataset import DatasetConfig
 from triggerml.nn.dataset import load_config as load_dataset_config
 from triggerml.nn.zoo import load_model_config
@@ -77,7 +77,7 @@ class StudyScenario:
     name: str
     model: str  # the zoo config (models/<name>.yaml): input kind and training set
     firmware: str  # a `triggerml build` DIR of that model
-    detector: Scenario = field(default_factory=Scenario)
+    detector: DetectorScenario = field(default_factory=DetectorScenario)
     studies: tuple[StudyKind, ...] = (StudyKind.THRESHOLD_SCAN, StudyKind.SNB_REACH)
     seed: int = 1
     apas: int = 1  # independent APA streams simulated per APA kind
@@ -109,11 +109,11 @@ class StudyScenario:
         )
 
     @property
-    def stream(self) -> Scenario:
+    def stream(self) -> DetectorScenario:
         """The detector scenario with the study's seed."""
         return dataclasses.replace(self.detector, seed=self.seed, name=self.name)
 
-    def stream_of(self, kind: ApaKind | str) -> Scenario:
+    def stream_of(self, kind: ApaKind | str) -> DetectorScenario:
         """The detector scenario of one APA kind."""
         return dataclasses.replace(self.stream, apa_kind=ApaKind(kind))
 
