@@ -29,7 +29,7 @@ from triggerml.io import (
 from triggerml.parallel import run_tasks
 from triggerml.sweep import pareto
 from triggerml.sweep.point import RESOURCES, point_json, run_point
-from triggerml.sweep.spec import SweepError, SweepSpec, check, describe, load_spec
+from triggerml.sweep.spec import Point, SweepError, SweepSpec, check, describe, load_spec
 from triggerml.sweep.validation import ValidationStream, load_recorded, record
 from triggerml.trigger.scenario import Resolved, StudyScenario, load_study, resolve
 
@@ -112,7 +112,41 @@ def run_sweep(
     check(dataclasses.replace(spec, part=report_part), shapes)
     _check_dataset(spec, resolved)
     check_output_folder(folder, is_sweep_folder, "a triggerml sweep", force)
-    # what every result depends on: the spec and the files it names, byte for byte
+    _stamp_folder(spec, folder, fresh)
+
+    def progress(phase: str) -> Callable[[int, int], None]:
+        return lambda done, total: on_progress(phase, done, total) if on_progress else None
+
+    _make_dataset(spec, folder, workers, scheduler, progress("dataset"))
+    progress("base build")(0, 1)
+    reference = _base_build(spec, folder)
+    progress("base build")(1, 1)
+    stream = record(
+        _scenario(spec, folder),
+        folder / "base",
+        folder / "validation",
+        workers,
+        scheduler,
+        progress("validation stream"),
+    )
+    points = spec.points()
+    _run_points(spec_path, folder, points, workers, scheduler, progress("points"))
+    rows = [json.loads(point_json(folder, p).read_text()) for p in points]
+    baseline_figures = stream.figures(None, spec.rate_hz_per_apa)
+    return write_outputs(
+        dataclasses.replace(spec, part=report_part),
+        spec_path,
+        folder,
+        rows,
+        reference,
+        baseline_figures,
+        stream,
+    )
+
+
+def _stamp_folder(spec: SweepSpec, folder: Path, fresh: bool) -> None:
+    """Write the stamp of what every result depends on (the spec and the files it names,
+    byte for byte); a folder stamped otherwise is refused unless ``fresh`` empties it."""
     stamp = {
         "triggerml": __version__,
         "spec": describe(spec),
@@ -137,28 +171,22 @@ def run_sweep(
     folder.mkdir(parents=True, exist_ok=True)
     write_json(stamp_file, stamp)
 
-    def progress(phase: str) -> Callable[[int, int], None]:
-        return lambda done, total: on_progress(phase, done, total) if on_progress else None
 
-    _make_dataset(spec, folder, workers, scheduler, progress("dataset"))
-    progress("base build")(0, 1)
-    reference = _base_build(spec, folder)
-    progress("base build")(1, 1)
-    stream = record(
-        _scenario(spec, folder),
-        folder / "base",
-        folder / "validation",
-        workers,
-        scheduler,
-        progress("validation stream"),
-    )
-    points = spec.points()
+def _run_points(
+    spec_path: Path,
+    folder: Path,
+    points: list[Point],
+    workers: int | None,
+    scheduler: str | None,
+    on_progress: Callable[[int, int], None],
+) -> None:
+    """Every point without its JSON, as tasks (in-process or on Dask)."""
     done = [sum(point_json(folder, p).is_file() for p in points)]
-    progress("points")(done[0], len(points))
+    on_progress(done[0], len(points))
 
     def finished(_key: str) -> None:
         done[0] += 1
-        progress("points")(done[0], len(points))
+        on_progress(done[0], len(points))
 
     run_tasks(
         functools.partial(run_point, str(spec_path), str(folder)),
@@ -167,17 +195,6 @@ def run_sweep(
         workers,
         scheduler,
         finished,
-    )
-    rows = [json.loads(point_json(folder, p).read_text()) for p in points]
-    baseline_figures = stream.figures(None, spec.rate_hz_per_apa)
-    return write_outputs(
-        dataclasses.replace(spec, part=report_part),
-        spec_path,
-        folder,
-        rows,
-        reference,
-        baseline_figures,
-        stream,
     )
 
 

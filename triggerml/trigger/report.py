@@ -88,44 +88,7 @@ def headline(summary: dict[str, Any]) -> list[str]:
                     [_efficiency(summary, t, rate, signal) for t in triggers],
                 )
             )
-    if summary["reach_kpc"].get("ml") is not None:
-        for level in ("eff90", "eff50"):
-            lines.append(
-                _row(
-                    f"burst reach, {level[3:]} % efficiency [kpc]",
-                    [_fmt(summary["reach_kpc"][t][level], ".1f") for t in triggers],
-                )
-            )
-        lines += [
-            _row(
-                "… at single-event rate [Hz/APA]",
-                [_fmt(summary["reach_kpc"][t]["rate_hz_per_apa"], "g") for t in triggers],
-            ),
-            _row(
-                "Milky Way burst efficiency",
-                [_fmt(summary["milky_way_efficiency"][t], ".3f") for t in triggers],
-            ),
-            _row(
-                "LMC (50 kpc) burst efficiency",
-                [_fmt(summary["lmc_efficiency"][t], ".3f") for t in triggers],
-            ),
-            _row(
-                "module bkg. per window (95 %)",
-                [
-                    f"{w['mean']:.4g} ({w['lo']:.4g}–{w['hi']:.4g})"
-                    for w in (summary["background_per_window"][t] for t in triggers)
-                ],
-            ),
-            _row(
-                "fake bursts / month at mean (bound)",
-                [
-                    f"{summary['fake_bursts_per_month'][t]:.2g} "
-                    f"(≤ {summary['fake_bursts_per_month_bound'][t]:.2g})"
-                    for t in triggers
-                ],
-            ),
-            _row("SN burst efficiency at 10 kpc", [_reach_at(summary, t, 10.0) for t in triggers]),
-        ]
+    lines += _burst_rows(summary, triggers)
     wp = (
         summary["scenario_config"]["working_point"]["rate_hz_per_apa"]
         if ("scenario_config" in summary)
@@ -137,21 +100,7 @@ def headline(summary: dict[str, Any]) -> list[str]:
             [_fmt(summary["e50_mev"][t], ".2f") for t in triggers],
         )
     )
-    sources = [
-        f"{NAMES[t]}: "
-        + (", ".join(f"{kind} {n}" for kind, n in row["background_sources"].items()) or "none")
-        for t in triggers
-        if (row := at90.get(t, {}).get("electron_5_10_mev")) and "background_sources" in row
-    ]
-    if sources:
-        lines.append("")
-        lines.append(
-            "Background candidates passing at 90 % efficiency on e⁻ 5–10 MeV (reporting half), "
-            "by the source of their largest cluster — what limits each trigger there: "
-            + "; ".join(sources)
-            + "."
-        )
-        lines.append("")
+    lines += _limiting_sources(at90, triggers)
     stream = summary["stream"]
     lines.append(
         "\n‡ the exposure cannot resolve this rate: the threshold sits just above every "
@@ -165,11 +114,94 @@ def headline(summary: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _burst_rows(summary: dict[str, Any], triggers: list[str]) -> list[str]:
+    """The headline's supernova-burst rows (none when the study made no burst figures)."""
+    if summary["reach_kpc"].get("ml") is None:
+        return []
+    lines = []
+    for level in ("eff90", "eff50"):
+        lines.append(
+            _row(
+                f"burst reach, {level[3:]} % efficiency [kpc]",
+                [_fmt(summary["reach_kpc"][t][level], ".1f") for t in triggers],
+            )
+        )
+    lines += [
+        _row(
+            "… at single-event rate [Hz/APA]",
+            [_fmt(summary["reach_kpc"][t]["rate_hz_per_apa"], "g") for t in triggers],
+        ),
+        _row(
+            "Milky Way burst efficiency",
+            [_fmt(summary["milky_way_efficiency"][t], ".3f") for t in triggers],
+        ),
+        _row(
+            "LMC (50 kpc) burst efficiency",
+            [_fmt(summary["lmc_efficiency"][t], ".3f") for t in triggers],
+        ),
+        _row(
+            "module bkg. per window (95 %)",
+            [
+                f"{w['mean']:.4g} ({w['lo']:.4g}–{w['hi']:.4g})"
+                for w in (summary["background_per_window"][t] for t in triggers)
+            ],
+        ),
+        _row(
+            "fake bursts / month at mean (bound)",
+            [
+                f"{summary['fake_bursts_per_month'][t]:.2g} "
+                f"(≤ {summary['fake_bursts_per_month_bound'][t]:.2g})"
+                for t in triggers
+            ],
+        ),
+        _row("SN burst efficiency at 10 kpc", [_reach_at(summary, t, 10.0) for t in triggers]),
+    ]
+    return lines
+
+
+def _limiting_sources(at90: dict[str, Any], triggers: list[str]) -> list[str]:
+    """What limits each trigger at 90 % efficiency: its passing background by source."""
+    sources = [
+        f"{NAMES[t]}: "
+        + (", ".join(f"{kind} {n}" for kind, n in row["background_sources"].items()) or "none")
+        for t in triggers
+        if (row := at90.get(t, {}).get("electron_5_10_mev")) and "background_sources" in row
+    ]
+    if not sources:
+        return []
+    return [
+        "",
+        "Background candidates passing at 90 % efficiency on e⁻ 5–10 MeV (reporting half), "
+        "by the source of their largest cluster — what limits each trigger there: "
+        + "; ".join(sources)
+        + ".",
+        "",
+    ]
+
+
 def write(path: Path, summary: dict[str, Any]) -> Path:
-    stream = summary["stream"]
-    firmware = summary["firmware"]
-    cores = 1 / stream["fraction_of_real_time"] if stream["fraction_of_real_time"] else None
+    """report.md: the study's exposure, headline, triggers, shape control, threshold scan,
+    burst trigger, throughput, firmware budget and versions, one section each."""
     lines = [
+        *_section_exposure(summary),
+        *_section_triggers(summary),
+        *_section_shape_control(summary),
+        *_section_threshold_scan(summary),
+        *_section_burst(summary),
+        *_section_throughput(summary),
+        *_section_firmware(summary),
+        "## Versions",
+        "",
+        ", ".join(f"{k} {v}" for k, v in summary["versions"].items()),
+        "",
+    ]
+    with atomic_path(path) as tmp:
+        tmp.write_text("\n".join(lines))
+    return path
+
+
+def _section_exposure(summary: dict[str, Any]) -> list[str]:
+    return [
         f"# Trigger study `{summary['scenario']}`",
         "",
         f"Model `{summary['model']}` ({summary['input_kind']} inputs), firmware emulated bit "
@@ -188,6 +220,11 @@ def write(path: Path, summary: dict[str, Any]) -> Path:
         "",
         *headline(summary),
         "",
+    ]
+
+
+def _section_triggers(summary: dict[str, Any]) -> list[str]:
+    return [
         "## Triggers, candidates and thresholds",
         "",
         f"Clusters per APA: {summary['clusters_per_s_per_apa']:.4g} /s; the model scores "
@@ -219,118 +256,140 @@ def write(path: Path, summary: dict[str, Any]) -> Path:
         ),
         "",
     ]
-    if "shape_control" in summary:
-        control = summary["shape_control"]
-        window = control["window"]
-        lines += [
-            "## Shape control",
-            "",
-            f"The ADC sum over the ML model's own input window ({window['wires']} wires × "
-            f"{window['samples']} samples, {window['kind']}), tuned and measured like the "
-            "triggers: where it matches ML, ML's gain over the cluster ADC sum comes from "
-            "seeing more charge; where ML does better, from the event's shape.",
-            "",
-            "| rate [Hz/APA] | signal | window ADC sum | ML | ADC sum |",
-            "|---|---|---|---|---|",
+
+
+def _section_shape_control(summary: dict[str, Any]) -> list[str]:
+    if "shape_control" not in summary:
+        return []
+    control = summary["shape_control"]
+    window = control["window"]
+    lines = [
+        "## Shape control",
+        "",
+        f"The ADC sum over the ML model's own input window ({window['wires']} wires × "
+        f"{window['samples']} samples, {window['kind']}), tuned and measured like the "
+        "triggers: where it matches ML, ML's gain over the cluster ADC sum comes from "
+        "seeing more charge; where ML does better, from the event's shape.",
+        "",
+        "| rate [Hz/APA] | signal | window ADC sum | ML | ADC sum |",
+        "|---|---|---|---|---|",
+    ]
+    for row in control["efficiency_at_rate"]:
+        if row["efficiency"] is None:
+            continue
+        lines.append(
+            f"| {row['rate_hz_per_apa']:g} | {row['signal']} | {row['efficiency']:.3f} "
+            f"({row['lo']:.3f}–{row['hi']:.3f}) | "
+            f"{_efficiency(summary, 'ml', row['rate_hz_per_apa'], row['signal'])} | "
+            f"{_efficiency(summary, 'adc_sum', row['rate_hz_per_apa'], row['signal'])} |"
+        )
+    return [
+        *lines,
+        "",
+        "Background rate for 90 % efficiency with the window ADC sum: "
+        + "; ".join(
+            f"{signal} {_interval(row)}"
+            for signal, row in control["rate_at_90pct_hz_per_apa"].items()
+        )
+        + " Hz/APA.",
+        "",
+    ]
+
+
+def _section_threshold_scan(summary: dict[str, Any]) -> list[str]:
+    if "efficiency_vs_energy" not in summary:
+        return []
+    lines = [
+        "## Single-electron threshold scan",
+        "",
+        "E50 from a binomial maximum-likelihood erf fit (plateau free); efficiencies with "
+        "Clopper–Pearson 68 % intervals. An event is found when one of its candidates "
+        "passes; each trigger at the E50 working point above.",
+        "",
+        "| E [MeV] | events | " + " | ".join(NAMES.values()) + " |",
+        "|---|---|" + "---|" * len(NAMES),
+    ]
+    scan = summary["efficiency_vs_energy"]
+    for i, first in enumerate(scan["ml"]):
+        cells = [
+            f"{scan[t][i]['efficiency']:.3f} ({scan[t][i]['lo']:.3f}–{scan[t][i]['hi']:.3f})"
+            for t in NAMES
         ]
-        for row in control["efficiency_at_rate"]:
-            if row["efficiency"] is None:
-                continue
-            lines.append(
-                f"| {row['rate_hz_per_apa']:g} | {row['signal']} | {row['efficiency']:.3f} "
-                f"({row['lo']:.3f}–{row['hi']:.3f}) | "
-                f"{_efficiency(summary, 'ml', row['rate_hz_per_apa'], row['signal'])} | "
-                f"{_efficiency(summary, 'adc_sum', row['rate_hz_per_apa'], row['signal'])} |"
-            )
-        lines += [
-            "",
-            "Background rate for 90 % efficiency with the window ADC sum: "
-            + "; ".join(
-                f"{signal} {_interval(row)}"
-                for signal, row in control["rate_at_90pct_hz_per_apa"].items()
-            )
-            + " Hz/APA.",
-            "",
-        ]
-    if "efficiency_vs_energy" in summary:
-        lines += [
-            "## Single-electron threshold scan",
-            "",
-            "E50 from a binomial maximum-likelihood erf fit (plateau free); efficiencies with "
-            "Clopper–Pearson 68 % intervals. An event is found when one of its candidates "
-            "passes; each trigger at the E50 working point above.",
-            "",
-            "| E [MeV] | events | " + " | ".join(NAMES.values()) + " |",
-            "|---|---|" + "---|" * len(NAMES),
-        ]
-        scan = summary["efficiency_vs_energy"]
-        for i, first in enumerate(scan["ml"]):
-            cells = [
-                f"{scan[t][i]['efficiency']:.3f} ({scan[t][i]['lo']:.3f}–{scan[t][i]['hi']:.3f})"
+        lines.append(f"| {first['energy_mev']:g} | {first['events']} | " + " | ".join(cells) + " |")
+    return [
+        *lines,
+        "",
+        "![efficiency](efficiency_vs_energy.png)",
+        "",
+        "![rates](rate_vs_efficiency.png)",
+        "",
+    ]
+
+
+def _section_burst(summary: dict[str, Any]) -> list[str]:
+    if "burst" not in summary:
+        return []
+    b = summary["burst"]
+    lines = [
+        "## Supernova-burst trigger",
+        "",
+        f"Candidates of a whole module ({b['apas_per_module']} APAs, "
+        f"{b['module_mass_t']:.0f} t) counted in a {b['window_s']:g} s window sliding by "
+        f"{b['step_s']:g} s. Simulated APAs are independent streams; the background "
+        f"count per window is Poisson with mean (rate per APA) × {b['apas_per_module']} × "
+        f"window, and the burst threshold is the smallest count whose Poisson tail gives "
+        f"≤ {b['fake_bursts_per_month']:g} fake bursts per month over month/step trials "
+        "(counted as independent: conservative). The tail is computed, not sampled. "
+        f"A burst at 10 kpc brings {b['events_in_window_10kpc']:.0f} νe-CC events into "
+        "the first window. Each trigger runs at the single-event working point (scanned "
+        f"over {summary['scenario_config']['working_point']['scan_rates_hz_per_apa']} Hz "
+        "per APA) that gives it the farthest 50 % reach on the tuning half's background "
+        "(chosen there, reported on the other half: no favour for a point whose reported "
+        "background fluctuated down). The module background per "
+        "window is measured on the reporting half with a 95 % interval; the burst "
+        "threshold is set from the interval's upper end, so the fake rate at that end is "
+        "≤ the target by construction (a bound, not a measurement) and the rate at the "
+        "measured mean is given beside it. Burst efficiency: exact compound-Poisson "
+        "curve from the measured candidates per SN event (line in the plot); points: "
+        f"pseudo-bursts ({b['toys']} per distance, with the per-event distribution's "
+        f"Dirichlet uncertainty). Milky Way: averaged over {b['milky_way_model']}.",
+        "",
+        "| trigger | SN events | per-event efficiency | candidates / event | "
+        "working point [Hz/APA] | bkg. / window (95 %) | burst threshold | "
+        "fake bursts / month at mean (bound) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, d in b["triggers"].items():
+        w = summary["background_per_window"][name]
+        lines.append(
+            f"| {NAMES[name]} | {d['sn_events']} | {_fmt(d['sn_event_efficiency'])} | "
+            f"{_fmt(d['candidates_per_sn_event'])} | "
+            f"{summary['reach_kpc'][name]['rate_hz_per_apa']:g} | "
+            f"{w['mean']:.4g} ({w['lo']:.4g}–{w['hi']:.4g}) | "
+            f"{d['burst_threshold_count']} | "
+            f"{summary['fake_bursts_per_month'][name]:.2g} "
+            f"(≤ {summary['fake_bursts_per_month_bound'][name]:.2g}) |"
+        )
+    lines += ["", "| kpc | " + " | ".join(NAMES.values()) + " |", "|---|" + "---|" * len(NAMES)]
+    distance = summary["efficiency_vs_distance"]
+    for i, first in enumerate(distance["ml"]):
+        lines.append(
+            f"| {first['kpc']:g} | "
+            + " | ".join(
+                f"{distance[t][i]['efficiency']:.3f} "
+                f"({distance[t][i]['lo']:.3f}–{distance[t][i]['hi']:.3f})"
                 for t in NAMES
-            ]
-            lines.append(
-                f"| {first['energy_mev']:g} | {first['events']} | " + " | ".join(cells) + " |"
             )
-        lines += ["", "![efficiency](efficiency_vs_energy.png)", ""]
-        lines += ["![rates](rate_vs_efficiency.png)", ""]
-    if "burst" in summary:
-        b = summary["burst"]
-        lines += [
-            "## Supernova-burst trigger",
-            "",
-            f"Candidates of a whole module ({b['apas_per_module']} APAs, "
-            f"{b['module_mass_t']:.0f} t) counted in a {b['window_s']:g} s window sliding by "
-            f"{b['step_s']:g} s. Simulated APAs are independent streams; the background "
-            f"count per window is Poisson with mean (rate per APA) × {b['apas_per_module']} × "
-            f"window, and the burst threshold is the smallest count whose Poisson tail gives "
-            f"≤ {b['fake_bursts_per_month']:g} fake bursts per month over month/step trials "
-            "(counted as independent: conservative). The tail is computed, not sampled. "
-            f"A burst at 10 kpc brings {b['events_in_window_10kpc']:.0f} νe-CC events into "
-            "the first window. Each trigger runs at the single-event working point (scanned "
-            f"over {summary['scenario_config']['working_point']['scan_rates_hz_per_apa']} Hz "
-            "per APA) that gives it the farthest 50 % reach on the tuning half's background "
-            "(chosen there, reported on the other half: no favour for a point whose reported "
-            "background fluctuated down). The module background per "
-            "window is measured on the reporting half with a 95 % interval; the burst "
-            "threshold is set from the interval's upper end, so the fake rate at that end is "
-            "≤ the target by construction (a bound, not a measurement) and the rate at the "
-            "measured mean is given beside it. Burst efficiency: exact compound-Poisson "
-            "curve from the measured candidates per SN event (line in the plot); points: "
-            f"pseudo-bursts ({b['toys']} per distance, with the per-event distribution's "
-            f"Dirichlet uncertainty). Milky Way: averaged over {b['milky_way_model']}.",
-            "",
-            "| trigger | SN events | per-event efficiency | candidates / event | "
-            "working point [Hz/APA] | bkg. / window (95 %) | burst threshold | "
-            "fake bursts / month at mean (bound) |",
-            "|---|---|---|---|---|---|---|---|",
-        ]
-        for name, d in b["triggers"].items():
-            w = summary["background_per_window"][name]
-            lines.append(
-                f"| {NAMES[name]} | {d['sn_events']} | {_fmt(d['sn_event_efficiency'])} | "
-                f"{_fmt(d['candidates_per_sn_event'])} | "
-                f"{summary['reach_kpc'][name]['rate_hz_per_apa']:g} | "
-                f"{w['mean']:.4g} ({w['lo']:.4g}–{w['hi']:.4g}) | "
-                f"{d['burst_threshold_count']} | "
-                f"{summary['fake_bursts_per_month'][name]:.2g} "
-                f"(≤ {summary['fake_bursts_per_month_bound'][name]:.2g}) |"
-            )
-        lines += ["", "| kpc | " + " | ".join(NAMES.values()) + " |", "|---|" + "---|" * len(NAMES)]
-        distance = summary["efficiency_vs_distance"]
-        for i, first in enumerate(distance["ml"]):
-            lines.append(
-                f"| {first['kpc']:g} | "
-                + " | ".join(
-                    f"{distance[t][i]['efficiency']:.3f} "
-                    f"({distance[t][i]['lo']:.3f}–{distance[t][i]['hi']:.3f})"
-                    for t in NAMES
-                )
-                + " |"
-            )
-        lines += ["", "![reach](snb_reach.png)", ""]
+            + " |"
+        )
+    return [*lines, "", "![reach](snb_reach.png)", ""]
+
+
+def _section_throughput(summary: dict[str, Any]) -> list[str]:
+    stream = summary["stream"]
+    cores = 1 / stream["fraction_of_real_time"] if stream["fraction_of_real_time"] else None
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in stream["stage_seconds"].items())
-    lines += [
+    return [
         "## Throughput and real time",
         "",
         f"The chain (TPG, clustering, input building, firmware emulator; the simulator "
@@ -345,6 +404,12 @@ def write(path: Path, summary: dict[str, Any]) -> Path:
         + (f"≈{MODULE_APAS * cores:,.0f} such cores" if cores else "n/a")
         + " for this chain in software — which is why it belongs in firmware.",
         "",
+    ]
+
+
+def _section_firmware(summary: dict[str, Any]) -> list[str]:
+    firmware = summary["firmware"]
+    return [
         "## Firmware budget",
         "",
         f"Clusters passing the pre-cut are scored: "
@@ -356,14 +421,7 @@ def write(path: Path, summary: dict[str, Any]) -> Path:
         f"{firmware['source']}.",
         *_resources_lines(firmware),
         "",
-        "## Versions",
-        "",
-        ", ".join(f"{k} {v}" for k, v in summary["versions"].items()),
-        "",
     ]
-    with atomic_path(path) as tmp:
-        tmp.write_text("\n".join(lines))
-    return path
 
 
 def _resources_lines(firmware: dict[str, Any]) -> list[str]:

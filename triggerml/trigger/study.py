@@ -37,6 +37,14 @@ from triggerml.trigger.tasks import APA_STRIDE, plan
 from triggerml.trigger.tasks import is_signal as tasks_is_signal
 
 SCHEMA_VERSION = 2
+BURST_KEYS = (
+    "reach_kpc",
+    "milky_way_efficiency",
+    "lmc_efficiency",
+    "background_per_window",
+    "fake_bursts_per_month",
+    "fake_bursts_per_month_bound",
+)
 TASK_FORMAT = 2  # task files' fields (2: clusters carry `end`, scores −inf below the pre-cut)
 
 
@@ -207,7 +215,6 @@ def summarize(resolved: Resolved, pooled: Pooled, out: Path) -> dict[str, Any]:
     per_apa = pooled.live_seconds / (scenario.apas * len(scenario.apa_kinds))
     floor = resolved.chain.precut_adc_sum
     evaluator = evaluator_of(resolved, pooled)
-    grouped = evaluator.c
     sn_events = pooled.events[figures.class_mask(pooled.events, SignalClass.SN_NUE_CC)]
     objective = evaluator.objective
     mass_shares = scenario.module_mass_shares()
@@ -217,7 +224,6 @@ def summarize(resolved: Resolved, pooled: Pooled, out: Path) -> dict[str, Any]:
         t: evaluator.measured_rate(evaluator.decision_metric(d), d.threshold)
         for t, d in decisions.items()
     }
-    samples_per_s = pooled.samples / pooled.chain_seconds if pooled.chain_seconds else 0.0
     clusters_per_s = _clusters_per_s(pooled, scenario)
     scored_per_s = _clusters_per_s(pooled, scenario, scored_only=True)
     summary: dict[str, Any] = {
@@ -232,26 +238,14 @@ def summarize(resolved: Resolved, pooled: Pooled, out: Path) -> dict[str, Any]:
         },
         "rate_at_90pct_hz_per_apa": {},
         "efficiency_at_rate": {},
-        "reach_kpc": dict.fromkeys(figures.TRIGGERS),
-        "milky_way_efficiency": dict.fromkeys(figures.TRIGGERS),
-        "lmc_efficiency": dict.fromkeys(figures.TRIGGERS),
-        "background_per_window": dict.fromkeys(figures.TRIGGERS),
-        "fake_bursts_per_month": dict.fromkeys(figures.TRIGGERS),
-        "fake_bursts_per_month_bound": dict.fromkeys(figures.TRIGGERS),
+        # the burst figures, filled by the snb_reach study (null per trigger without it)
+        **{key: dict.fromkeys(figures.TRIGGERS) for key in BURST_KEYS},
         "background_rate_hz_per_apa": {t: r.value for t, r in measured.items()},
         "background_rate_interval": {t: r.row() for t, r in measured.items()},
         "thresholds": {t: d.row() for t, d in decisions.items()},
         "e50_mev": dict.fromkeys(figures.TRIGGERS),
         "efficiency_vs_distance": {t: [] for t in figures.TRIGGERS},
-        "stream": {
-            "samples_per_s": samples_per_s,
-            "fraction_of_real_time": samples_per_s / apa_rate,
-            "apa_samples_per_s_real_time": apa_rate,
-            "stage_seconds": pooled.stage_seconds,
-            "chain_seconds": pooled.chain_seconds,
-            "simulate_seconds": pooled.simulate_seconds,
-            "samples": pooled.samples,
-        },
+        "stream": _stream_speed(pooled, apa_rate),
         "live_seconds_per_apa": per_apa,
         "module_shares": scenario.module_shares(),
         "module_mass_shares": mass_shares,
@@ -260,16 +254,7 @@ def summarize(resolved: Resolved, pooled: Pooled, out: Path) -> dict[str, Any]:
         "clusters_per_s_per_apa": clusters_per_s,
         "scored_clusters_per_s_per_apa": scored_per_s,
         "precut_adc_sum": resolved.chain.precut_adc_sum,
-        "candidates": {
-            **to_mapping(scenario.candidates),
-            "clusters": int(pooled.candidates.size),
-            "candidates_analysed": grouped.size,
-            "analysis_floor_adc_sum": floor,
-            "background_candidates": {
-                name: int(mask.sum())
-                for name, mask in zip(("tuning", "reporting"), evaluator.bkg, strict=True)
-            },
-        },
+        "candidates": _candidate_counts(scenario, pooled, evaluator, floor),
         "combined_grid": {
             "t_lo": evaluator.t_lo_grid,
             "t_hi": evaluator.t_hi_grid,
@@ -301,6 +286,36 @@ def summarize(resolved: Resolved, pooled: Pooled, out: Path) -> dict[str, Any]:
     summary["scenario_config"] = to_mapping(scenario)
     summary["created"] = now_iso()
     return summary
+
+
+def _stream_speed(pooled: Pooled, apa_rate: float) -> dict[str, Any]:
+    """The chain's speed against one APA's real-time readout (the simulator excluded)."""
+    samples_per_s = pooled.samples / pooled.chain_seconds if pooled.chain_seconds else 0.0
+    return {
+        "samples_per_s": samples_per_s,
+        "fraction_of_real_time": samples_per_s / apa_rate,
+        "apa_samples_per_s_real_time": apa_rate,
+        "stage_seconds": pooled.stage_seconds,
+        "chain_seconds": pooled.chain_seconds,
+        "simulate_seconds": pooled.simulate_seconds,
+        "samples": pooled.samples,
+    }
+
+
+def _candidate_counts(
+    scenario: StudyScenario, pooled: Pooled, evaluator: figures.Evaluator, floor: int
+) -> dict[str, Any]:
+    """The grouping's windows and what it made of the clusters."""
+    return {
+        **to_mapping(scenario.candidates),
+        "clusters": int(pooled.candidates.size),
+        "candidates_analysed": evaluator.c.size,
+        "analysis_floor_adc_sum": floor,
+        "background_candidates": {
+            name: int(mask.sum())
+            for name, mask in zip(("tuning", "reporting"), evaluator.bkg, strict=True)
+        },
+    }
 
 
 def _objective(scenario: StudyScenario, events: npt.NDArray) -> SignalClass | None:
