@@ -974,3 +974,40 @@ def test_card_fpga_cost_of_an_older_study_comes_from_its_firmware_if_built_from_
     assert same["resources_per_instance"] == expected
     assert same["source"].startswith("estimate (not synthesized; against 5 real HLS reports")
     assert _fpga(budget, {"firmware": str(firmware)}, "0" * 64) is None
+
+
+def test_card_takes_the_fpga_cost_of_a_build_of_its_weights(firmware: Path, tmp_path: Path) -> None:
+    """`triggerml card --firmware DIR`: the build's estimate (no synthesis here), labelled,
+    in the card and its Markdown; a build of other weights is refused in one line and the
+    card left as it was; neither option is a usage error."""
+    from conftest import run_cli
+
+    from triggerml.compile.estimate import estimate_build
+
+    card_path = tmp_path / "tpmlp.json"
+    card_path.write_text((REPO / "models" / "tpmlp.json").read_text())
+    done = run_cli("card", str(card_path), "--firmware", str(firmware))
+    assert done.returncode == 0, done.stderr
+    fpga = json.loads(card_path.read_text())["fpga"]
+    estimate = estimate_build(firmware)
+    assert fpga["resources_per_instance"] == {
+        k: row["used"] for k, row in estimate["resources"].items()
+    }
+    assert fpga["multiplications"] == estimate["multiplications"] > 0
+    assert fpga["latency_cycles"] == estimate["latency_cycles"]
+    assert fpga["source"].startswith("estimate (not synthesized; against 5 real HLS reports")
+    markdown = card_path.with_suffix(".md").read_text()
+    assert "## FPGA cost" in markdown
+    assert f"LUT {estimate['resources']['LUT']['used']}" in markdown
+    assert "Test split" in markdown
+    other = tmp_path / "roi32.json"
+    other.write_text((REPO / "models" / "roi32.json").read_text())
+    before = other.read_text()
+    refused = run_cli("card", str(other), "--firmware", str(firmware))
+    assert refused.returncode == 1
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert "built from other weights than roi32's card" in refused.stderr
+    assert other.read_text() == before
+    neither = run_cli("card", str(card_path))
+    assert neither.returncode == 2
+    assert "give --study DIR, --firmware DIR or both" in neither.stderr

@@ -115,25 +115,38 @@ def train(
 def card(
     card_json: Annotated[Path, typer.Argument(help="Model card JSON (models/<name>.json).")],
     study: Annotated[
-        Path, typer.Option("--study", help="Study folder of this model (its summary.json).")
-    ],
+        Path | None,
+        typer.Option("--study", help="Study folder of this model (its summary.json)."),
+    ] = None,
+    firmware: Annotated[
+        Path | None,
+        typer.Option("--firmware", help="Build folder of this model's weights (its cost)."),
+    ] = None,
 ) -> None:
     """Add the operating point measured on a validation stream (a study of this model) to
-    its card: efficiency at 0.1 and 1 Hz per APA with intervals and the exposure behind it."""
+    its card — efficiency at 0.1 and 1 Hz per APA with intervals and the exposure behind it —
+    and/or the FPGA cost of a build of its weights (synthesis report, else the estimate)."""
     import json
 
+    from triggerml.config import UsageError
     from triggerml.io import atomic_path, write_json
-    from triggerml.nn.card import validation
+    from triggerml.nn.card import build_cost, validation
     from triggerml.nn.train import card_markdown
 
-    summary_path = study / "summary.json"
-    for path, what in ((card_json, "model card"), (summary_path, "study summary")):
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} not found: give an existing {what}")
+    if study is None and firmware is None:
+        raise UsageError("give --study DIR, --firmware DIR or both")
+    if not card_json.is_file():
+        raise FileNotFoundError(f"{card_json} not found: give an existing model card")
     model_card = json.loads(card_json.read_text())
-    model_card["validation"] = validation(
-        model_card, json.loads(summary_path.read_text()), summary_path
-    )
+    if study is not None:
+        summary_path = study / "summary.json"
+        if not summary_path.is_file():
+            raise FileNotFoundError(f"{summary_path} not found: give an existing study summary")
+        model_card["validation"] = validation(
+            model_card, json.loads(summary_path.read_text()), summary_path
+        )
+    if firmware is not None:
+        model_card["fpga"] = build_cost(model_card, firmware)
     write_json(card_json, model_card)
     markdown = card_json.with_suffix(".md")
     with atomic_path(markdown) as tmp:

@@ -169,3 +169,79 @@ def validation_markdown(card: dict[str, Any]) -> str:
             f"{fpga['source']}.",
         ]
     return "\n".join(lines) + "\n"
+
+
+def build_cost(card: dict[str, Any], firmware: Path) -> dict[str, Any]:
+    """The card's ``fpga`` section from a build of its weights: the HLS report when the build
+    was synthesized, else the estimate every build stores (labelled as such)."""
+    manifest_path = firmware / "manifest.json"
+    if not manifest_path.is_file():
+        raise CardError(f"{firmware} is not a triggerml build folder (no manifest.json)")
+    manifest = json.loads(manifest_path.read_text())
+    if manifest.get("source", {}).get("sha256") != card.get("weights", {}).get("sha256"):
+        raise CardError(
+            f"{firmware} was built from other weights than {card['name']}'s card: rebuild "
+            f"with `triggerml build models/{card['name']}.h5 --out {firmware}`"
+        )
+    report_path = firmware / "report.json"
+    if report_path.is_file():
+        report = json.loads(report_path.read_text())
+        table = report.get("resources_vsynth") or report["resources"]
+        return {
+            "firmware": str(firmware),
+            "source": "report.json (HLS synthesis)",
+            "part": report.get("part"),
+            "clock_ns": manifest.get("clock_ns"),
+            "latency_cycles": report["latency_cycles"]["worst"],
+            "interval_cycles": report["interval_cycles"]["max"],
+            "multiplications": None,
+            "resources_per_instance": {k: row.get("used") for k, row in table.items()},
+            "percent_of_part": {
+                k: (
+                    100 * row["used"] / row["available"]
+                    if row.get("used") is not None and row.get("available")
+                    else None
+                )
+                for k, row in table.items()
+            },
+        }
+    estimate = manifest.get("estimate")
+    if not estimate:
+        from triggerml.compile.estimate import estimate_build
+
+        estimate = estimate_build(firmware)
+    return {
+        "firmware": str(firmware),
+        "source": f"estimate (not synthesized; {estimate['error_band']})",
+        "part": estimate.get("part"),
+        "clock_ns": estimate.get("clock_ns"),
+        "latency_cycles": estimate["latency_cycles"],
+        "interval_cycles": estimate["interval_cycles"],
+        "multiplications": estimate["multiplications"],
+        "resources_per_instance": {k: row["used"] for k, row in estimate["resources"].items()},
+        "percent_of_part": {k: row["percent"] for k, row in estimate["resources"].items()},
+    }
+
+
+def fpga_markdown(card: dict[str, Any]) -> str:
+    """The card's FPGA-cost section ('' without one)."""
+    fpga = card.get("fpga")
+    if not fpga:
+        return ""
+    percent = fpga.get("percent_of_part") or {}
+    used = ", ".join(
+        f"{k} {n}" + (f" ({percent[k]:.3g} % of the part)" if percent.get(k) is not None else "")
+        for k, n in fpga["resources_per_instance"].items()
+    )
+    mults = (
+        f"; {fpga['multiplications']:,} multiplications per inference by weights other than "
+        "0 and ±2ᵏ (the others are wires and shifts)"
+        if fpga.get("multiplications") is not None
+        else ""
+    )
+    return (
+        "## FPGA cost\n\n"
+        f"Build `{fpga['firmware']}` (part `{fpga['part']}`, {fpga['clock_ns']} ns clock): per "
+        f"instance {used}; latency {fpga['latency_cycles']} cycles, interval "
+        f"{fpga['interval_cycles']} cycles{mults} — {fpga['source']}.\n"
+    )

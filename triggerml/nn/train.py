@@ -19,7 +19,7 @@ import numpy.typing as npt
 
 from triggerml.config import to_mapping
 from triggerml.io import atomic_path, now_iso, sha256_file, write_json
-from triggerml.nn.card import validation_markdown
+from triggerml.nn.card import fpga_markdown, validation_markdown
 from triggerml.nn.dataset import Dataset, load_dataset
 from triggerml.nn.metrics import efficiency_at_rejection, roc_auc
 from triggerml.nn.zoo import ModelConfig, build_model, count_multiplications
@@ -347,7 +347,8 @@ def card_markdown(card: dict[str, Any]) -> str:
         if side
         else ""
     )
-    return f"""# Model card: {card["name"]}
+    return (
+        f"""# Model card: {card["name"]}
 
 {card["description"]}
 
@@ -380,7 +381,10 @@ Efficiency vs true electron energy at 99.9 % background rejection (score >
 
 Weights: `{card["weights"]["path"]}` (sha256 `{card["weights"]["sha256"][:12]}…`); every figure
 above comes from the training run recorded in `{card["name"]}.json` ({card["created"]}).
-""" + ("\n" + validation_markdown(card) if card.get("validation") else "")
+"""
+        + ("\n" + validation_markdown(card) if card.get("validation") else "")
+        + ("\n" + fpga_markdown(card) if card.get("fpga") else "")
+    )
 
 
 def plot_efficiency(evaluation: Evaluation, out: Path, name: str) -> None:
