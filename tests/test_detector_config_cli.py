@@ -82,8 +82,20 @@ def test_conditions_change_the_data() -> None:
     assert drift == pytest.approx(2000.0 * seconds, abs=3)
 
 
+def test_renamed_noise_keys_still_read_with_a_warning() -> None:
+    """The coherent-noise keys were burst_* (read as supernova bursts): the old spelling
+    still loads, with a DeprecationWarning naming the new key; both at once is an error."""
+    from triggerml.config import ConfigError, from_mapping
+
+    with pytest.warns(DeprecationWarning, match="'conditions.burst_rate_hz' is now"):
+        old = from_mapping(Conditions, {"burst_rate_hz": 2.0}, "conditions")
+    assert old == Conditions(coherent_noise_rate_hz=2.0)
+    with pytest.raises(ConfigError, match="both given"):
+        from_mapping(Conditions, {"burst_rate_hz": 2.0, "coherent_noise_rate_hz": 1.0})
+
+
 def test_coherent_bursts_hit_one_group() -> None:
-    conditions = Conditions(burst_rate_hz=2000.0, burst_amplitude_adc=400.0)
+    conditions = Conditions(coherent_noise_rate_hz=2000.0, coherent_noise_amplitude_adc=400.0)
     readout = Readout(pedestal_spread_adc_12bit=0.0)
     scenario = DetectorScenario(
         seconds=0.01, backgrounds=dict(QUIET), readout=readout, conditions=conditions

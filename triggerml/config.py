@@ -60,6 +60,7 @@ def from_mapping(cls: type[T], data: Any, where: str = "") -> T:
         raise ConfigError(f"{where or cls.__name__} must be a mapping, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    data = _renamed(cls, data, where)
     unknown = sorted(set(data) - set(fields))
     if unknown:
         key = f"{where}.{unknown[0]}" if where else str(unknown[0])
@@ -79,6 +80,28 @@ def from_mapping(cls: type[T], data: Any, where: str = "") -> T:
         except ConfigError as error:
             raise ConfigError(f"{where}.{error}" if where else str(error)) from None
     return obj
+
+
+def _renamed(cls: type, data: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+    """Keys a config class has renamed (its ``RENAMED_KEYS``: old → new) still read, with a
+    DeprecationWarning naming the new key; both spellings at once is an error."""
+    renamed: dict[str, str] = getattr(cls, "RENAMED_KEYS", {})
+    old_keys = [key for key in renamed if key in data]
+    if not old_keys:
+        return data
+    import warnings
+
+    data = dict(data)
+    for old in old_keys:
+        new = renamed[old]
+        path = f"{where}.{old}" if where else old
+        if new in data:
+            raise ConfigError(f"{path} and its new name {new!r} are both given: keep {new!r}")
+        warnings.warn(
+            f"config key {path!r} is now {new!r}: rename it", DeprecationWarning, stacklevel=3
+        )
+        data[new] = data.pop(old)
+    return data
 
 
 def to_mapping(obj: Any) -> Any:

@@ -29,8 +29,8 @@ def apply_after_digitization(
     start_tick: int,
     rng: np.random.Generator,
 ) -> list[tuple[int, int, int]]:
-    """Dead channels, stuck bits and coherent bursts, in place; returns the bursts
-    (first channel, start tick, length) so the truth can record them."""
+    """Dead channels, stuck bits and coherent-noise bursts, in place; returns the noise
+    bursts (first channel, start tick, length) so the truth can record them."""
     c = scenario.conditions
     adc_max = scenario.readout.adc_max
     if c.dead_channels:
@@ -44,20 +44,22 @@ def apply_after_digitization(
             c.stuck_bits_value & c.stuck_bits_mask
         )
         adc[rows] = np.where(hit, stuck, block)
-    bursts: list[tuple[int, int, int]] = []
-    if c.burst_rate_hz > 0:
+    noise_bursts: list[tuple[int, int, int]] = []
+    if c.coherent_noise_rate_hz > 0:
         seconds = adc.shape[1] * scenario.readout.tick_ns * 1e-9
         group = scenario.readout.coherent_group
-        for _ in range(rng.poisson(c.burst_rate_hz * seconds)):
+        for _ in range(rng.poisson(c.coherent_noise_rate_hz * seconds)):
             first = int(rng.integers(0, adc.shape[0] // group)) * group
             t0 = int(rng.integers(0, adc.shape[1]))
-            length = min(c.burst_duration_ticks, adc.shape[1] - t0)
+            length = min(c.coherent_noise_duration_ticks, adc.shape[1] - t0)
             t = np.arange(length)
-            wave = c.burst_amplitude_adc * np.sin(2 * np.pi * t / 25.0) * np.exp(-t / length)
+            wave = (
+                c.coherent_noise_amplitude_adc * np.sin(2 * np.pi * t / 25.0) * np.exp(-t / length)
+            )
             group_rows = slice(first, min(first + group, adc.shape[0]))
             block = adc[group_rows, t0 : t0 + length].astype(np.int32) + np.rint(wave).astype(
                 np.int32
             )
             adc[group_rows, t0 : t0 + length] = np.clip(block, 0, adc_max)
-            bursts.append((first, start_tick + t0, length))
-    return bursts
+            noise_bursts.append((first, start_tick + t0, length))
+    return noise_bursts

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from triggerml.config import ConfigError, require
 
@@ -270,15 +270,26 @@ class Conditions:
     stuck_bits_value: int = 0x3F
     stuck_fraction: float = 0.1  # fraction of samples showing the stuck code
     pedestal_drift_adc_per_s: float = 0.0
-    burst_rate_hz: float = 0.0  # coherent-noise bursts per APA
-    burst_amplitude_adc: float = 100.0
-    burst_duration_ticks: int = 200
+    coherent_noise_rate_hz: float = 0.0  # coherent-noise bursts per APA (not supernovae)
+    coherent_noise_amplitude_adc: float = 100.0  # a damped 25-tick sine on a channel group
+    coherent_noise_duration_ticks: int = 200
+
+    # the old spellings (their "burst" read as a supernova burst), still accepted
+    RENAMED_KEYS: ClassVar[dict[str, str]] = {
+        "burst_rate_hz": "coherent_noise_rate_hz",
+        "burst_amplitude_adc": "coherent_noise_amplitude_adc",
+        "burst_duration_ticks": "coherent_noise_duration_ticks",
+    }
 
     def validate(self) -> None:
         require(self.noisy_factor >= 1, "noisy_factor", "must be at least 1")
         require(0 <= self.stuck_fraction <= 1, "stuck_fraction", "must be in [0, 1]")
-        require(self.burst_rate_hz >= 0, "burst_rate_hz", "must not be negative")
-        require(self.burst_duration_ticks > 0, "burst_duration_ticks", "must be positive")
+        require(self.coherent_noise_rate_hz >= 0, "coherent_noise_rate_hz", "must not be negative")
+        require(
+            self.coherent_noise_duration_ticks > 0,
+            "coherent_noise_duration_ticks",
+            "must be positive",
+        )
 
 
 APA_STRIDE = 1000  # multi-APA runs number the APAs of the k-th kind listed from k × APA_STRIDE
