@@ -127,11 +127,3 @@ def load_npy(path: Path, option: str) -> Any:
 def log_beside(out: Path) -> Path:
     """Where a command's third-party messages go: OUT.log beside its output folder."""
     return out.parent / f"{out.name}.log"
-
-
-def as_settings(config: object) -> dict[str, object]:
-    from triggerml.config import to_mapping
-
-    mapping = to_mapping(config)
-    assert isinstance(mapping, dict)
-    return mapping

@@ -7,7 +7,7 @@ from __future__ import annotations
 import platform
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -136,12 +136,11 @@ def sources(
 ) -> None:
     """Every background source alone in a central and an outer APA: rates, visible energy."""
     from rich.progress import Progress
-    from rich.table import Table
 
     from triggerml.config import UsageError
     from triggerml.detector.catalogue import SOURCES
     from triggerml.detector.config import load_scenario
-    from triggerml.detector.survey import THRESHOLDS_MEV, survey, write
+    from triggerml.detector.survey import survey, write
     from triggerml.io import check_output_folder
 
     if seconds <= 0:
@@ -161,52 +160,7 @@ def sources(
             on_step=lambda name: progress.update(task, advance=1, description=f"sources: {name}"),
         )
     write(document, out)
-    table = Table(title=f"backgrounds per APA ({config.name}): central / outer, Hz")
-    for column in (
-        "source",
-        "location",
-        "activity",
-        "rate",
-        *(f"≥{t} MeV" for t in THRESHOLDS_MEV),
-    ):
-        table.add_column(column, justify="left" if column in ("source", "location") else "right")
-    for record in document["sources"]:
-        rate = record["rate_hz_per_apa"]
-        visible = record["rate_visible_above_mev"]
-        table.add_row(
-            record["name"],
-            record["location"],
-            f"{record['activity']:.3g} {record['activity_unit']}",
-            f"{rate['central']:.3g} / {rate['outer']:.3g}",
-            *(
-                f"{visible[str(t)]['central']:.2g} / {visible[str(t)]['outer']:.2g}"
-                for t in THRESHOLDS_MEV
-            ),
-        )
-        for isotope, split in record.get("by_isotope", {}).items():
-            above = split["rate_visible_above_mev"]
-            table.add_row(
-                f"  on {isotope}",
-                "",
-                "",
-                f"{split['events']['central']} / {split['events']['outer']} ev.",
-                *(
-                    f"{above[str(t)]['central']['value']:.2g} / "
-                    f"{above[str(t)]['outer']['value']:.2g}"
-                    for t in THRESHOLDS_MEV
-                ),
-            )
-    pileup = document["pileup"]["rate_visible_above_mev"]
-    table.add_row(
-        "pile-up",
-        "all",
-        "",
-        "",
-        *(
-            f"{pileup[str(t)]['central']:.2g} / {pileup[str(t)]['outer']:.2g}"
-            for t in THRESHOLDS_MEV
-        ),
-    )
+    table = _sources_table(document, config.name)
     console.print(table)
     module = document["module"]
     sn = document["sn_nue_cc"]
@@ -329,3 +283,58 @@ def tpg_efficiency(
                 f"{e0:5.2f}–{e1:5.2f} MeV: {k:4d}/{n:4d} = {k / n:.3f} [{low:.3f}, {high:.3f}]"
             )
     console.print(f"wrote {out}")
+
+
+def _sources_table(document: dict, name: str) -> Any:
+    """The survey as a table: each source's activity, rate and visible rates per APA kind."""
+    from rich.table import Table
+
+    from triggerml.detector.survey import THRESHOLDS_MEV
+
+    table = Table(title=f"backgrounds per APA ({name}): central / outer, Hz")
+    for column in (
+        "source",
+        "location",
+        "activity",
+        "rate",
+        *(f"≥{t} MeV" for t in THRESHOLDS_MEV),
+    ):
+        table.add_column(column, justify="left" if column in ("source", "location") else "right")
+    for record in document["sources"]:
+        rate = record["rate_hz_per_apa"]
+        visible = record["rate_visible_above_mev"]
+        table.add_row(
+            record["name"],
+            record["location"],
+            f"{record['activity']:.3g} {record['activity_unit']}",
+            f"{rate['central']:.3g} / {rate['outer']:.3g}",
+            *(
+                f"{visible[str(t)]['central']:.2g} / {visible[str(t)]['outer']:.2g}"
+                for t in THRESHOLDS_MEV
+            ),
+        )
+        for isotope, split in record.get("by_isotope", {}).items():
+            above = split["rate_visible_above_mev"]
+            table.add_row(
+                f"  on {isotope}",
+                "",
+                "",
+                f"{split['events']['central']} / {split['events']['outer']} ev.",
+                *(
+                    f"{above[str(t)]['central']['value']:.2g} / "
+                    f"{above[str(t)]['outer']['value']:.2g}"
+                    for t in THRESHOLDS_MEV
+                ),
+            )
+    pileup = document["pileup"]["rate_visible_above_mev"]
+    table.add_row(
+        "pile-up",
+        "all",
+        "",
+        "",
+        *(
+            f"{pileup[str(t)]['central']:.2g} / {pileup[str(t)]['outer']:.2g}"
+            for t in THRESHOLDS_MEV
+        ),
+    )
+    return table

@@ -11,7 +11,6 @@ from rich.table import Table
 from triggerml.cli._app import (
     EXIT_FAILURE,
     app,
-    as_settings,
     console,
     err_console,
     load_npy,
@@ -53,43 +52,23 @@ def build_command(
     ] = False,
 ) -> None:
     """Model → hls4ml HLS project, C simulation compared with QKeras, manifest.json."""
-    import dataclasses
     import warnings
 
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    from triggerml.compile.build import Backend, BuildConfig, BuildWarning, IoType, Strategy, build
-    from triggerml.config import from_mapping, load_yaml
+    from triggerml.compile.build import BuildWarning, build, build_config_from
 
-    for flag, value, kind in (
-        ("--backend", backend, Backend),
-        ("--io-type", io_type, IoType),
-        ("--strategy", strategy, Strategy),
-    ):
-        if value is not None and value not in {m.value for m in kind}:
-            valid = ", ".join(m.value for m in kind)
-            raise UsageError(f"{flag} must be one of {valid}, not {value!r}")
-    if reuse_factor is not None and reuse_factor < 1:
-        raise UsageError(f"--reuse-factor must be at least 1, got {reuse_factor}")
-
-    settings = load_yaml(config) if config is not None else {}
-    base = from_mapping(BuildConfig, settings)
-    overrides = {
-        key: value
-        for key, value in {
-            "backend": backend,
-            "io_type": io_type,
-            "strategy": strategy,
-            "reuse_factor": reuse_factor,
-            "part": part,
-            "clock_ns": clock_ns,
-            "events": events,
-        }.items()
-        if value is not None
-    }
-    if no_csim:
-        overrides["csim"] = False
-    build_config = from_mapping(BuildConfig, {**as_settings(base), **overrides})
+    build_config = build_config_from(
+        config,
+        backend=backend,
+        io_type=io_type,
+        strategy=strategy,
+        reuse_factor=reuse_factor,
+        part=part,
+        clock_ns=clock_ns,
+        events=events,
+        csim=False if no_csim else None,
+    )
     with (
         captured(log_beside(out), (console, err_console), verbose),
         warnings.catch_warnings(record=True) as caught,
@@ -109,26 +88,31 @@ def build_command(
     for warning in caught:
         if issubclass(warning.category, BuildWarning):
             err_console.print(f"warning: {warning.message}", markup=False, soft_wrap=True)
-    _ = dataclasses
+    _print_build(manifest, out)
+
+
+def _print_build(manifest: dict, out: Path) -> None:
+    """The steps' times and the C-sim verdict; exit 1 when the C simulation failed."""
     steps = ", ".join(
         f"{s['name']} skipped" if s["verdict"] == "skipped" else f"{s['name']} {s['seconds']:.1f} s"
         for s in manifest["steps"]
     )
     console.print(f"wrote {out}: {steps}")
     csim = manifest.get("csim")
-    if csim is not None:
-        reference = csim.get("reference", "QKeras")
-        summary, table_note = csim_summary(csim)
-        console.print(summary, markup=False)
-        if table_note:
-            err_console.print(f"warning: {table_note}", markup=False, soft_wrap=True)
-        if any(step["verdict"] == "fail" for step in manifest["steps"]):
-            err_console.print(
-                f"error: C simulation differs from {reference} on {csim['mismatches']}"
-                f" events: see {out}/manifest.json",
-                markup=False,
-            )
-            raise typer.Exit(EXIT_FAILURE)
+    if csim is None:
+        return
+    reference = csim.get("reference", "QKeras")
+    summary, table_note = csim_summary(csim)
+    console.print(summary, markup=False)
+    if table_note:
+        err_console.print(f"warning: {table_note}", markup=False, soft_wrap=True)
+    if any(step["verdict"] == "fail" for step in manifest["steps"]):
+        err_console.print(
+            f"error: C simulation differs from {reference} on {csim['mismatches']}"
+            f" events: see {out}/manifest.json",
+            markup=False,
+        )
+        raise typer.Exit(EXIT_FAILURE)
 
 
 TABLE_DIFFERENCE_WARNING = 0.01  # outputs after a final lookup table this far off: say why

@@ -85,6 +85,25 @@ class BuildConfig:
             require(self.clock_ns > 0, "clock_ns", "must be positive")
 
 
+def build_config_from(config: str | Path | None = None, **options: Any) -> BuildConfig:
+    """A build's settings: ``config`` (build.yaml: options and hls4ml's sections), then
+    each option given (None: not given) on top — what ``triggerml build`` runs."""
+    from triggerml.config import UsageError, from_mapping, load_yaml, to_mapping
+
+    for flag, kind in (("backend", Backend), ("io_type", IoType), ("strategy", Strategy)):
+        value = options.get(flag)
+        if value is not None and value not in {m.value for m in kind}:
+            valid = ", ".join(m.value for m in kind)
+            name = "--" + flag.replace("_", "-")
+            raise UsageError(f"{name} must be one of {valid}, not {value!r}")
+    reuse = options.get("reuse_factor")
+    if reuse is not None and reuse < 1:
+        raise UsageError(f"--reuse-factor must be at least 1, got {reuse}")
+    base = from_mapping(BuildConfig, load_yaml(config) if config is not None else {})
+    given = {key: value for key, value in options.items() if value is not None}
+    return from_mapping(BuildConfig, {**to_mapping(base), **given})
+
+
 @dataclass
 class BuildState:
     """What the steps hand to each other."""

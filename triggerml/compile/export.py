@@ -114,128 +114,179 @@ def _int_attrs(layer: Any, keys: tuple[str, ...]) -> dict[str, int]:
     return {key: int(value) for key, value in values.items() if value is not None}
 
 
-def _layer(layer: Any, project: Path, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    kind = layer.class_name
+Arrays = dict[str, np.ndarray]
+
+
+def _layer(layer: Any, project: Path, arrays: Arrays) -> dict[str, Any]:
+    """A layer's emulation-graph record (its weights into ``arrays``), by its hls4ml class
+    through :data:`EXPORTERS`."""
     out_var = layer.get_output_variable()
     record: dict[str, Any] = {
         "name": layer.name,
-        "class": kind,
+        "class": layer.class_name,
         "inputs": list(layer.inputs),
         "outputs": list(layer.outputs),  # what readers name (a Clone has several)
         "result_t": _type(out_var.type.precision),
         "shape": [int(d) for d in out_var.shape],
     }
-    if kind == "Input":
-        return record
-    if kind in ("PointwiseConv1D", "PointwiseConv2D"):  # 1×1 kernels: the same arithmetic
-        kind = record["class"] = kind.replace("Pointwise", "")
+    exporter = EXPORTERS.get(layer.class_name)
+    if exporter is None or (
+        layer.class_name == "ParametrizedActivation"
+        and str(layer.get_attr("activation")).lower() != "elu"
+    ):
+        raise ExportError(
+            f"layer {layer.name!r} ({layer.class_name}) is not emulated yet; emulated: "
+            + ", ".join(EXPORTERS)
+            + " (activations: linear, relu, sigmoid, softmax, elu, hard sigmoid/tanh; "
+            "merges: add, subtract, multiply, average, maximum, minimum)"
+        )
+    exporter(layer, record, project, arrays)
+    return record
+
+
+def _as_is(layer: Any, record: dict[str, Any], project: Path, arrays: Arrays) -> None:
+    """Input, Reshape, Flatten, Clone (io_stream's copies for branches): shape and type."""
+
+
+def _matmul(layer: Any, record: dict[str, Any], project: Path, arrays: Arrays) -> None:
+    """Dense, Conv1D/2D (and the pointwise 1×1 convolutions: the same arithmetic)."""
+    kind = record["class"] = layer.class_name.replace("Pointwise", "")
+    if kind != layer.class_name:
         record["hls_class"] = layer.class_name
-    if kind in ("Dense", "Conv1D", "Conv2D"):
-        weight = layer.weights["weight"]
-        bias = layer.weights["bias"]
-        weight_t = parse_type(_type(weight.type.precision))
-        bias_t = parse_type(_type(bias.type.precision))
-        n_weights = int(np.prod(weight.shape))
-        record.update(
-            accum_t=_attr_type(layer, "accum_t"),
-            weight_t=str(weight_t),
-            bias_t=str(bias_t),
-            weight_shape=[int(d) for d in weight.shape],
-            strategy=str(layer.get_attr("strategy") or "latency"),
-            # the Resource strategy stores weights transposed: (n_out, …) first
-            weights_transposed=bool(layer.get_attr("_weights_transposed") or False),
-        )
-        arrays[f"{layer.name}/weight"] = _read_weights(project, weight.name, weight_t, n_weights)
-        arrays[f"{layer.name}/bias"] = _read_weights(
-            project, bias.name, bias_t, int(np.prod(bias.shape))
-        )
-        input_shape = [int(d) for d in layer.get_input_variable().shape]
-        record["input_shape"] = input_shape
-        if kind != "Dense":
-            record.update(_int_attrs(layer, CONV_ATTRS))
-        return record
-    if kind == "HardActivation":  # quantized_tanh / quantized_sigmoid in hls4ml
-        record["class"] = "Activation"
-        record["activation"] = str(layer.get_attr("activation")).lower()
-        for name in ("slope", "shift"):
-            record[name] = float(layer.get_attr(name))
-            record[f"{name}_t"] = _attr_type(layer, f"{name}_t") or cpp_spelling(
-                layer.get_attr(f"{name}_prec")
-            )
-        return record
-    if kind == "Softmax":
-        record["class"] = "Activation"
-        record["activation"] = "softmax"
-        record.update(_softmax_config(layer, project))
-        return record
-    if kind == "Activation":
-        record["activation"] = str(layer.get_attr("activation")).lower()
-        record["table_t"] = _attr_type(layer, "table_t")
-        record["table_size"] = layer.get_attr("table_size")
-        return record
-    if kind == "ParametrizedActivation" and str(layer.get_attr("activation")).lower() == "elu":
-        record["class"] = "Activation"
-        record["activation"] = "elu"
-        record["table_t"] = _attr_type(layer, "table_t")
-        record["table_size"] = layer.get_attr("table_size")
-        record["alpha"] = float(layer.get_attr("activ_param"))  # the C++ literal passed
-        record["param_t"] = _attr_type(layer, "param_t")
-        return record
-    if kind == "BatchNormalization":
-        scale, bias = layer.weights["scale"], layer.weights["bias"]
-        scale_t = parse_type(_type(scale.type.precision))
-        bias_t = parse_type(_type(bias.type.precision))
-        record.update(
-            scale_t=str(scale_t), bias_t=str(bias_t), n_filt=int(layer.get_attr("n_filt") or -1)
-        )
-        arrays[f"{layer.name}/scale"] = _read_weights(
-            project, scale.name, scale_t, int(np.prod(scale.shape))
-        )
-        arrays[f"{layer.name}/bias"] = _read_weights(
-            project, bias.name, bias_t, int(np.prod(bias.shape))
-        )
-        return record
-    if kind in ("GlobalPooling1D", "GlobalPooling2D"):
-        record["pool_op"] = str(layer.get_attr("pool_op"))
-        record["accum_t"] = _attr_type(layer, "accum_t")
-        record["input_shape"] = [int(d) for d in layer.get_input_variable().shape]
-        return record
-    if kind in ("Pooling1D", "Pooling2D"):
-        record["pool_op"] = str(layer.get_attr("pool_op"))
-        record["accum_t"] = _attr_type(layer, "accum_t")
-        record["count_pad"] = bool(layer.get_attr("count_pad") or False)
-        record.update(_int_attrs(layer, POOL_ATTRS))
-        if kind == "Pooling1D":  # hls4ml calls the widths n_in / n_out here
-            record.setdefault("in_width", record.get("n_in"))
-            record.setdefault("out_width", record.get("n_out"))
-        record["input_shape"] = [int(d) for d in layer.get_input_variable().shape]
-        return record
-    if kind in ("Reshape", "Flatten", "Clone"):  # Clone: io_stream copies for branches
-        return record
-    if kind in ("Merge", "Concatenate"):
-        record["op"] = str(layer.get_attr("op") or kind).lower()
-        record["axis"] = int(layer.get_attr("axis") if layer.get_attr("axis") is not None else -1)
-        record["input_shapes"] = [
-            [int(d) for d in layer.get_input_variable(name).shape] for name in layer.inputs
-        ]
-        return record
-    if kind == "Resize":  # UpSampling1D/2D
-        record["algorithm"] = str(layer.get_attr("algorithm"))
-        record.update(
-            _int_attrs(layer, ("in_height", "in_width", "out_height", "out_width", "n_chan"))
-        )
-        return record
-    if kind in ("ZeroPadding1D", "ZeroPadding2D"):  # io_stream makes padding explicit
-        record.update(_int_attrs(layer, ("pad_top", "pad_bottom", "pad_left", "pad_right")))
-        record["input_shape"] = [int(d) for d in layer.get_input_variable().shape]
-        return record
-    raise ExportError(
-        f"layer {layer.name!r} ({kind}) is not emulated yet; emulated: Input, "
-        "Dense, Conv1D, Conv2D, Activation (linear, relu, sigmoid, softmax, elu, hard "
-        "sigmoid/tanh), BatchNormalization, "
-        "Pooling1D/2D, GlobalPooling1D/2D, Reshape, ZeroPadding1D/2D, Resize (nearest), Merge "
-        "(add, subtract, multiply, average, maximum, minimum), Concatenate"
+    weight = layer.weights["weight"]
+    bias = layer.weights["bias"]
+    weight_t = parse_type(_type(weight.type.precision))
+    bias_t = parse_type(_type(bias.type.precision))
+    n_weights = int(np.prod(weight.shape))
+    record.update(
+        accum_t=_attr_type(layer, "accum_t"),
+        weight_t=str(weight_t),
+        bias_t=str(bias_t),
+        weight_shape=[int(d) for d in weight.shape],
+        strategy=str(layer.get_attr("strategy") or "latency"),
+        # the Resource strategy stores weights transposed: (n_out, …) first
+        weights_transposed=bool(layer.get_attr("_weights_transposed") or False),
     )
+    arrays[f"{layer.name}/weight"] = _read_weights(project, weight.name, weight_t, n_weights)
+    arrays[f"{layer.name}/bias"] = _read_weights(
+        project, bias.name, bias_t, int(np.prod(bias.shape))
+    )
+    record["input_shape"] = [int(d) for d in layer.get_input_variable().shape]
+    if kind != "Dense":
+        record.update(_int_attrs(layer, CONV_ATTRS))
+
+
+def _hard_activation(layer: Any, record: dict[str, Any], project: Path, arrays: Arrays) -> None:
+    """quantized_tanh / quantized_sigmoid in hls4ml: slope and shift."""
+    record["class"] = "Activation"
+    record["activation"] = str(layer.get_attr("activation")).lower()
+    for name in ("slope", "shift"):
+        record[name] = float(layer.get_attr(name))
+        record[f"{name}_t"] = _attr_type(layer, f"{name}_t") or cpp_spelling(
+            layer.get_attr(f"{name}_prec")
+        )
+
+
+def _softmax(layer: Any, record: dict[str, Any], project: Path, arrays: Arrays) -> None:
+    record["class"] = "Activation"
+    record["activation"] = "softmax"
+    record.update(_softmax_config(layer, project))
+
+
+def _activation(layer: Any, record: dict[str, Any], project: Path, arrays: Arrays) -> None:
+    record["activation"] = str(layer.get_attr("activation")).lower()
+    record["table_t"] = _attr_type(layer, "table_t")
+    record["table_size"] = layer.get_attr("table_size")
+
+
+def _elu(layer: Any, record: dict[str, Any], project: Path, arrays: Arrays) -> None:
+    """hls4ml's ParametrizedActivation, ELU only (checked by the caller)."""
+    record["class"] = "Activation"
+    record["activation"] = "elu"
+    record["table_t"] = _attr_type(layer, "table_t")
+    record["table_size"] = layer.get_attr("table_size")
+    record["alpha"] = float(layer.get_attr("activ_param"))  # the C++ literal passed
+    record["param_t"] = _attr_type(layer, "param_t")
+
+
+def _batchnorm(layer: Any, record: dict[str, Any], project: Path, arrays: Arrays) -> None:
+    scale, bias = layer.weights["scale"], layer.weights["bias"]
+    scale_t = parse_type(_type(scale.type.precision))
+    bias_t = parse_type(_type(bias.type.precision))
+    record.update(
+        scale_t=str(scale_t), bias_t=str(bias_t), n_filt=int(layer.get_attr("n_filt") or -1)
+    )
+    arrays[f"{layer.name}/scale"] = _read_weights(
+        project, scale.name, scale_t, int(np.prod(scale.shape))
+    )
+    arrays[f"{layer.name}/bias"] = _read_weights(
+        project, bias.name, bias_t, int(np.prod(bias.shape))
+    )
+
+
+def _global_pooling(layer: Any, record: dict[str, Any], project: Path, arrays: Arrays) -> None:
+    record["pool_op"] = str(layer.get_attr("pool_op"))
+    record["accum_t"] = _attr_type(layer, "accum_t")
+    record["input_shape"] = [int(d) for d in layer.get_input_variable().shape]
+
+
+def _pooling(layer: Any, record: dict[str, Any], project: Path, arrays: Arrays) -> None:
+    record["pool_op"] = str(layer.get_attr("pool_op"))
+    record["accum_t"] = _attr_type(layer, "accum_t")
+    record["count_pad"] = bool(layer.get_attr("count_pad") or False)
+    record.update(_int_attrs(layer, POOL_ATTRS))
+    if layer.class_name == "Pooling1D":  # hls4ml calls the widths n_in / n_out here
+        record.setdefault("in_width", record.get("n_in"))
+        record.setdefault("out_width", record.get("n_out"))
+    record["input_shape"] = [int(d) for d in layer.get_input_variable().shape]
+
+
+def _merge(layer: Any, record: dict[str, Any], project: Path, arrays: Arrays) -> None:
+    record["op"] = str(layer.get_attr("op") or layer.class_name).lower()
+    record["axis"] = int(layer.get_attr("axis") if layer.get_attr("axis") is not None else -1)
+    record["input_shapes"] = [
+        [int(d) for d in layer.get_input_variable(name).shape] for name in layer.inputs
+    ]
+
+
+def _resize(layer: Any, record: dict[str, Any], project: Path, arrays: Arrays) -> None:
+    """UpSampling1D/2D."""
+    record["algorithm"] = str(layer.get_attr("algorithm"))
+    record.update(_int_attrs(layer, ("in_height", "in_width", "out_height", "out_width", "n_chan")))
+
+
+def _zero_padding(layer: Any, record: dict[str, Any], project: Path, arrays: Arrays) -> None:
+    """io_stream makes convolutions' padding explicit."""
+    record.update(_int_attrs(layer, ("pad_top", "pad_bottom", "pad_left", "pad_right")))
+    record["input_shape"] = [int(d) for d in layer.get_input_variable().shape]
+
+
+# hls4ml class → its record (the emulator's kinds: triggerml.emulator.layers.KINDS)
+EXPORTERS: dict[str, Any] = {
+    "Input": _as_is,
+    "Dense": _matmul,
+    "Conv1D": _matmul,
+    "Conv2D": _matmul,
+    "PointwiseConv1D": _matmul,
+    "PointwiseConv2D": _matmul,
+    "Activation": _activation,
+    "HardActivation": _hard_activation,
+    "Softmax": _softmax,
+    "ParametrizedActivation": _elu,
+    "BatchNormalization": _batchnorm,
+    "Pooling1D": _pooling,
+    "Pooling2D": _pooling,
+    "GlobalPooling1D": _global_pooling,
+    "GlobalPooling2D": _global_pooling,
+    "Reshape": _as_is,
+    "Flatten": _as_is,
+    "Clone": _as_is,
+    "ZeroPadding1D": _zero_padding,
+    "ZeroPadding2D": _zero_padding,
+    "Resize": _resize,
+    "Merge": _merge,
+    "Concatenate": _merge,
+}
 
 
 SOFTMAX_FIELDS = ("exp_table_size", "inv_table_size", "n_slice", "n_inner", "n_outer")

@@ -112,7 +112,6 @@ def _same_pads(size: int, kernel: int, stride: int) -> tuple[int, int]:
 
 def export_qonnx(model: Any, out: str | Path | None = None) -> Any:
     """The QONNX ModelProto of a loaded QKeras model (saved to ``out`` when given)."""
-    from onnx import TensorProto, checker, helper
 
     graph = _Graph()
     shape = [int(d) for d in model.input_shape[1:]]
@@ -132,16 +131,7 @@ def export_qonnx(model: Any, out: str | Path | None = None) -> Any:
             current = graph.quant(current, spec, layer.name)
             continue
         if kind in {"Activation", "ReLU"}:
-            activation = "relu" if kind == "ReLU" else layer.get_config()["activation"]
-            ops = {"linear": "", "relu": "Relu", "sigmoid": "Sigmoid", "softmax": "Softmax"}
-            if activation not in ops:
-                raise OnnxExportError(
-                    f"{where}: activation {activation!r} does not export; supported: "
-                    + ", ".join(ops)
-                )
-            if ops[activation]:
-                attrs = {"axis": -1} if activation == "softmax" else {}
-                current = graph.node(ops[activation], [current], layer.name, **attrs)
+            current = _activation(graph, layer, current, where)
             continue
         if kind in ("QConv1D", "QConv2D", "MaxPooling1D", "MaxPooling2D"):
             if not channels_first:
@@ -152,20 +142,7 @@ def export_qonnx(model: Any, out: str | Path | None = None) -> Any:
             if kind.startswith("Q"):
                 current = _conv(graph, layer, current, in_spatial, where)
             else:
-                pool = list(layer.pool_size)
-                strides = list(layer.strides)
-                if layer.padding != "valid":
-                    raise OnnxExportError(f"{where}: only 'valid' pooling exports")
-                current = graph.node(
-                    "MaxPool",
-                    [current],
-                    layer.name,
-                    kernel_shape=pool,
-                    strides=strides,
-                    pads=[0] * (2 * len(pool)),
-                    dilations=[1] * len(pool),
-                    ceil_mode=0,
-                )
+                current = _max_pool(graph, layer, current, where)
             continue
         if kind in ("Flatten", "QDense"):
             if channels_first:
@@ -185,6 +162,46 @@ def export_qonnx(model: Any, out: str | Path | None = None) -> Any:
         )
     if channels_first:
         raise OnnxExportError("the model ends in a convolution or pooling: flatten it first")
+    return _model_proto(graph, model, shape, current, out)
+
+
+def _activation(graph: _Graph, layer: Any, current: str, where: str) -> str:
+    """Activation (linear, relu, sigmoid, softmax) and ReLU layers."""
+    kind = type(layer).__name__
+    activation = "relu" if kind == "ReLU" else layer.get_config()["activation"]
+    ops = {"linear": "", "relu": "Relu", "sigmoid": "Sigmoid", "softmax": "Softmax"}
+    if activation not in ops:
+        raise OnnxExportError(
+            f"{where}: activation {activation!r} does not export; supported: " + ", ".join(ops)
+        )
+    if not ops[activation]:
+        return current
+    attrs = {"axis": -1} if activation == "softmax" else {}
+    return graph.node(ops[activation], [current], layer.name, **attrs)
+
+
+def _max_pool(graph: _Graph, layer: Any, current: str, where: str) -> str:
+    pool = list(layer.pool_size)
+    if layer.padding != "valid":
+        raise OnnxExportError(f"{where}: only 'valid' pooling exports")
+    return graph.node(
+        "MaxPool",
+        [current],
+        layer.name,
+        kernel_shape=pool,
+        strides=list(layer.strides),
+        pads=[0] * (2 * len(pool)),
+        dilations=[1] * len(pool),
+        ceil_mode=0,
+    )
+
+
+def _model_proto(
+    graph: _Graph, model: Any, shape: list[int], current: str, out: str | Path | None
+) -> Any:
+    """The checked ModelProto of the graph's nodes (saved to ``out`` when given)."""
+    from onnx import TensorProto, checker, helper
+
     output_shape = [int(d) for d in model.output_shape[1:]]
     onnx_model = helper.make_model(
         helper.make_graph(

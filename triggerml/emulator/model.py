@@ -6,7 +6,6 @@ import functools
 import hashlib
 import itertools
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,35 +16,19 @@ from threadpoolctl import ThreadpoolController
 from triggerml.emulator import kernels
 from triggerml.emulator.fastcast import mantissa_from_double
 from triggerml.emulator.kernels import Tensor
-from triggerml.fixed import MAX_WIDTH, FixedType, parse_type, type_fields
+from triggerml.emulator.layers import (
+    KINDS,
+    TABLE_ACTIVATIONS,
+    Context,
+    EmulationError,
+    Step,
+)
+from triggerml.fixed import FixedType
+
+__all__ = ["GRAPH_DIR", "GRAPH_SCHEMA", "EmulationError", "Emulator", "load_emulator"]
 
 GRAPH_SCHEMA = 1
 GRAPH_DIR = "emulation"
-EMULATED = (
-    "Input",
-    "Dense",
-    "Conv1D",
-    "Conv2D",
-    "Activation",
-    "Pooling1D",
-    "Pooling2D",
-    "Reshape",
-    "Flatten",
-    "ZeroPadding1D",
-    "ZeroPadding2D",
-    "Resize",
-    "BatchNormalization",
-    "GlobalPooling1D",
-    "GlobalPooling2D",
-    "Merge",
-    "Concatenate",
-    "Clone",
-)
-MERGE_OPS = ("add", "subtract", "multiply", "average", "maximum", "minimum")
-ACTIVATIONS = ("linear", "relu", "sigmoid", "softmax", "hard_tanh", "hard_sigmoid", "elu")
-
-
-TABLE_ACTIVATIONS = ("sigmoid", "softmax")
 
 
 @functools.cache
@@ -57,53 +40,6 @@ def _one_blas_thread() -> Any:
     """BLAS on one thread while the emulator runs: numba's workers already use the cores,
     and OpenBLAS's own threads spinning beside them cut two-core throughput 2–5×."""
     return _blas_controller().limit(limits=1, user_api="blas")
-
-
-class EmulationError(ValueError):
-    """A graph or an input the emulator cannot use; the message says what to fix."""
-
-
-@dataclass
-class _Step:
-    layer: dict[str, Any]
-    result_t: FixedType | None  # None: a type wider than int64 that holds the input exactly
-    weight: npt.NDArray[np.int64] | None = None
-    bias: npt.NDArray[np.int64] | None = None
-    weight_t: FixedType | None = None
-    bias_t: FixedType | None = None
-    accum_t: FixedType | None = None
-    table: npt.NDArray[np.int64] | None = None
-    table_t: FixedType | None = None
-    softmax: kernels.SoftmaxTables | None = None
-    relu_t: FixedType | None = None  # a following ReLU fused into this layer's last pass
-    pool: kernels.FusedPool | None = None  # a following max pooling, fused likewise
-    fused: bool = False  # done by the layer before
-    aliases: tuple[str, ...] = ()  # fused layers whose output this step's output is
-
-
-def _result_type(
-    text: str, source: FixedType | None, where: str, values: npt.NDArray[np.int64] | None = None
-) -> FixedType | None:
-    """The result type — or None when it is wider than int64 but holds every value the
-    layer can produce exactly (``values``: those values' mantissas, when known)."""
-    try:
-        return parse_type(text)
-    except ValueError:
-        try:
-            wide = type_fields(text)
-        except ValueError:
-            wide = None
-        if wide is None or source is None:
-            raise EmulationError(f"{where}: type {text!r} is not emulated") from None
-        width = wide[1]
-        if width > MAX_WIDTH and kernels.is_exact_identity(source, wide):
-            return None
-        if width > MAX_WIDTH and values is not None and kernels.holds_values(source, values, wide):
-            return None
-        raise EmulationError(
-            f"{where}: type {text} is wider than {MAX_WIDTH} bits and does "
-            "not hold its input exactly"
-        ) from None
 
 
 class Emulator:
@@ -124,95 +60,28 @@ class Emulator:
         if graph.get("io_type") not in ("io_parallel", "io_stream"):
             raise EmulationError(f"{source}: io_type {graph.get('io_type')} is not emulated")
         self.graph = graph
-        self.steps: list[_Step] = []
+        self.steps: list[Step] = []
         inputs: dict[str, tuple[FixedType, tuple[int, ...]]] = {}  # Input layers by name
         current: FixedType | None = None
         types: dict[str, FixedType | None] = {}  # each layer's output type, by name
         for layer in graph["layers"]:
-            kind = layer["class"]
             where = f"{source}: layer {layer['name']!r}"
-            if kind not in EMULATED:
+            kind = KINDS.get(layer["class"])
+            if kind is None:
                 raise EmulationError(
-                    f"{where} ({kind}) is not emulated; emulated: {', '.join(EMULATED)}"
+                    f"{where} ({layer['class']}) is not emulated; emulated: {', '.join(KINDS)}"
                 )
-            step = _Step(layer, None)
+            step = Step(layer, None)
             if layer.get("inputs"):
                 current = types.get(layer["inputs"][0], current)
-            if kind in ("Merge", "Concatenate"):
-                if kind == "Merge" and layer.get("op") not in MERGE_OPS:
-                    raise EmulationError(
-                        f"{where}: merge {layer.get('op')!r} is not emulated; emulated: "
-                        + ", ".join(MERGE_OPS)
-                    )
-                if len(layer.get("inputs", [])) != 2:
-                    raise EmulationError(f"{where}: a merge of two inputs is emulated")
-                step.result_t = parse_type(layer["result_t"])
-                current = types[layer["name"]] = step.result_t
-                self.steps.append(step)
-                continue
-            if kind == "Input":
-                step.result_t = parse_type(layer["result_t"])
-                current = types[layer["name"]] = step.result_t
+            cast_from = kind.prepare(step, Context(weights, current, graph["io_type"], where))
+            step.result_t = kind.result(step, cast_from, where)
+            current = types[layer["name"]] = (
+                step.result_t if step.result_t is not None else cast_from
+            )
+            if layer["class"] == "Input":
+                assert step.result_t is not None
                 inputs[layer["name"]] = (step.result_t, tuple(layer["shape"]))
-                self.steps.append(step)
-                continue
-            if kind in ("Dense", "Conv1D", "Conv2D"):
-                try:
-                    step.weight = weights[f"{layer['name']}/weight"]
-                    step.bias = weights[f"{layer['name']}/bias"]
-                except KeyError:
-                    raise EmulationError(f"{where}: weights missing from weights.npz") from None
-                if layer.get("weights_transposed"):
-                    n_out = int(step.bias.size)
-                    step.weight = step.weight.reshape(n_out, -1).T.reshape(-1).copy()
-                step.weight_t = parse_type(layer["weight_t"])
-                step.bias_t = parse_type(layer["bias_t"])
-                step.accum_t = parse_type(layer["accum_t"])
-                current = step.accum_t
-            if kind == "BatchNormalization":
-                try:
-                    step.weight = weights[f"{layer['name']}/scale"]
-                    step.bias = weights[f"{layer['name']}/bias"]
-                except KeyError:
-                    raise EmulationError(f"{where}: weights missing from weights.npz") from None
-                step.weight_t = parse_type(layer["scale_t"])
-                step.bias_t = parse_type(layer["bias_t"])
-            if kind == "Resize" and layer.get("algorithm") != "nearest":
-                raise EmulationError(
-                    f"{where}: resize {layer.get('algorithm')!r} is not emulated; emulated: nearest"
-                )
-            if kind in ("Pooling1D", "Pooling2D", "GlobalPooling1D", "GlobalPooling2D"):
-                step.accum_t = parse_type(layer["accum_t"]) if layer.get("accum_t") else None
-            if kind == "Activation":
-                activation = layer["activation"]
-                if activation not in ACTIVATIONS:
-                    raise EmulationError(
-                        f"{where}: activation {activation!r} is not emulated; "
-                        f"emulated: {', '.join(ACTIVATIONS)}"
-                    )
-                if activation in ("hard_tanh", "hard_sigmoid"):
-                    step.weight_t = parse_type(layer["slope_t"])  # slope and shift
-                    step.bias_t = parse_type(layer["shift_t"])
-                if activation == "softmax":
-                    if current is None:
-                        raise EmulationError(f"{where}: softmax is emulated on a fixed-point input")
-                    try:
-                        step.softmax = kernels.SoftmaxTables.build(layer, current, graph["io_type"])
-                    except ValueError as error:
-                        raise EmulationError(f"{where}: {error}") from None
-                if activation == "sigmoid":
-                    step.table_t = parse_type(layer["table_t"])
-                    step.table = kernels.sigmoid_table(int(layer["table_size"]), step.table_t)
-                    current = step.table_t
-                if activation == "elu":
-                    step.table_t = parse_type(layer["table_t"])
-                    step.table = kernels.elu_table(int(layer["table_size"]), step.table_t)
-                    step.weight_t = parse_type(layer["param_t"])  # alpha, as the C++ literal
-                    step.weight = step.weight_t.mantissa(np.array([layer["alpha"]]))
-            step.result_t = _result_type(layer["result_t"], current, where, step.table)
-            if step.result_t is not None:
-                current = step.result_t
-            types[layer["name"]] = current
             self.steps.append(step)
         by_name = {step.layer["name"]: step for step in self.steps}
         # graphs written before several inputs and outputs were built name neither: a chain
@@ -349,7 +218,7 @@ class Emulator:
         return int(np.prod(self.output_shapes[k]))
 
     def _run(
-        self, values: dict[str, Tensor], steps: list[_Step], keys: list[str]
+        self, values: dict[str, Tensor], steps: list[Step], keys: list[str]
     ) -> list[npt.NDArray[np.float64]]:
         """Layers in order; each reads its inputs by name (a graph, not only a chain)."""
         for alias, name in self._input_aliases.items():
@@ -360,11 +229,10 @@ class Emulator:
                 continue
             names = step.layer.get("inputs") or []
             known = [values[n] for n in names if n in values]
-            if step.layer["class"] in ("Merge", "Concatenate"):
-                assert step.result_t is not None
-                x = kernels.merge(step.layer, known[0], known[1], step.result_t)
-            else:
-                x = self._apply(step, known[0] if len(known) == len(names) and known else x)
+            kind = KINDS[step.layer["class"]]
+            if kind.inputs == 1:  # a layer of a chain reads the previous output
+                known = [known[0] if len(known) == len(names) and known else x]
+            x = kind.apply(step, known)
             for name in (step.layer["name"], *step.layer.get("outputs", ()), *step.aliases):
                 values[name] = x
         return [
@@ -372,99 +240,12 @@ class Emulator:
             for k in keys
         ]
 
-    def _apply(self, step: _Step, x: Tensor) -> Tensor:
-        layer = step.layer
-        kind = layer["class"]
-        if kind == "Dense":
-            assert step.weight is not None
-            assert step.bias is not None
-            assert step.weight_t is not None
-            assert step.bias_t is not None
-            assert step.accum_t is not None
-            out = kernels.dense(
-                x,
-                step.weight,
-                step.weight_t,
-                step.bias,
-                step.bias_t,
-                step.accum_t,
-                step.result_t,
-                step.relu_t,
-            )
-            return Tensor(out.mantissa.reshape(len(x.mantissa), *layer["shape"]), out.ftype)
-        if kind in ("Conv1D", "Conv2D"):
-            assert step.weight is not None
-            assert step.bias is not None
-            assert step.weight_t is not None
-            assert step.bias_t is not None
-            assert step.accum_t is not None
-            return kernels.conv(
-                x,
-                layer,
-                step.weight,
-                step.weight_t,
-                step.bias,
-                step.bias_t,
-                step.accum_t,
-                step.result_t,
-                step.relu_t,
-                step.pool,
-            )
-        if kind == "Activation":
-            activation = layer["activation"]
-            if activation == "relu":
-                return kernels.relu(x, step.result_t)
-            if activation in ("hard_tanh", "hard_sigmoid"):
-                assert step.weight_t is not None
-                assert step.bias_t is not None
-                return kernels.hard_activation(x, layer, step.weight_t, step.bias_t, step.result_t)
-            if activation == "softmax":
-                assert step.softmax is not None
-                assert step.result_t is not None
-                return kernels.softmax(x, step.softmax, step.result_t)
-            if activation == "sigmoid":
-                assert step.table is not None
-                assert step.table_t is not None
-                return kernels.sigmoid(x, step.table, step.table_t, step.result_t)
-            if activation == "elu":
-                assert step.table is not None
-                assert step.table_t is not None
-                assert step.weight is not None
-                assert step.weight_t is not None
-                alpha = kernels.Tensor(step.weight, step.weight_t)
-                return kernels.elu(x, step.table, step.table_t, alpha, step.result_t)
-            return kernels.cast(x, step.result_t)
-        if kind in ("Pooling1D", "Pooling2D"):
-            return kernels.pool(x, layer, step.accum_t, step.result_t)
-        if kind in ("GlobalPooling1D", "GlobalPooling2D"):
-            return kernels.global_pool(x, layer, step.accum_t, step.result_t)
-        if kind == "BatchNormalization":
-            assert step.weight is not None
-            assert step.bias is not None
-            assert step.weight_t is not None
-            assert step.bias_t is not None
-            return kernels.batchnorm(
-                x,
-                step.weight,
-                step.weight_t,
-                step.bias,
-                step.bias_t,
-                int(layer.get("n_filt", -1)),
-                step.result_t,
-            )
-        if kind == "Resize":
-            return kernels.cast(kernels.resize_nearest(x, layer), step.result_t)
-        if kind in ("ZeroPadding1D", "ZeroPadding2D"):
-            return kernels.cast(kernels.zero_pad(x, layer), step.result_t)
-        out = Tensor(x.mantissa.reshape(len(x.mantissa), *layer["shape"]), x.ftype)
-        return kernels.cast(out, step.result_t)
 
-
-def _is_table(step: _Step) -> bool:
+def _is_table(step: Step) -> bool:
     return step.layer["class"] == "Activation" and step.layer["activation"] in TABLE_ACTIVATIONS
 
 
-def _fuse_relus(steps: list[_Step]) -> None:
+def _fuse_relus(steps: list[Step]) -> None:
     """A ReLU right after a dense/conv layer runs in that layer's final pass (same
     arithmetic: the layer's cast, then max(·, 0) cast to the ReLU's type), and a max
     pooling that tiles a convolution's output runs inside the convolution — when the
@@ -474,7 +255,7 @@ def _fuse_relus(steps: list[_Step]) -> None:
         for name in step.layer.get("inputs") or []:
             readers[name] = readers.get(name, 0) + 1
 
-    def only_reader(step: _Step, after: _Step) -> bool:
+    def only_reader(step: Step, after: Step) -> bool:
         name = step.layer["name"]
         inputs = after.layer.get("inputs")
         return (inputs is None or list(inputs) == [name]) and readers.get(name, 1) == 1

@@ -387,50 +387,96 @@ def collect(
             buffer_start = slice_.start_tick - (len(buffers) - 1) * ticks
             adc = np.concatenate(buffers, axis=1)
             counted = (clusters["start"] >= counted_from) & (clusters["start"] < counted_to)
-            truth = np.concatenate(truths)
-            # only clusters that can be kept need labelling: signal ones touch a signal box,
-            # the rest must pass the pre-cut (labelling all of them cost half a task's time)
-            usable = counted & (
-                (clusters["adc_sum"] >= config.precut_adc_sum) | touches_signal(clusters, truth)
-            )
-            meta = label_clusters(clusters, truth, only=usable)
-            # all signal clusters of events inside the range (the largest per event is
-            # chosen at the end, once every fragment is in), a prescaled share of the
-            # plentiful backgrounds and noise above the pre-cut
             events = np.concatenate(in_range) if in_range else np.zeros(0, np.int64)
-            keep = counted & (
-                ((meta["label"] == SIGNAL) & np.isin(meta["event_id"], events))
-                | (
-                    (meta["label"] != SIGNAL)
-                    & (prescale.random(meta.size) < config.background_prescale)
-                    & (clusters["adc_sum"] >= config.precut_adc_sum)
-                )
-            )
+            meta, keep = _kept(config, clusters, np.concatenate(truths), counted, events, prescale)
             # drop clusters whose window starts before the buffer: they would be padded
             keep &= clusters["start"] - config.roi2d.pre_ticks >= buffer_start
             if keep.any():
-                kept_ids = np.flatnonzero(keep)
-                renumber = np.full(clusters.size, -1)
-                renumber[kept_ids] = np.arange(kept_ids.size)
-                hit_keep = keep[hit_cluster]
                 matched = induction.hits() if induction is not None else None
                 for name, roi in config.kinds().items():
                     collected.inputs[name].append(
-                        build_inputs(
+                        _inputs_of_kept(
                             roi,
                             adc,
                             buffer_start,
                             finder.pedestals,
                             first,
-                            clusters[keep],
-                            cluster_hits_[hit_keep],
-                            renumber[hit_cluster[hit_keep]],
+                            clusters,
+                            cluster_hits_,
+                            hit_cluster,
+                            keep,
                             matched,
                         )
                     )
                 collected.meta.append(meta[keep])
         if on_slice is not None:
             on_slice(index + 1 - begin, end - begin)
+    return _finish(config, task, collected)
+
+
+def _inputs_of_kept(
+    roi: RoiConfig,
+    adc: npt.NDArray[np.int16],
+    buffer_start: int,
+    pedestals: npt.NDArray,
+    first_channel: int,
+    clusters: npt.NDArray,
+    hits: npt.NDArray,
+    hit_cluster: npt.NDArray[np.int64],
+    keep: npt.NDArray[np.bool_],
+    matched: Any,
+) -> npt.NDArray[np.float64]:
+    """One input kind of the kept clusters (their hits renumbered to the kept ones)."""
+    kept_ids = np.flatnonzero(keep)
+    renumber = np.full(clusters.size, -1)
+    renumber[kept_ids] = np.arange(kept_ids.size)
+    hit_keep = keep[hit_cluster]
+    return build_inputs(
+        roi,
+        adc,
+        buffer_start,
+        pedestals,
+        first_channel,
+        clusters[keep],
+        hits[hit_keep],
+        renumber[hit_cluster[hit_keep]],
+        matched,
+    )
+
+
+def _kept(
+    config: DatasetConfig,
+    clusters: npt.NDArray,
+    truth: npt.NDArray,
+    counted: npt.NDArray[np.bool_],
+    events: npt.NDArray[np.int64],
+    prescale: np.random.Generator,
+) -> tuple[npt.NDArray, npt.NDArray[np.bool_]]:
+    """The clusters' labels and which to keep: all signal clusters of events inside the
+    range (the largest per event is chosen at the end, once every fragment is in), a
+    prescaled share of the plentiful backgrounds and noise above the pre-cut."""
+    # only clusters that can be kept need labelling: signal ones touch a signal box,
+    # the rest must pass the pre-cut (labelling all of them cost half a task's time)
+    usable = counted & (
+        (clusters["adc_sum"] >= config.precut_adc_sum) | touches_signal(clusters, truth)
+    )
+    meta = label_clusters(clusters, truth, only=usable)
+    keep = counted & (
+        ((meta["label"] == SIGNAL) & np.isin(meta["event_id"], events))
+        | (
+            (meta["label"] != SIGNAL)
+            & (prescale.random(meta.size) < config.background_prescale)
+            & (clusters["adc_sum"] >= config.precut_adc_sum)
+        )
+    )
+    return meta, keep
+
+
+def _finish(
+    config: DatasetConfig, task: DatasetTask, collected: _Collected
+) -> tuple[dict[str, npt.NDArray[np.float64]], npt.NDArray]:
+    """A task's examples: importance weights, event ids unique within the APA, the largest
+    cluster of each signal event."""
     meta = np.concatenate(collected.meta) if collected.meta else np.zeros(0, META_DTYPE)
     meta["apa"] = task.apa
     background = meta["label"] == BACKGROUND
