@@ -127,3 +127,11 @@ def load_npy(path: Path, option: str) -> Any:
 def log_beside(out: Path) -> Path:
     """Where a command's third-party messages go: OUT.log beside its output folder."""
     return out.parent / f"{out.name}.log"
+
+
+def check_parallel(workers: int | None, scheduler: str | None) -> None:
+    """--workers N (a local Dask cluster) or --scheduler ADDRESS (an existing one), not both."""
+    if workers is not None and scheduler is not None:
+        raise typer.BadParameter("give --workers or --scheduler, not both")
+    if workers is not None and workers < 1:
+        raise typer.BadParameter("--workers must be at least 1")

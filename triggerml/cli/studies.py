@@ -9,6 +9,7 @@ import typer
 
 from triggerml.cli._app import (
     app,
+    check_parallel,
     console,
     err_console,
     log_beside,
@@ -40,10 +41,7 @@ def study(
     from triggerml.trigger.scenario import load_study
     from triggerml.trigger.study import run_study
 
-    if workers is not None and scheduler is not None:
-        raise typer.BadParameter("give --workers or --scheduler, not both")
-    if workers is not None and workers < 1:
-        raise typer.BadParameter("--workers must be at least 1")
+    check_parallel(workers, scheduler)
     scenario = load_study(scenario_path)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=err_console, transient=True) as progress:
@@ -88,10 +86,7 @@ def sweep(
 
     from triggerml.sweep.run import run_sweep
 
-    if workers is not None and scheduler is not None:
-        raise typer.BadParameter("give --workers or --scheduler, not both")
-    if workers is not None and workers < 1:
-        raise typer.BadParameter("--workers must be at least 1")
+    check_parallel(workers, scheduler)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with (
         captured(log_beside(out), (console, err_console), verbose),

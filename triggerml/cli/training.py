@@ -9,6 +9,7 @@ import typer
 
 from triggerml.cli._app import (
     app,
+    check_parallel,
     console,
     err_console,
     log_beside,
@@ -39,10 +40,7 @@ def dataset(
 
     from triggerml.nn.dataset import build_dataset, load_config, plan
 
-    if workers is not None and scheduler is not None:
-        raise typer.BadParameter("give --workers or --scheduler, not both")
-    if workers is not None and workers < 1:
-        raise typer.BadParameter("--workers must be at least 1")
+    check_parallel(workers, scheduler)
     config = load_config(config_path)
     if seconds is not None:
         config = dataclasses.replace(

@@ -10,7 +10,6 @@ report — a test checks it against a study run.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,11 +17,17 @@ from typing import Any
 import numpy as np
 
 from triggerml.emulator import Emulator
-from triggerml.io import write_json
 from triggerml.trigger import execute, figures
 from triggerml.trigger.figures import SignalClass
 from triggerml.trigger.scenario import Resolved, StudyScenario, resolve
-from triggerml.trigger.study import StudyError, check, evaluator_of, fingerprint, pool
+from triggerml.trigger.study import (
+    StudyError,
+    check,
+    evaluator_of,
+    fingerprint,
+    pool,
+    stamp_tasks,
+)
 from triggerml.trigger.tasks import TaskResult, plan
 
 SIGNALS = (SignalClass.ELECTRON_5_10_MEV, SignalClass.SN_NUE_CC)
@@ -111,14 +116,12 @@ def record(
     resolved = resolve(dataclasses.replace(scenario, firmware=str(firmware)))
     check(resolved)
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = {**fingerprint(resolved), "firmware": None, "recorded_inputs": True}
-    plan_file = folder / "plan.json"
-    if plan_file.is_file() and json.loads(plan_file.read_text()) != stamp:
-        raise StudyError(
-            f"{folder} holds a different validation stream (scenario or training set changed): "
-            "choose another --out, or --fresh to discard it"
-        )
-    write_json(plan_file, stamp)
+    stamp_tasks(
+        folder,
+        {**fingerprint(resolved), "firmware": None, "recorded_inputs": True},
+        f"{folder} holds a different validation stream (scenario or training set changed): "
+        "choose another --out, or --fresh to discard it",
+    )
     tasks = plan(resolved)
     done = [sum(execute.result_path(folder, t).is_file() for t in tasks)]
     if on_progress is not None:

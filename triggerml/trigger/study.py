@@ -83,6 +83,15 @@ def fingerprint(resolved: Resolved) -> dict[str, Any]:
     }
 
 
+def stamp_tasks(tasks_dir: Path, stamp: dict[str, Any], refusal: str) -> None:
+    """Write what a folder's task results depend on (``plan.json``); a folder stamped
+    otherwise holds other results: refused with ``refusal``."""
+    plan_file = tasks_dir / "plan.json"
+    if plan_file.is_file() and json.loads(plan_file.read_text()) != stamp:
+        raise StudyError(refusal)
+    write_json(plan_file, stamp)
+
+
 def check(resolved: Resolved) -> None:
     scenario = resolved.scenario
     detector = scenario.detector
@@ -125,14 +134,12 @@ def run_study(
     if fresh and tasks_dir.is_dir():
         shutil.rmtree(tasks_dir)
     tasks_dir.mkdir(parents=True, exist_ok=True)
-    stamp = fingerprint(resolved)
-    plan_file = tasks_dir / "plan.json"
-    if plan_file.is_file() and json.loads(plan_file.read_text()) != stamp:
-        raise StudyError(
-            f"{out} holds results of a different study (scenario, training set or firmware "
-            "changed): choose another --out, or --fresh to discard them"
-        )
-    write_json(plan_file, stamp)
+    stamp_tasks(
+        tasks_dir,
+        fingerprint(resolved),
+        f"{out} holds results of a different study (scenario, training set or firmware "
+        "changed): choose another --out, or --fresh to discard them",
+    )
     tasks = plan(resolved)
     done = sum(execute.result_path(tasks_dir, t).is_file() for t in tasks)
     done_before = done
