@@ -4,7 +4,7 @@ from the emulation graph (weights, types, tables) and how it runs (its kernel).
 A kind is a :class:`LayerKind` subclass registered in :data:`KINDS` under the hls4ml class
 names it handles; the emulator looks every graph layer up there, and the list of emulated
 layers in its error messages is this table's keys.  Adding a layer kind: write its
-kernel in ``kernels.py`` (checked bit for bit against hls4ml's C simulation), a subclass
+kernel in ``kernels/`` (checked bit for bit against hls4ml's C simulation), a subclass
 here, and one registry line (README, "Extending").
 """
 
