@@ -57,6 +57,15 @@ def test_reuse_factor_rule_is_hls4mls() -> None:
         assert ours == backend.get_valid_reuse_factors(n_in, n_out)
 
 
+def test_a_built_dataset_is_used_where_it_is(tmp_path: Path) -> None:
+    """A spec naming a built dataset (.h5) fine-tunes on that file; a dataset config is
+    built into the sweep folder (the first tpmlpuvxb sweep looked for the .h5 there)."""
+    spec = load_spec(_spec(tmp_path))
+    assert spec.dataset_file(tmp_path / "out") == tmp_path / "out" / "dataset.h5"
+    built = dataclasses.replace(spec, dataset="results/datasets/hn4.h5")
+    assert built.dataset_file(tmp_path / "out") == Path("results/datasets/hn4.h5")
+
+
 def test_point_config_sets_bits() -> None:
     from triggerml.nn.zoo import load_model_config
 

@@ -140,7 +140,7 @@ def run_point(spec_path: str, folder: str, point: Point) -> str:
     work = root / "points" / point.key
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    tuned = fine_tune(spec, point, root / "dataset.h5", work / "model.h5")
+    tuned = fine_tune(spec, point, spec.dataset_file(root), work / "model.h5")
     build_started = time.perf_counter()
     manifest = build_point(spec, point, work / "model.h5", work / "build")
     build_seconds = time.perf_counter() - build_started

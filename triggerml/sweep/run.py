@@ -58,10 +58,6 @@ def _resolved(spec: SweepSpec, folder: Path) -> Resolved:
         raise SweepError(f"validation: {spec.validation}: {error}") from None
 
 
-def dataset_path(spec: SweepSpec, folder: Path) -> Path:
-    return Path(spec.dataset) if spec.dataset.endswith(".h5") else folder / "dataset.h5"
-
-
 def load_stream(spec_path: str, folder: Path) -> ValidationStream:
     """The recorded stream of a sweep folder's ``validation/`` (for the point tasks)."""
     spec = load_spec(spec_path)
@@ -205,7 +201,7 @@ def _make_dataset(
     scheduler: str | None,
     on_task: Callable[[int, int], None],
 ) -> None:
-    target = dataset_path(spec, folder)
+    target = spec.dataset_file(folder)
     if target.is_file():
         return
     from triggerml.nn.dataset import build_dataset, load_config

@@ -106,6 +106,10 @@ class SweepSpec:
         require(self.clock_ns > 0, "clock_ns", "must be positive")
         require(self.csim_events >= 1, "csim_events", "must be at least 1")
 
+    def dataset_file(self, folder: Path) -> Path:
+        """The fine-tune set: the spec's .h5, or the one built from its config in ``folder``."""
+        return Path(self.dataset) if self.dataset.endswith(".h5") else folder / "dataset.h5"
+
     def points(self) -> list[Point]:
         a = self.axes
         return [
