@@ -128,7 +128,7 @@ def card(
 
     from triggerml.config import UsageError
     from triggerml.io import atomic_path, write_json
-    from triggerml.nn.card import build_cost, validation
+    from triggerml.nn.card import fpga_of_build, validation
     from triggerml.nn.train import card_markdown
 
     if study is None and firmware is None:
@@ -144,7 +144,7 @@ def card(
             model_card, json.loads(summary_path.read_text()), summary_path
         )
     if firmware is not None:
-        model_card["fpga"] = build_cost(model_card, firmware)
+        model_card["fpga"] = fpga_of_build(model_card, firmware)
     write_json(card_json, model_card)
     markdown = card_json.with_suffix(".md")
     with atomic_path(markdown) as tmp:

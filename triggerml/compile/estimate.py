@@ -121,6 +121,48 @@ def estimate_build(folder: str | Path) -> dict[str, Any]:
     return estimate(manifest, (folder / manifest["emulation_graph"]).parent)
 
 
+def build_cost(folder: str | Path, compute: bool = True) -> dict[str, Any] | None:
+    """A build's cost per instance — from its HLS report (``report.json``) when it was
+    synthesized, else from the estimate its manifest stores (made now, with ``compute``, for a
+    build that stores none; None without).  ``resources``: {name: {used, available,
+    percent}}; ``label`` says which source, with the estimate's error band."""
+    folder = Path(folder)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    report_path = folder / "report.json"
+    if report_path.is_file():
+        report = json.loads(report_path.read_text())
+        return {
+            "source": "synthesis",
+            "label": "report.json (HLS synthesis)",
+            "tool": report.get("tool"),
+            "part": report.get("part"),
+            "clock_ns": manifest.get("clock_ns"),
+            "resources": report.get("resources_vsynth") or report["resources"],
+            "latency_cycles": report["latency_cycles"]["worst"],
+            "interval_cycles": report["interval_cycles"]["max"],
+            "multiplications": None,
+        }
+    stored = manifest.get("estimate")
+    if not stored and not compute:
+        return None
+    return estimate_cost(stored or estimate_build(folder))
+
+
+def estimate_cost(made: dict[str, Any]) -> dict[str, Any]:
+    """An estimate (``manifest.json``'s ``estimate``) in :func:`build_cost`'s form."""
+    return {
+        "source": "estimate",
+        "label": f"estimate (not synthesized; {made['error_band']})",
+        "error_band": made["error_band"],
+        "part": made.get("part"),
+        "clock_ns": made.get("clock_ns"),
+        "resources": made["resources"],
+        "latency_cycles": made["latency_cycles"],
+        "interval_cycles": made["interval_cycles"],
+        "multiplications": made["multiplications"],
+    }
+
+
 def estimate(manifest: dict[str, Any], emulation_dir: Path) -> dict[str, Any]:
     """The estimate of a build from its manifest and its emulation folder (graph.json and
     weights.npz): what `triggerml build` stores as the manifest's ``estimate``."""

@@ -171,7 +171,7 @@ def validation_markdown(card: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build_cost(card: dict[str, Any], firmware: Path) -> dict[str, Any]:
+def fpga_of_build(card: dict[str, Any], firmware: Path) -> dict[str, Any]:
     """The card's ``fpga`` section from a build of its weights: the HLS report when the build
     was synthesized, else the estimate every build stores (labelled as such)."""
     manifest_path = firmware / "manifest.json"
@@ -183,43 +183,21 @@ def build_cost(card: dict[str, Any], firmware: Path) -> dict[str, Any]:
             f"{firmware} was built from other weights than {card['name']}'s card: rebuild "
             f"with `triggerml build models/{card['name']}.h5 --out {firmware}`"
         )
-    report_path = firmware / "report.json"
-    if report_path.is_file():
-        report = json.loads(report_path.read_text())
-        table = report.get("resources_vsynth") or report["resources"]
-        return {
-            "firmware": str(firmware),
-            "source": "report.json (HLS synthesis)",
-            "part": report.get("part"),
-            "clock_ns": manifest.get("clock_ns"),
-            "latency_cycles": report["latency_cycles"]["worst"],
-            "interval_cycles": report["interval_cycles"]["max"],
-            "multiplications": None,
-            "resources_per_instance": {k: row.get("used") for k, row in table.items()},
-            "percent_of_part": {
-                k: (
-                    100 * row["used"] / row["available"]
-                    if row.get("used") is not None and row.get("available")
-                    else None
-                )
-                for k, row in table.items()
-            },
-        }
-    estimate = manifest.get("estimate")
-    if not estimate:
-        from triggerml.compile.estimate import estimate_build
+    from triggerml.compile.estimate import build_cost
 
-        estimate = estimate_build(firmware)
+    cost = build_cost(firmware)
+    assert cost is not None
+    resources = cost["resources"]
     return {
         "firmware": str(firmware),
-        "source": f"estimate (not synthesized; {estimate['error_band']})",
-        "part": estimate.get("part"),
-        "clock_ns": estimate.get("clock_ns"),
-        "latency_cycles": estimate["latency_cycles"],
-        "interval_cycles": estimate["interval_cycles"],
-        "multiplications": estimate["multiplications"],
-        "resources_per_instance": {k: row["used"] for k, row in estimate["resources"].items()},
-        "percent_of_part": {k: row["percent"] for k, row in estimate["resources"].items()},
+        "source": cost["label"],
+        "part": cost["part"],
+        "clock_ns": cost["clock_ns"],
+        "latency_cycles": cost["latency_cycles"],
+        "interval_cycles": cost["interval_cycles"],
+        "multiplications": cost["multiplications"],
+        "resources_per_instance": {k: row.get("used") for k, row in resources.items()},
+        "percent_of_part": {k: row.get("percent") for k, row in resources.items()},
     }
 
 

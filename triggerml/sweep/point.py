@@ -89,33 +89,27 @@ def build_point(spec: SweepSpec, point: Point, weights: Path, out: Path) -> dict
 def cost(build_dir: Path, manifest: dict[str, Any], synthesize: bool) -> dict[str, Any]:
     """``cost`` (resources per instance and their source), ``latency_cycles`` and
     ``interval_cycles``: from the HLS report when synthesized, else from the estimate."""
+    from triggerml.compile.estimate import build_cost
+
     if synthesize:
         from triggerml.compile.synth import run
 
-        report = run(build_dir)
-        table = report.get("resources_vsynth") or report["resources"]
-        return {
-            "cost": {
-                "source": "synthesis",
-                **{name: (table.get(name) or {}).get("used") for name in RESOURCES},
-                "tool": report.get("tool"),
-            },
-            "latency_cycles": report["latency_cycles"]["worst"],
-            "interval_cycles": report["interval_cycles"]["max"],
-        }
-    estimate = manifest.get("estimate")
-    if not estimate:
-        from triggerml.compile.estimate import estimate_build
-
-        estimate = estimate_build(build_dir)
+        run(build_dir)  # writes report.json, which build_cost reads
+    found = build_cost(build_dir)
+    assert found is not None
+    extra = (
+        {"tool": found["tool"]}
+        if found["source"] == "synthesis"
+        else {"error_band": found["error_band"]}
+    )
     return {
         "cost": {
-            "source": "estimate",
-            **{name: estimate["resources"][name]["used"] for name in RESOURCES},
-            "error_band": estimate["error_band"],
+            "source": found["source"],
+            **{name: (found["resources"].get(name) or {}).get("used") for name in RESOURCES},
+            **extra,
         },
-        "latency_cycles": estimate["latency_cycles"],
-        "interval_cycles": estimate["interval_cycles"],
+        "latency_cycles": found["latency_cycles"],
+        "interval_cycles": found["interval_cycles"],
     }
 
 

@@ -13,23 +13,21 @@ import numpy as np
 
 
 def firmware_budget(firmware: str | Path, inference_rate_hz: float) -> dict[str, Any]:
+    from triggerml.compile.estimate import build_cost, estimate_cost
+
     folder = Path(firmware)
     manifest = json.loads((folder / "manifest.json").read_text())
-    synth = folder / "report.json"
     clock_ns = float(manifest["clock_ns"])
     interval = None
     resources = None
     source = "estimate (not synthesized)"
-    if synth.is_file():
-        synthesized = json.loads(synth.read_text())
-        interval = synthesized["interval_cycles"]["max"]
-        resources = synthesized.get("resources_vsynth") or synthesized.get("resources")
-        source = "report.json (HLS synthesis)"
-    if interval is None and manifest.get("estimate"):
-        estimate = manifest["estimate"]
-        interval = int(estimate["interval_cycles"])
-        resources = estimate["resources"]
-        source = f"estimate (not synthesized; {estimate['error_band']})"
+    cost = build_cost(folder, compute=False)
+    if (cost is None or cost["interval_cycles"] is None) and manifest.get("estimate"):
+        cost = estimate_cost(manifest["estimate"])  # a report without an interval
+    if cost is not None and cost["interval_cycles"] is not None:
+        interval = int(cost["interval_cycles"])
+        resources = cost["resources"]
+        source = cost["label"]
     if interval is None:
         # io_parallel pipelines at II = reuse factor; io_stream takes about one input pixel
         # per cycle (conservative)
