@@ -143,12 +143,12 @@ def test_no_hits_on_noise_at_five_sigma() -> None:
         {"mode": "dunedaq", "threshold": 20, "initial_pedestal": 3500},
     ],
 )
-def test_lanes_and_scalar_agree(config: dict, sim_block: np.ndarray) -> None:
-    lanes = HitFinder(sim_block.shape[0], config, implementation="lanes")
+def test_fast_and_scalar_agree(config: dict, sim_block: np.ndarray) -> None:
+    fast = HitFinder(sim_block.shape[0], config, implementation="fast")
     scalar = HitFinder(sim_block.shape[0], config, implementation="scalar")
     for a, b in [(0, 2048), (2048, 3000), (3000, 4096)]:
-        assert_array_equal(lanes.process(sim_block[:, a:b]), scalar.process(sim_block[:, a:b]))
-    assert_array_equal(lanes.pedestals, scalar.pedestals)
+        assert_array_equal(fast.process(sim_block[:, a:b]), scalar.process(sim_block[:, a:b]))
+    assert_array_equal(fast.pedestals, scalar.pedestals)
 
 
 @pytest.fixture(scope="module")

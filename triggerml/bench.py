@@ -89,7 +89,7 @@ def bench_sim(slices: int = 20, seed: int = 1) -> BenchResult:
 
 
 def bench_tpg(mode: str = "fir", blocks: int = 8, seed: int = 2) -> BenchResult:
-    """Python TPG (lanes kernel, one thread) on one APA's collection plane, against
+    """Python TPG (fast kernel, one thread) on one APA's collection plane, against
     ``np.copy`` of the same int16 blocks."""
     import dataclasses
 

@@ -47,7 +47,7 @@ from triggerml.tpg.clusters import ClusterConfig, StreamingClusterer
 from triggerml.tpg.config import INDUCTION_TPG, TpgConfig
 from triggerml.tpg.hitfinder import HitFinder
 from triggerml.tpg.planes import InductionFinder, MatchConfig
-from triggerml.tpg.roi import InputKind, RoiConfig, build_inputs
+from triggerml.tpg.roi import AdcBuffer, InputKind, RoiConfig, build_inputs
 
 NOISE, BACKGROUND, SIGNAL = 0, 1, 2
 CLASS_NAMES = ("noise", "background", "signal")
@@ -385,7 +385,6 @@ def collect(
         clusters, cluster_hits_, hit_cluster = clusterer.add(hits, finder.open_since)
         if clusters.size:
             buffer_start = slice_.start_tick - (len(buffers) - 1) * ticks
-            adc = np.concatenate(buffers, axis=1)
             counted = (clusters["start"] >= counted_from) & (clusters["start"] < counted_to)
             events = np.concatenate(in_range) if in_range else np.zeros(0, np.int64)
             meta, keep = _kept(config, clusters, np.concatenate(truths), counted, events, prescale)
@@ -397,7 +396,7 @@ def collect(
                     collected.inputs[name].append(
                         _inputs_of_kept(
                             roi,
-                            adc,
+                            buffers,
                             buffer_start,
                             finder.pedestals,
                             first,
@@ -416,7 +415,7 @@ def collect(
 
 def _inputs_of_kept(
     roi: RoiConfig,
-    adc: npt.NDArray[np.int16],
+    adc: AdcBuffer,
     buffer_start: int,
     pedestals: npt.NDArray,
     first_channel: int,

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from triggerml.tpg import kernel
+from triggerml.tpg import fastkernel, kernel
 from triggerml.tpg.config import TpgConfig, as_config
 
 HIT_DTYPE = np.dtype(
@@ -53,17 +53,17 @@ class HitFinder:
         start_sample: int = 0,
         implementation: str = "auto",
     ) -> None:
-        """``implementation``: "lanes" (vectorized across channels), "scalar" (one channel
-        at a time, the reference; the only one with coherent-noise subtraction) or "auto"."""
+        """``implementation``: "fast" (vectorized across channels, :mod:`fastkernel`),
+        "scalar" (one channel at a time: the reference) or "auto" (fast where it is exact
+        for the config, else scalar)."""
         self.config = as_config(config)
-        if implementation not in ("auto", "lanes", "scalar"):
-            raise ValueError(
-                f"implementation must be auto, lanes or scalar, not {implementation!r}"
-            )
-        if implementation == "lanes" and self.config.coherent_group:
-            raise ValueError("the lanes TPG has no coherent-noise subtraction: use scalar")
+        if implementation not in ("auto", "fast", "scalar"):
+            raise ValueError(f"implementation must be auto, fast or scalar, not {implementation!r}")
+        reason = fastkernel.unsupported(self.config)
+        if implementation == "fast" and reason:
+            raise ValueError(f"the fast TPG kernel cannot run this config: {reason}; use scalar")
         if implementation == "auto":
-            implementation = "scalar" if self.config.coherent_group else "lanes"
+            implementation = "scalar" if reason else "fast"
         self.implementation = implementation
         self.n_channels = n_channels
         self.next_sample = start_sample
@@ -95,8 +95,8 @@ class HitFinder:
         while True:
             state, hist = self._state.copy(), self._hist.copy()
             out = np.empty((self._capacity, 6), dtype=np.int64)
-            if self.implementation == "lanes":
-                count = kernel.process_block_lanes(
+            if self.implementation == "fast":
+                count = fastkernel.process_block_rows(
                     block,
                     self.next_sample,
                     state,

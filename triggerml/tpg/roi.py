@@ -19,6 +19,7 @@ the grid of QKeras ``quantized_bits(12, 6, alpha=1)``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -112,9 +113,13 @@ def cluster_features(
     )
 
 
+# one plane's raw ADC (rows × ticks): one array, or a stream's consecutive blocks
+AdcBuffer = npt.NDArray[np.int16] | Sequence[npt.NDArray[np.int16]]
+
+
 def build_inputs(
     config: RoiConfig,
-    adc: npt.NDArray[np.int16],
+    adc: AdcBuffer,
     first_tick: int,
     pedestals: npt.NDArray[np.integer],
     first_channel: int,
@@ -125,8 +130,10 @@ def build_inputs(
 ) -> npt.NDArray[np.float64]:
     """Model inputs for ``clusters`` from a buffer of raw ADC.
 
-    ``adc`` holds rows ``first_channel …`` of one plane over ticks ``first_tick …``;
-    windows reaching outside it are zero-padded (as an online buffer edge would be).
+    ``adc`` holds rows ``first_channel …`` of one plane over ticks ``first_tick …``: one
+    array, or a list of consecutive blocks (a stream's buffer, gathered from without
+    concatenating); windows reaching outside it are zero-padded (as an online buffer edge
+    would be).
     ``induction``: the U and V hits of the same time range (for ``tp_features_uvx``).
     """
     inputs, _ = inputs_and_window_sums(
@@ -137,7 +144,7 @@ def build_inputs(
 
 def inputs_and_window_sums(
     config: RoiConfig,
-    adc: npt.NDArray[np.int16],
+    adc: AdcBuffer,
     first_tick: int,
     pedestals: npt.NDArray[np.integer],
     first_channel: int,
@@ -180,7 +187,7 @@ def inputs_and_window_sums(
 
 def _windows(
     config: RoiConfig,
-    adc: npt.NDArray[np.int16],
+    adc: AdcBuffer,
     first_tick: int,
     pedestals: npt.NDArray[np.integer],
     first_channel: int,
@@ -189,7 +196,9 @@ def _windows(
     hit_cluster: npt.NDArray[np.int64],
 ) -> npt.NDArray[np.float64]:
     """(n, rows, ticks) raw windows minus pedestals, zero outside the buffer."""
-    n_rows, n_ticks = adc.shape
+    blocks = [adc] if isinstance(adc, np.ndarray) else list(adc)
+    bounds = np.cumsum([0, *(block.shape[1] for block in blocks)])
+    n_rows, n_ticks = blocks[0].shape[0], int(bounds[-1])
     starts = clusters["start"] - config.pre_ticks - first_tick
     if config.kind is InputKind.ROI2D:
         centre = (clusters["channel_min"] + clusters["channel_max"]) // 2 - first_channel
@@ -201,9 +210,15 @@ def _windows(
     valid_rows = (rows >= 0) & (rows < n_rows)
     valid_cols = (cols >= 0) & (cols < n_ticks)
     # gather first, then subtract: only the windows are converted, not the whole buffer
-    safe_rows = np.clip(rows, 0, n_rows - 1)[:, :, None]
-    window = adc[safe_rows, np.clip(cols, 0, n_ticks - 1)[:, None, :]].astype(np.float64)
-    window -= np.asarray(pedestals, dtype=np.float64)[safe_rows]
+    safe_rows = np.clip(rows, 0, n_rows - 1)
+    safe_cols = np.clip(cols, 0, max(n_ticks - 1, 0))
+    window = np.zeros((clusters.size, rows.shape[1], config.ticks))
+    block_of = np.searchsorted(bounds, safe_cols, side="right") - 1
+    for k, block in enumerate(blocks):
+        cluster, tick = np.nonzero(block_of == k)
+        local = safe_cols[cluster, tick] - bounds[k]
+        window[cluster, :, tick] = block[safe_rows[cluster], local[:, None]]
+    window -= np.asarray(pedestals, dtype=np.float64)[safe_rows][:, :, None]
     window *= valid_rows[:, :, None] & valid_cols[:, None, :]
     return window
 

@@ -199,16 +199,14 @@ class TriggerChain:
         if not passing.all():
             clusters, hits, index = _select(clusters, hits, index, passing)
         t0 = time.perf_counter()
-        if self._buffers:
-            adc = np.concatenate(self._buffers, axis=1)
-        else:
-            adc = np.zeros((self.n_channels, 0), dtype=np.int16)
+        adc = self._buffers or [np.zeros((self.n_channels, 0), dtype=np.int16)]
+        first_tick = self._buffer_end - sum(block.shape[1] for block in adc)
         induction = self.induction.hits() if self.induction is not None else None
         built = [
             inputs_and_window_sums(
                 roi,
                 adc,
-                self._buffer_end - adc.shape[1],
+                first_tick,
                 self.finder.pedestals,
                 self.first_channel,
                 clusters,
