@@ -7,13 +7,15 @@ back to back on the same data, best of several repeats.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from triggerml.fixed import parse_type
+from triggerml.parallel import peak_rss_mb
 
 
 @dataclass(frozen=True)
@@ -88,21 +90,28 @@ def bench_sim(slices: int = 20, seed: int = 1) -> BenchResult:
     )
 
 
-def bench_tpg(mode: str = "fir", blocks: int = 8, seed: int = 2) -> BenchResult:
-    """Python TPG (fast kernel, one thread) on one APA's collection plane, against
-    ``np.copy`` of the same int16 blocks."""
+def bench_tpg(
+    mode: str = "fir", blocks: int = 8, seed: int = 2, plane: str = "collection"
+) -> tuple[BenchResult, float]:
+    """Python TPG (the fast kernel where it is exact, one thread) on one APA's collection
+    plane (960 wires) or both induction planes (1600; |f| with their own threshold, as the
+    chain runs them), against ``np.copy`` of the same int16 blocks.  Returns the result and
+    the plane's real-time sample rate."""
     import dataclasses
 
     from triggerml.detector.config import DetectorScenario
     from triggerml.detector.stream import ApaStream
-    from triggerml.tpg.config import TpgConfig, TpgMode
+    from triggerml.tpg.config import INDUCTION_TPG, TpgConfig, TpgMode
     from triggerml.tpg.hitfinder import HitFinder
 
     scenario = dataclasses.replace(DetectorScenario(seed=seed), seconds=1e3)
+    geometry = scenario.geometry
+    first = geometry.first_channel["x"]
+    rows = slice(first, None) if plane == "collection" else slice(0, first)
+    base = TpgConfig() if plane == "collection" else INDUCTION_TPG
     stream = ApaStream(scenario)
-    first = scenario.geometry.first_channel["x"]
-    data = [np.ascontiguousarray(stream.next_slice().adc[first:]) for _ in range(blocks + 1)]
-    finder = HitFinder(data[0].shape[0], TpgConfig(mode=TpgMode(mode)))
+    data = [np.ascontiguousarray(stream.next_slice().adc[rows]) for _ in range(blocks + 1)]
+    finder = HitFinder(data[0].shape[0], dataclasses.replace(base, mode=TpgMode(mode)))
     finder.process(data[0])  # compile and settle
     start = time.perf_counter()
     for block in data[1:]:
@@ -110,8 +119,8 @@ def bench_tpg(mode: str = "fir", blocks: int = 8, seed: int = 2) -> BenchResult:
     tpg_s = (time.perf_counter() - start) / blocks
     copy_s = best_seconds(lambda: np.copy(data[1]), repeats=max(5, blocks))
     samples = data[1].size
-    return BenchResult(
-        name=f"tpg:{mode} collection plane",
+    result = BenchResult(
+        name=f"tpg:{mode} {plane} plane{'s' if plane == 'induction' else ''}",
         throughput=samples / tpg_s,
         unit="samples/s",
         reference="np.copy",
@@ -119,6 +128,7 @@ def bench_tpg(mode: str = "fir", blocks: int = 8, seed: int = 2) -> BenchResult:
         ratio=copy_s / tpg_s,
         threads=1,
     )
+    return result, data[1].shape[0] * scenario.readout.sampling_hz
 
 
 def bench_emulator(
@@ -211,12 +221,39 @@ def bench_startup(build_dir: str, events: int = 8) -> dict[str, object]:
     }
 
 
-def bench_stream(
-    scenario_path: str, slices: int = 24
-) -> tuple[BenchResult, dict[str, float], float]:
+STREAM_POOL = 24  # slices simulated beforehand; longer runs replay them in turn
+
+
+@dataclass(frozen=True)
+class StreamBench:
+    """``bench stream``: the chain's throughput against ``np.copy``, seconds per stage, one
+    APA's real-time sample rate and the process's peak resident memory."""
+
+    result: BenchResult
+    stages: dict[str, float]
+    real_time: float
+    peak_rss_mb: float
+    slices: int
+
+    @property
+    def fraction_of_real_time(self) -> float:
+        return self.result.throughput / self.real_time
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            **self.result.as_dict(),
+            "fraction_of_real_time": self.fraction_of_real_time,
+            "stages": self.stages,
+            "peak_rss_mb": self.peak_rss_mb,
+            "slices": self.slices,
+        }
+
+
+def bench_stream(scenario_path: str, slices: int = 24) -> StreamBench:
     """The trigger chain (TPG → clusters → inputs → emulator) on already simulated readout
-    of the scenario's first APA, against ``np.copy`` of the same slices.  Returns the result,
-    seconds per stage and one APA's real-time sample rate."""
+    of the scenario's first APA, against ``np.copy`` of the same slices.  At most
+    STREAM_POOL distinct slices are simulated; a longer run replays them in turn (so the
+    memory a run of 1,000 slices needs beyond one of 100 is the chain's own)."""
     from triggerml.detector.stream import ApaStream
     from triggerml.emulator import load_emulator
     from triggerml.trigger.chain import ChainTimer, TriggerChain
@@ -228,7 +265,7 @@ def bench_stream(
     detector = resolved.scenario.stream
     stream = ApaStream(detector)
     warmup = 3  # compile every kernel; the TPG's pedestals and quartiles settle
-    data = [stream.next_slice().adc for _ in range(slices + warmup)]  # simulated beforehand
+    data = [stream.next_slice().adc for _ in range(min(slices, STREAM_POOL) + warmup)]
     emulator = load_emulator(resolved.scenario.firmware)
     chain = TriggerChain(resolved.chain, emulator, detector.geometry)
     for block in data[:warmup]:
@@ -237,13 +274,13 @@ def bench_stream(
     chain.timer = ChainTimer()
     data = data[warmup:]
     start = time.perf_counter()
-    for block in data:
-        chain.process(block)
+    for index in range(slices):
+        chain.process(data[index % len(data)])
         chain.scores()
     chain.flush()
     chain.scores(final=True)
-    chain_s = (time.perf_counter() - start) / len(data)
-    copy_s = best_seconds(lambda: np.copy(data[-1]), repeats=max(5, slices))
+    chain_s = (time.perf_counter() - start) / slices
+    copy_s = best_seconds(lambda: np.copy(data[-1]), repeats=max(5, len(data)))
     samples = data[-1].size
     stages = {
         "tpg": chain.timer.tpg,
@@ -251,7 +288,6 @@ def bench_stream(
         "inputs": chain.timer.inputs,
         "model": chain.timer.model,
     }
-    real_time = detector.geometry.n_channels * detector.readout.sampling_hz
     result = BenchResult(
         name=f"stream:{resolved.scenario.name} ({resolved.input_kind})",
         throughput=samples / chain_s,
@@ -261,4 +297,42 @@ def bench_stream(
         ratio=copy_s / chain_s,
         threads=1,
     )
-    return result, stages, real_time
+    real_time = detector.geometry.n_channels * detector.readout.sampling_hz
+    return StreamBench(result, stages, real_time, peak_rss_mb(), slices)
+
+
+def bench_study(
+    scenario_path: str,
+    workers: Sequence[int],
+    out: Path,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> list[dict[str, Any]]:
+    """The whole study run afresh once per worker count, each on a local Dask cluster of
+    that many single-threaded worker processes (into ``out/workers_N``): wall time, speed-up
+    against the first count, tasks per second and the largest worker's peak memory."""
+    from triggerml.trigger.scenario import load_study
+    from triggerml.trigger.study import run_study
+
+    rows: list[dict[str, Any]] = []
+    for count in workers:
+        start = time.perf_counter()
+        summary = run_study(
+            load_study(scenario_path),
+            out / f"workers_{count}",
+            workers=count,
+            on_progress=on_progress,
+            fresh=True,
+        )
+        wall = time.perf_counter() - start
+        rows.append(
+            {
+                "workers": count,
+                "wall_seconds": wall,
+                "speedup": rows[0]["wall_seconds"] / wall if rows else 1.0,
+                "tasks": summary["tasks"],
+                "apa_seconds": sum(summary["apa_seconds"].values()),
+                "peak_rss_mb_per_worker": summary["stream"]["peak_rss_mb_per_worker"],
+                "chain_fraction_of_real_time": summary["stream"]["fraction_of_real_time"],
+            }
+        )
+    return rows

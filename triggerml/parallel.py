@@ -15,6 +15,22 @@ T = TypeVar("T")
 RETRIES = 2
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MB: what a worker needs, read by each task
+    when it finishes.  Linux's VmHWM (the ru_maxrss of a process started by another carries
+    over its parent's peak through exec); ru_maxrss elsewhere."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
 def run_tasks(
     run_one: Callable[[T], str],
     tasks: Sequence[T],

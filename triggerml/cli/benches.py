@@ -65,21 +65,27 @@ def bench_sim_command(
 @bench_app.command("tpg")
 def bench_tpg_command(
     mode: Annotated[str, typer.Option(help="TPG mode: fir or dunedaq.")] = "fir",
-    blocks: Annotated[int, typer.Option(help="Blocks of 960 × 4096 samples timed.")] = 8,
+    plane: Annotated[
+        str, typer.Option(help="collection (960 wires) or induction (U and V, 1600).")
+    ] = "collection",
+    blocks: Annotated[int, typer.Option(help="Blocks of 4096 ticks timed.", min=1)] = 8,
     as_json: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
 ) -> None:
-    """Python TPG on the collection plane, against np.copy of the same bytes."""
+    """Python TPG on one APA's collection or induction planes, against np.copy of the
+    same bytes."""
     import json
 
     from triggerml.bench import bench_tpg
 
     if mode not in ("fir", "dunedaq"):
         raise typer.BadParameter(f"--mode must be fir or dunedaq, not {mode!r}")
-    result = bench_tpg(mode, blocks)
+    if plane not in ("collection", "induction"):
+        raise typer.BadParameter(f"--plane must be collection or induction, not {plane!r}")
+    result, real_time = bench_tpg(mode, blocks, plane=plane)
     _print_bench(result)
-    real_time = 960 * 1e9 / 512.0
     console.print(
-        f"one APA's collection plane in real time needs {real_time:.3g} samples/s: "
+        f"one APA's {plane} plane{'s' if plane == 'induction' else ''} in real time "
+        f"need{'' if plane == 'induction' else 's'} {real_time:.3g} samples/s: "
         f"{result.throughput / real_time:.2f}× real time per core"
     )
     if as_json:
@@ -168,7 +174,9 @@ def bench_estimate_command(
 @bench_app.command("stream")
 def bench_stream_command(
     scenario_path: Annotated[Path, typer.Argument(help="Study scenario (emulation/<name>.yaml).")],
-    slices: Annotated[int, typer.Option(help="Slices of readout replayed.")] = 24,
+    slices: Annotated[
+        int, typer.Option(help="Slices of readout replayed (beyond 24, the 24 in turn).")
+    ] = 24,
     as_json: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
 ) -> None:
     """The trigger chain on replayed readout: samples/s per APA and fraction of real time."""
@@ -176,16 +184,16 @@ def bench_stream_command(
 
     from triggerml.bench import bench_stream
 
-    result, stages, real_time = bench_stream(str(scenario_path), slices)
-    _print_bench(result)
+    bench = bench_stream(str(scenario_path), slices)
+    _print_bench(bench.result)
     console.print(
-        f"{result.throughput / real_time:.4f}× real time of one APA "
-        f"({real_time / 1e9:.2f} GS/s) per core; stages: "
-        + ", ".join(f"{k} {v:.2f} s" for k, v in stages.items())
+        f"{bench.fraction_of_real_time:.4f}× real time of one APA "
+        f"({bench.real_time / 1e9:.2f} GS/s) per core over {bench.slices} slices; stages: "
+        + ", ".join(f"{k} {v:.2f} s" for k, v in bench.stages.items())
+        + f"; peak memory {bench.peak_rss_mb:,.0f} MB"
     )
     if as_json:
-        fraction = result.throughput / real_time
-        print(json.dumps({**result.as_dict(), "fraction_of_real_time": fraction}))
+        print(json.dumps(bench.as_dict()))
 
 
 def _print_bench(result: BenchResult) -> None:
@@ -193,3 +201,58 @@ def _print_bench(result: BenchResult) -> None:
         f"{result.name}: {result.throughput:,.4g} {result.unit} on {result.threads} thread; "
         f"{result.reference}: {result.reference_throughput:,.4g}; ratio {result.ratio:.3f}"
     )
+
+
+@bench_app.command("study")
+def bench_study_command(
+    scenario_path: Annotated[Path, typer.Argument(help="Study scenario (emulation/<name>.yaml).")],
+    workers: Annotated[
+        str, typer.Option(help="Worker counts to compare, comma-separated (e.g. 1,2).")
+    ] = "1,2",
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Keep the studies in OUT/workers_N (default: a temporary folder)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="End with one JSON line.")] = False,
+) -> None:
+    """Scale-out: the whole study once per worker count (local Dask cluster): speed-up
+    and the peak memory of a worker."""
+    import json
+    import tempfile
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from triggerml.bench import bench_study
+
+    try:
+        counts = [int(part) for part in workers.split(",")]
+    except ValueError:
+        raise typer.BadParameter(f"--workers must be counts like 1,2, not {workers!r}") from None
+    if not counts or min(counts) < 1:
+        raise typer.BadParameter("--workers needs counts of at least 1, e.g. 1,2")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        Progress(*columns, console=err_console, transient=True) as progress,
+    ):
+        bar = progress.add_task("study tasks", total=None)
+        rows = bench_study(
+            str(scenario_path),
+            counts,
+            out or Path(scratch),
+            on_progress=lambda done, total: progress.update(bar, completed=done, total=total),
+        )
+    table = Table("workers", "wall [s]", "speed-up", "tasks", "APA-s", "peak memory / worker")
+    for row in rows:
+        memory = row["peak_rss_mb_per_worker"]
+        table.add_row(
+            str(row["workers"]),
+            f"{row['wall_seconds']:.1f}",
+            f"{row['speedup']:.2f}×",
+            str(row["tasks"]),
+            f"{row['apa_seconds']:.1f}",
+            f"{memory:,.0f} MB" if memory else "n/a",
+        )
+    console.print(table)
+    if as_json:
+        print(json.dumps({"name": f"study:{scenario_path.stem}", "runs": rows}))

@@ -91,7 +91,7 @@ class TriggerChain:
         emulator: Emulator,
         geometry: Geometry,
         start_sample: int = 0,
-        batch: int = 4096,
+        batch: int = 512,  # the emulator's chunk: queued inputs stay small
         record_inputs: bool = False,
     ) -> None:
         built = [tuple(roi.shape) for roi in config.inputs]
@@ -171,9 +171,9 @@ class TriggerChain:
             t0 = time.perf_counter()
             # the score is the last output's logit (binary models have one output; the
             # firmware compares the logit, before the sigmoid table, with the threshold)
-            logits = self.emulator.predict(
-                inputs[0] if len(inputs) == 1 else inputs, chunk=self.batch, logits=True
-            )
+            # the emulator's own chunk (512 events: in cache, and a batch's peak memory
+            # does not grow with the batch)
+            logits = self.emulator.predict(inputs[0] if len(inputs) == 1 else inputs, logits=True)
             self.timer.model += time.perf_counter() - t0
             out[mask] = logits[:, -1]
             self.scored_clusters += inputs[0].shape[0]

@@ -8,6 +8,7 @@ folder, the firmware folder and the zoo configs on a shared file system.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from collections.abc import Callable, Iterable
@@ -18,7 +19,7 @@ import numpy as np
 
 from triggerml.emulator import Emulator, load_emulator
 from triggerml.io import atomic_path
-from triggerml.parallel import run_tasks
+from triggerml.parallel import peak_rss_mb, run_tasks
 from triggerml.trigger.scenario import Resolved
 from triggerml.trigger.tasks import Task, TaskResult, run_task
 
@@ -43,7 +44,8 @@ def run_and_store(
     target = result_path(Path(tasks_dir), task)
     if target.is_file():
         return task.key
-    save(run_task(resolved, task, _emulator(firmware), record_inputs), target)
+    result = run_task(resolved, task, _emulator(firmware), record_inputs)
+    save(dataclasses.replace(result, peak_rss_mb=peak_rss_mb()), target)
     return task.key
 
 
@@ -59,6 +61,7 @@ def save(result: TaskResult, target: Path) -> None:
         "chain_seconds": result.chain_seconds,
         "simulate_seconds": result.simulate_seconds,
         "stage_seconds": result.stage_seconds,
+        "peak_rss_mb": result.peak_rss_mb,
     }
     arrays: dict[str, Any] = {
         "candidates": result.candidates,
@@ -93,6 +96,7 @@ def load(path: Path) -> TaskResult:
             scalars["simulate_seconds"],
             scalars["stage_seconds"],
             _inputs(data),
+            scalars.get("peak_rss_mb"),
         )
 
 

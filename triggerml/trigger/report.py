@@ -385,6 +385,12 @@ def _section_burst(summary: dict[str, Any]) -> list[str]:
     return [*lines, "", "![reach](snb_reach.png)", ""]
 
 
+def _peak_memory(stream: dict[str, Any]) -> str:
+    """The largest peak memory of a process that ran tasks (absent in older studies)."""
+    peak = stream.get("peak_rss_mb_per_worker")
+    return f" Peak memory of a worker: {peak:,.0f} MB." if peak else ""
+
+
 def _section_throughput(summary: dict[str, Any]) -> list[str]:
     stream = summary["stream"]
     cores = 1 / stream["fraction_of_real_time"] if stream["fraction_of_real_time"] else None
@@ -397,7 +403,8 @@ def _section_throughput(summary: dict[str, Any]) -> list[str]:
         f"readout samples in {stream['chain_seconds']:.1f} s on one core ({stages}): "
         f"{stream['samples_per_s'] / 1e6:.1f} MS/s, {stream['fraction_of_real_time']:.4f} of "
         f"one APA's real-time readout ({stream['apa_samples_per_s_real_time'] / 1e9:.2f} GS/s "
-        "counting all 2560 channels; the TPG runs on the 960 collection wires).",
+        "counting all 2560 channels; the TPG runs on the 960 collection wires, and on the "
+        "1600 induction wires for inputs that use them)." + _peak_memory(stream),
         f"Wall time of this run: {stream.get('wall_seconds', float('nan')):.0f} s "
         f"({stream.get('tasks_resumed', 0)} task(s) resumed from an earlier run).",
         f"One 10 kt module ({MODULE_APAS} APAs, ≈10 Tb/s) in real time would need "

@@ -66,6 +66,7 @@ class Pooled:
     tasks: int
     apa_seconds: dict[str, float]  # counted APA-seconds per APA kind
     half_seconds: tuple[dict[str, float], dict[str, float]]  # per kind: even, odd slices
+    peak_rss_mb: float | None  # the largest process (worker) peak memory over the tasks
 
 
 def fingerprint(resolved: Resolved) -> dict[str, Any]:
@@ -188,6 +189,7 @@ def pool(results: list[execute.TaskResult]) -> Pooled:
         len(results),
         apa_seconds,
         halves,
+        max((r.peak_rss_mb for r in results if r.peak_rss_mb is not None), default=None),
     )
 
 
@@ -306,6 +308,7 @@ def _stream_speed(pooled: Pooled, apa_rate: float) -> dict[str, Any]:
         "chain_seconds": pooled.chain_seconds,
         "simulate_seconds": pooled.simulate_seconds,
         "samples": pooled.samples,
+        "peak_rss_mb_per_worker": pooled.peak_rss_mb,
     }
 
 

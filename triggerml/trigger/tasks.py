@@ -85,6 +85,9 @@ class TaskResult:
     # per model port, the inputs of the scored clusters (score > −inf) in candidate order;
     # only when recorded (``run_task(record_inputs=True)``)
     inputs: list[npt.NDArray] | None = None
+    # the peak resident memory of the process that ran it, when it finished (MB; None in
+    # files written before it was kept)
+    peak_rss_mb: float | None = None
 
 
 def plan(resolved: Resolved) -> list[Task]:
