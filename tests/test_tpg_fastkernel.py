@@ -44,7 +44,7 @@ CONFIGS = [
     {"absolute_value": True, "threshold_sigma": 8.0},
     {"threshold_mode": "absolute", "threshold": 30},
     {"threshold_sigma": 2.0, "iqr_accum_limit": 2, "accum_limit": 1, "min_threshold": 0},
-    {"fir_taps": [3, -1, 7, 2, 7, -1, 3], "fir_shift": 0},
+    {"fir_taps": [3, -1, 7, 2, 7, -1, 3], "fir_shift": 5},  # negative taps, gain 24 / 32
     {"mode": "dunedaq", "threshold": 60},
     {"mode": "dunedaq", "threshold": 0, "initial_pedestal": 0},
 ]
@@ -102,7 +102,8 @@ def test_one_tick_blocks() -> None:
         (TpgConfig(accum_limit=40_000), "int16"),
         (TpgConfig(initial_pedestal=20_000), "outside the ADC range"),
         (TpgConfig(fir_taps=(1 << 16, 1, 1)), "overflow int32"),
-        (TpgConfig(fir_shift=0, threshold_sigma=500.0), "quartile"),
+        (TpgConfig(fir_shift=0), "int16 threshold stage"),
+        (TpgConfig(threshold_sigma=500.0), "quartile"),
     ],
 )
 def test_configs_it_cannot_run_take_the_scalar_kernel(config: TpgConfig, reason: str) -> None:

@@ -73,8 +73,15 @@ def unsupported(config: TpgConfig) -> str | None:
     gain = sum(abs(tap) for tap in config.fir_taps) if config.uses_fir else 1
     if gain << 15 > INT32_MAX:  # |s| < 2^15: the FIR sum must fit int32
         return f"FIR taps with gain {gain} overflow int32"
-    reach = max((gain << 15) >> (config.fir_shift if config.uses_fir else 0), config.initial_iqr)
-    if (2 * reach + 2) * config.sigma_factor > INT32_MAX or config.iqr_accum_limit > 1 << 30:
+    # |s| ≤ 2^bits − 1 and f = floor(Σ taps·s / 2^shift): |f| ≤ ceil(gain·max|s| / 2^shift);
+    # the threshold stage holds f, the quartiles and their accumulators in int16
+    shift = config.fir_shift if config.uses_fir else 0
+    reach = -((-gain * ((1 << config.adc_bits) - 1)) >> shift)
+    if reach > INT16_MAX:
+        return f"the filtered samples (up to ±{reach}) do not fit the int16 threshold stage"
+    if config.initial_iqr // 2 + 1 > INT16_MAX or config.iqr_accum_limit + 3 > INT16_MAX:
+        return "initial_iqr or iqr_accum_limit does not fit the int16 threshold stage"
+    if (2 * INT16_MAX) * config.sigma_factor > INT32_MAX:
         return "the quartile threshold would overflow int32"
     return None
 
@@ -127,24 +134,34 @@ def process_block_rows(
     n_taps = taps.shape[0]
     n_hist = n_taps - 1
     taps32 = taps.astype(np.int32)
-    zero = np.int32(0)
-    one = np.int32(1)
-    three = np.int32(3)
     ring = HISTORY - 1
     ped = np.empty(GROUP, np.int16)
     acc = np.empty(GROUP, np.int16)
+    # every lane operation stays int16 (negated limits precomputed, no scalar reductions
+    # in the loops): numba widens int16 arithmetic to int64, which LLVM narrows back only
+    # when nothing else in the loop is wide — else it vectorizes 8 lanes instead of 16–32
     limit16 = np.int16(limit)
+    neg_limit16 = np.int16(-limit)
     one16 = np.int16(1)
     zero16 = np.int16(0)
-    q1 = np.empty(GROUP, np.int32)
-    q1a = np.empty(GROUP, np.int32)
-    q3 = np.empty(GROUP, np.int32)
-    q3a = np.empty(GROUP, np.int32)
+    q1 = np.empty(GROUP, np.int16)  # the quartiles of f and their accumulators
+    q1a = np.empty(GROUP, np.int16)
+    q3 = np.empty(GROUP, np.int16)
+    q3a = np.empty(GROUP, np.int16)
+    # each lane's threshold, recomputed only when a quartile moves (rarely: ≈ once per
+    # iqr_accum_limit² / 3 samples); clamped to int16, exact since f ≤ INT16_MAX
+    thr = np.empty(GROUP, np.int16)
     f = np.empty(GROUP, np.int32)
-    seen = np.zeros(GROUP, np.int32)  # OR of the tile's thresholded values, per channel
+    f16 = np.empty(GROUP, np.int16)
+    seen = np.zeros(GROUP, np.int16)  # OR of the tile's thresholded values, per channel
     sbuf = np.zeros((HISTORY, GROUP), np.int16)  # ring of pedestal-subtracted samples
     tile = np.empty((TILE, GROUP), np.int16)
-    passed = np.empty((TILE, GROUP), np.int32)  # thresholded values (0: below)
+    passed = np.empty((TILE, GROUP), np.int16)  # thresholded values (0: below)
+    three16 = np.int16(3)
+    iqr16 = np.int16(iqr_limit)
+    neg_iqr16 = np.int16(-iqr_limit)
+    moved = np.zeros(GROUP, np.int16)  # lanes whose quartiles moved this tick
+    thr_abs16 = np.int16(min(int(thr_abs), INT16_MAX))
     count = 0
     for c0 in range(0, n_ch, GROUP):
         width = min(GROUP, n_ch - c0)
@@ -161,6 +178,7 @@ def process_block_rows(
             q3a[c] = st[ch, S_Q3A]
             for k in range(n_hist):  # ring row (n_hist-1-k) holds s[n-1-k]
                 sbuf[(n_hist - 1 - k) & ring, c] = hist[ch, k]
+        _thresholds(q1, q3, thr, width, k_sigma, min_thr)
         for t0 in range(0, n_t, TILE):
             ticks = min(TILE, n_t - t0)
             _transpose_tile(adc, c0, width, t0, ticks, tile)
@@ -175,7 +193,7 @@ def process_block_rows(
                         acc[c] + (one16 if x > p_ else zero16) - (one16 if x < p_ else zero16)
                     )
                     up = a > limit16
-                    down = a < -limit16
+                    down = a < neg_limit16
                     p_ = np.int16(p_ + (one16 if up else zero16) - (one16 if down else zero16))
                     acc[c] = zero16 if (up or down) else a
                     ped[c] = p_
@@ -189,38 +207,52 @@ def process_block_rows(
                         past = sbuf[(n_hist + t - k) & ring]
                         for c in range(width):
                             f[c] += tap * np.int32(past[c])
+                    np.right_shift(f, shift, f)
                     for c in range(width):
-                        f[c] = f[c] >> shift
+                        f16[c] = np.int16(f[c])
                 else:
                     for c in range(width):
-                        f[c] = np.int32(srow[c])
+                        f16[c] = srow[c]
                 if absolute:
                     for c in range(width):
-                        f[c] = abs(f[c])
+                        f16[c] = np.int16(abs(f16[c]))
                 prow = passed[j]
                 if use_sigma:
                     for c in range(width):
-                        fc = f[c]
+                        fc = f16[c]
                         lo = q1[c]
                         hi = q3[c]
-                        thr = max(((hi - lo) * k_sigma) >> 8, min_thr)
-                        b1 = q1a[c] + (one if fc > lo else zero) - (three if fc < lo else zero)
-                        u1 = b1 > iqr_limit
-                        d1 = b1 < -iqr_limit
-                        q1[c] = lo + (one if u1 else zero) - (one if d1 else zero)
-                        q1a[c] = zero if (u1 or d1) else b1
-                        b3 = q3a[c] + (three if fc > hi else zero) - (one if fc < hi else zero)
-                        u3 = b3 > iqr_limit
-                        d3 = b3 < -iqr_limit
-                        q3[c] = hi + (one if u3 else zero) - (one if d3 else zero)
-                        q3a[c] = zero if (u3 or d3) else b3
-                        pv = fc if fc > thr else zero
+                        pv = fc if fc > thr[c] else zero16
                         prow[c] = pv
                         seen[c] |= pv
+                        b1 = np.int16(
+                            q1a[c]
+                            + (one16 if fc > lo else zero16)
+                            - (three16 if fc < lo else zero16)
+                        )
+                        u1 = b1 > iqr16
+                        d1 = b1 < neg_iqr16
+                        q1[c] = np.int16(lo + (one16 if u1 else zero16) - (one16 if d1 else zero16))
+                        q1a[c] = zero16 if (u1 or d1) else b1
+                        b3 = np.int16(
+                            q3a[c]
+                            + (three16 if fc > hi else zero16)
+                            - (one16 if fc < hi else zero16)
+                        )
+                        u3 = b3 > iqr16
+                        d3 = b3 < neg_iqr16
+                        q3[c] = np.int16(hi + (one16 if u3 else zero16) - (one16 if d3 else zero16))
+                        q3a[c] = zero16 if (u3 or d3) else b3
+                        moved[c] = one16 if (u1 or d1 or u3 or d3) else zero16
+                    any_moved = zero16
+                    for c in range(width):
+                        any_moved = max(any_moved, moved[c])
+                    if any_moved:
+                        _thresholds(q1, q3, thr, width, k_sigma, min_thr)
                 else:
                     for c in range(width):
-                        fc = f[c]
-                        pv = fc if fc > thr_abs else zero
+                        fc = f16[c]
+                        pv = fc if fc > thr_abs16 else zero16
                         prow[c] = pv
                         seen[c] |= pv
             count = _hits_of_tile(
@@ -238,6 +270,21 @@ def process_block_rows(
             for k in range(n_hist if use_fir else 0):  # the scalar kernel keeps none without
                 hist[ch, k] = sbuf[(n_t + n_hist - 1 - k) & ring, c]
     return count
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _thresholds(
+    q1: np.ndarray,
+    q3: np.ndarray,
+    thr: np.ndarray,
+    width: int,
+    k_sigma: np.int32,
+    min_thr: np.int32,
+) -> None:
+    """thr = max(((Q3 − Q1)·K) >> 8, min_threshold), clamped to INT16_MAX."""
+    for c in range(width):
+        wide = max(((np.int32(q3[c]) - np.int32(q1[c])) * k_sigma) >> 8, min_thr)
+        thr[c] = np.int16(min(int(wide), INT16_MAX))
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
