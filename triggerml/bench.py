@@ -32,6 +32,19 @@ class BenchResult:
         return asdict(self)
 
 
+def against_copy(name: str, samples: int, seconds: float, copy_seconds: float) -> BenchResult:
+    """Samples per second on one thread, against ``np.copy`` of the same bytes."""
+    return BenchResult(
+        name=name,
+        throughput=samples / seconds,
+        unit="samples/s",
+        reference="np.copy",
+        reference_throughput=samples / copy_seconds,
+        ratio=copy_seconds / seconds,
+        threads=1,
+    )
+
+
 def best_seconds(func: Callable[[], object], repeats: int = 5) -> float:
     """Fastest of ``repeats`` runs: the least disturbed by other load."""
     best = float("inf")
@@ -78,16 +91,7 @@ def bench_sim(slices: int = 20, seed: int = 1) -> BenchResult:
         stream.next_slice()
     sim_s = (time.perf_counter() - start) / slices
     copy_s = best_seconds(lambda: np.copy(first.adc), repeats=max(5, slices))
-    samples = first.adc.size
-    return BenchResult(
-        name="sim:background APA",
-        throughput=samples / sim_s,
-        unit="samples/s",
-        reference="np.copy",
-        reference_throughput=samples / copy_s,
-        ratio=copy_s / sim_s,
-        threads=1,
-    )
+    return against_copy("sim:background APA", first.adc.size, sim_s, copy_s)
 
 
 def bench_tpg(
@@ -118,16 +122,8 @@ def bench_tpg(
         finder.process(block)
     tpg_s = (time.perf_counter() - start) / blocks
     copy_s = best_seconds(lambda: np.copy(data[1]), repeats=max(5, blocks))
-    samples = data[1].size
-    result = BenchResult(
-        name=f"tpg:{mode} {plane} plane{'s' if plane == 'induction' else ''}",
-        throughput=samples / tpg_s,
-        unit="samples/s",
-        reference="np.copy",
-        reference_throughput=samples / copy_s,
-        ratio=copy_s / tpg_s,
-        threads=1,
-    )
+    name = f"tpg:{mode} {plane} plane{'s' if plane == 'induction' else ''}"
+    result = against_copy(name, data[1].size, tpg_s, copy_s)
     return result, data[1].shape[0] * scenario.readout.sampling_hz
 
 
@@ -288,15 +284,8 @@ def bench_stream(scenario_path: str, slices: int = 24) -> StreamBench:
         "inputs": chain.timer.inputs,
         "model": chain.timer.model,
     }
-    result = BenchResult(
-        name=f"stream:{resolved.scenario.name} ({resolved.input_kind})",
-        throughput=samples / chain_s,
-        unit="samples/s",
-        reference="np.copy",
-        reference_throughput=samples / copy_s,
-        ratio=copy_s / chain_s,
-        threads=1,
-    )
+    name = f"stream:{resolved.scenario.name} ({resolved.input_kind})"
+    result = against_copy(name, samples, chain_s, copy_s)
     real_time = detector.geometry.n_channels * detector.readout.sampling_hz
     return StreamBench(result, stages, real_time, peak_rss_mb(), slices)
 

@@ -95,29 +95,11 @@ class HitFinder:
         while True:
             state, hist = self._state.copy(), self._hist.copy()
             out = np.empty((self._capacity, 6), dtype=np.int64)
+            arguments = (block, self.next_sample, state, hist, self._taps, self._params)
             if self.implementation == "fast":
-                count = fastkernel.process_block_rows(
-                    block,
-                    self.next_sample,
-                    state,
-                    hist,
-                    self._taps,
-                    self._params,
-                    out,
-                    self._capacity,
-                )
+                count = fastkernel.process_block_rows(*arguments, out, self._capacity)
             else:
-                count = kernel.process_block(
-                    block,
-                    self.next_sample,
-                    state,
-                    hist,
-                    self._taps,
-                    self._params,
-                    scratch,
-                    out,
-                    self._capacity,
-                )
+                count = kernel.process_block(*arguments, scratch, out, self._capacity)
             if count <= self._capacity:
                 break
             self._capacity = 2 * count
