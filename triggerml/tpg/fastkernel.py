@@ -133,7 +133,8 @@ def process_block_rows(
     init_ped = prm[P_INITPED]
     n_taps = taps.shape[0]
     n_hist = n_taps - 1
-    taps32 = taps.astype(np.int32)
+    taps32 = np.zeros(HISTORY, np.int32)  # zero-padded: the FIR takes four taps a pass
+    taps32[:n_taps] = taps
     ring = HISTORY - 1
     ped = np.empty(GROUP, np.int16)
     acc = np.empty(GROUP, np.int16)
@@ -198,15 +199,32 @@ def process_block_rows(
                     acc[c] = zero16 if (up or down) else a
                     ped[c] = p_
                     srow[c] = np.int16(x - p_)
-                if use_fir:
-                    tap0 = taps32[0]
-                    for c in range(width):
-                        f[c] = tap0 * np.int32(srow[c])
-                    for k in range(1, n_taps):
-                        tap = taps32[k]
-                        past = sbuf[(n_hist + t - k) & ring]
-                        for c in range(width):
-                            f[c] += tap * np.int32(past[c])
+                if use_fir:  # four taps per pass over the lanes (zero-padded to 16)
+                    for k0 in range(0, n_taps, 4):
+                        r0 = sbuf[(n_hist + t - k0) & ring]
+                        r1 = sbuf[(n_hist + t - k0 - 1) & ring]
+                        r2 = sbuf[(n_hist + t - k0 - 2) & ring]
+                        r3 = sbuf[(n_hist + t - k0 - 3) & ring]
+                        w0 = taps32[k0]
+                        w1 = taps32[k0 + 1]
+                        w2 = taps32[k0 + 2]
+                        w3 = taps32[k0 + 3]
+                        if k0 == 0:
+                            for c in range(width):
+                                f[c] = (
+                                    w0 * np.int32(r0[c])
+                                    + w1 * np.int32(r1[c])
+                                    + w2 * np.int32(r2[c])
+                                    + w3 * np.int32(r3[c])
+                                )
+                        else:
+                            for c in range(width):
+                                f[c] += (
+                                    w0 * np.int32(r0[c])
+                                    + w1 * np.int32(r1[c])
+                                    + w2 * np.int32(r2[c])
+                                    + w3 * np.int32(r3[c])
+                                )
                     np.right_shift(f, shift, f)
                     for c in range(width):
                         f16[c] = np.int16(f[c])
