@@ -117,11 +117,15 @@ def deposits_to_clusters(
     for plane, w in coords.items():
         sigma_w = np.maximum(sigma_trans_mm / pitches[plane], 1e-3)
         nearest = np.floor(w).astype(np.int64)
-        for offset in range(-TRANSVERSE_SPAN, TRANSVERSE_SPAN + 1):
+        # the Gaussian integral at each wire edge once: a wire's upper edge is the next one's
+        # lower edge (the same numbers, so the same shares as edge-by-edge)
+        edges = [
+            _erf_fast((nearest + offset - w) / (np.sqrt(2) * sigma_w))
+            for offset in range(-TRANSVERSE_SPAN, TRANSVERSE_SPAN + 2)
+        ]
+        for index, offset in enumerate(range(-TRANSVERSE_SPAN, TRANSVERSE_SPAN + 1)):
             wire = nearest + offset
-            lo = (wire - w) / (np.sqrt(2) * sigma_w)
-            hi = (wire + 1 - w) / (np.sqrt(2) * sigma_w)
-            share = 0.5 * (_erf_fast(hi) - _erf_fast(lo))
+            share = 0.5 * (edges[index + 1] - edges[index])
             q = electrons * share
             if plane == "x":
                 valid = (wire >= 0) & (wire < g.channels_x_per_face)

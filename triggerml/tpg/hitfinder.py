@@ -120,7 +120,8 @@ class HitFinder:
         if not np.issubdtype(adc.dtype, np.integer):
             raise ValueError(f"ADC samples must be integers, got {adc.dtype}")
         top = (1 << self.config.adc_bits) - 1
-        if adc.size and (adc.min() < 0 or adc.max() > top):
+        # one pass: a sample outside 0..top has a bit outside top (negatives the sign bit)
+        if adc.size and np.bitwise_or.reduce(adc, axis=None) & ~top:
             raise ValueError(
                 f"ADC samples outside 0..{top} ({self.config.adc_bits}-bit): "
                 f"found {adc.min()}..{adc.max()}"
