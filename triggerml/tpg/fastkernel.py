@@ -1,20 +1,21 @@
 """The fast TPG kernel (numba): channels side by side, ticks in tiles, hits only where needed.
 
 The same arithmetic as :func:`triggerml.tpg.kernel.process_block` (the scalar reference, the
-specification the tests compare with exactly), reorganised for speed on CPUs whose integer
-SIMD is narrow:
+specification the tests compare with exactly), reorganised so that LLVM vectorizes it across
+channels:
 
 - a group of GROUP channels is processed together, TILE ticks at a time; each tile of the
-  (channels, ticks) block is transposed in 8 × 8 register blocks so that a tick's samples of
-  the whole group are contiguous;
+  (channels, ticks) block is transposed in 8 × 8 blocks of vector shuffles
+  (:mod:`triggerml.tpg.shuffle`) so that a tick's samples of the whole group are contiguous;
 - the three recursive stages (frugal pedestal, FIR, quartile threshold) are branch-free loops
   across the group's channels, which LLVM vectorizes;
 - the thresholded values of a tile are kept, with an OR per channel, and the hit state machine
   (sequential and rare: ≈0.1 % of samples pass the threshold) runs only on the channels
   that have a sample over threshold in the tile or a hit open.
 
-Narrow integers where they are exact: the pedestal stage runs in int16 (8 lanes per SSE
-register), the FIR and the quartiles in int32, the hit sums and absolute times in int64.
+Narrow integers where they are exact — the lanes a vector holds are what the speed is: the
+pedestal, the quartiles and the thresholds in int16, the FIR sums in int32, the hit sums and
+absolute times in int64.
 :func:`unsupported` names the configurations where that would not be exact (and the
 coherent-noise subtraction, which only the scalar kernel has); they take the scalar kernel.
 """
@@ -53,6 +54,7 @@ from triggerml.tpg.kernel import (
     S_TOT,
     SATURATION,
 )
+from triggerml.tpg.shuffle import transpose8x8
 
 GROUP = 128  # channels side by side: a tick's state rows stay in L1
 TILE = 32  # ticks per transposed tile
@@ -95,10 +97,7 @@ def _transpose_tile(
     full_t = ticks - ticks % BLOCK
     for cb in range(0, full_c, BLOCK):
         for tb in range(0, full_t, BLOCK):
-            for i in range(BLOCK):
-                row = adc[c0 + cb + i, t0 + tb : t0 + tb + BLOCK]
-                for j in range(BLOCK):
-                    tile[tb + j, cb + i] = row[j]
+            transpose8x8(adc, c0 + cb, t0 + tb, tile, tb, cb)  # type: ignore[call-arg]
     for c in range(width):
         first_t = full_t if c < full_c else 0
         for j in range(first_t, ticks):
@@ -118,6 +117,8 @@ def process_block_rows(
 ) -> int:
     """Same contract as :func:`triggerml.tpg.kernel.process_block` (no coherent-noise
     subtraction); hits come out grouped by channel group, unsorted."""
+    if adc.strides[1] != 2:
+        raise ValueError("the fast TPG kernel needs int16 rows with contiguous samples")
     n_ch, n_t = adc.shape
     limit = np.int32(prm[P_LIMIT])
     shift = np.int32(prm[P_SHIFT])
