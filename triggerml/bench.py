@@ -32,12 +32,14 @@ class BenchResult:
         return asdict(self)
 
 
-def against_copy(name: str, samples: int, seconds: float, copy_seconds: float) -> BenchResult:
-    """Samples per second on one thread, against ``np.copy`` of the same bytes."""
+def against_copy(
+    name: str, samples: int, seconds: float, copy_seconds: float, unit: str = "samples/s"
+) -> BenchResult:
+    """Items per second on one thread, against ``np.copy`` of the same bytes."""
     return BenchResult(
         name=name,
         throughput=samples / seconds,
-        unit="samples/s",
+        unit=unit,
         reference="np.copy",
         reference_throughput=samples / copy_seconds,
         ratio=copy_seconds / seconds,
@@ -65,15 +67,7 @@ def bench_fixed(
     ftype.mantissa(values[:1000])  # warm-up
     cast_s = best_seconds(lambda: ftype.mantissa(values))
     copy_s = best_seconds(lambda: np.copy(values))
-    return BenchResult(
-        name=f"fixed:{type_string}",
-        throughput=n_values / cast_s,
-        unit="values/s",
-        reference="np.copy",
-        reference_throughput=n_values / copy_s,
-        ratio=copy_s / cast_s,
-        threads=1,
-    )
+    return against_copy(f"fixed:{type_string}", n_values, cast_s, copy_s, unit="values/s")
 
 
 def bench_sim(slices: int = 20, seed: int = 1) -> BenchResult:
