@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+import numba
 import numpy as np
 import numpy.typing as npt
 
@@ -197,8 +198,6 @@ def _windows(
 ) -> npt.NDArray[np.float64]:
     """(n, rows, ticks) raw windows minus pedestals, zero outside the buffer."""
     blocks = [adc] if isinstance(adc, np.ndarray) else list(adc)
-    bounds = np.cumsum([0, *(block.shape[1] for block in blocks)])
-    n_rows, n_ticks = blocks[0].shape[0], int(bounds[-1])
     starts = clusters["start"] - config.pre_ticks - first_tick
     if config.kind is InputKind.ROI2D:
         centre = (clusters["channel_min"] + clusters["channel_max"]) // 2 - first_channel
@@ -206,21 +205,41 @@ def _windows(
     else:
         peak_row = _peak_channels(clusters.size, hits, hit_cluster) - first_channel
         rows = peak_row[:, None]
-    cols = starts[:, None] + np.arange(config.ticks)[None, :]
-    valid_rows = (rows >= 0) & (rows < n_rows)
-    valid_cols = (cols >= 0) & (cols < n_ticks)
-    # gather first, then subtract: only the windows are converted, not the whole buffer
-    safe_rows = np.clip(rows, 0, n_rows - 1)
-    safe_cols = np.clip(cols, 0, max(n_ticks - 1, 0))
     window = np.zeros((clusters.size, rows.shape[1], config.ticks))
-    block_of = np.searchsorted(bounds, safe_cols, side="right") - 1
-    for k, block in enumerate(blocks):
-        cluster, tick = np.nonzero(block_of == k)
-        local = safe_cols[cluster, tick] - bounds[k]
-        window[cluster, :, tick] = block[safe_rows[cluster], local[:, None]]
-    window -= np.asarray(pedestals, dtype=np.float64)[safe_rows][:, :, None]
-    window *= valid_rows[:, :, None] & valid_cols[:, None, :]
+    ped = np.asarray(pedestals, dtype=np.float64)
+    first_col = 0
+    for block in blocks:  # each block fills the part of every window that lies in it
+        _gather(block, first_col, rows.astype(np.int64), starts.astype(np.int64), ped, window)
+        first_col += block.shape[1]
     return window
+
+
+@numba.njit(cache=True, nogil=True)
+def _gather(
+    block: np.ndarray,
+    first_col: int,
+    rows: np.ndarray,
+    starts: np.ndarray,
+    pedestals: np.ndarray,
+    window: np.ndarray,
+) -> None:
+    """window[i, r, t] = block[rows[i, r], starts[i] + t − first_col] − pedestal for the
+    samples that lie in this block (the buffer's columns first_col …); the rest untouched."""
+    n_rows, n_cols = block.shape
+    n, n_window_rows, ticks = window.shape
+    for i in range(n):
+        lo = max(starts[i] - first_col, 0)
+        hi = min(starts[i] + ticks - first_col, n_cols)
+        offset = first_col - starts[i]
+        for r in range(n_window_rows):
+            row = rows[i, r]
+            if row < 0 or row >= n_rows or hi <= lo:
+                continue
+            source = block[row]
+            target = window[i, r]
+            ped = pedestals[row]
+            for col in range(lo, hi):
+                target[col + offset] = np.float64(source[col]) - ped
 
 
 def _peak_channels(
