@@ -125,6 +125,39 @@ def _noise_at(
     return noise + np.int32(crow[np.uint64(j)])
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _noise_segment(
+    out: np.ndarray,
+    row: np.ndarray,
+    crow: np.ndarray,
+    lo: int,
+    hi: int,
+    row_shift: int,
+    crow_shift: int,
+    ped: np.int32,
+    sign: np.int32,
+    top: np.int32,
+    narrow: bool,
+) -> None:
+    """out[t] = clip(ped + sign·row[t + row_shift] + crow[t + crow_shift], 0, top) for t in
+    [lo, hi), the indices in range (unsigned: no wrap-around checks)."""
+    if narrow:  # every intermediate fits int16: numba's int64 arithmetic narrowed by hand
+        ped16 = np.int16(ped)
+        sign16 = np.int16(sign)
+        zero16 = np.int16(0)
+        top16 = np.int16(top)
+        for t in range(lo, hi):
+            noise = np.int16(sign16 * row[np.uint64(t + row_shift)])
+            v = np.int16(ped16 + noise + crow[np.uint64(t + crow_shift)])
+            out[np.uint64(t)] = min(max(v, zero16), top16)
+        return
+    zero = np.int32(0)
+    for t in range(lo, hi):
+        v = ped + sign * np.int32(row[np.uint64(t + row_shift)])
+        v += np.int32(crow[np.uint64(t + crow_shift)])
+        out[np.uint64(t)] = np.int16(min(max(np.int32(v), zero), top))
+
+
 @numba.njit(cache=True, nogil=True)
 def fill_slice(
     out: np.ndarray,
@@ -147,8 +180,12 @@ def fill_slice(
     cluster_kind: np.ndarray,
     templates: np.ndarray,
     adc_max: int,
+    narrow: bool = False,
 ) -> None:
     """out[ch, t] = clip(pedestal + noise + coherent + rint(signal), 0, adc_max), int16.
+
+    ``narrow``: pedestal + |incoherent| + |coherent| never leaves int16 (the caller checks
+    it), so the noise pass may add in int16 — twice the lanes of int32, the same numbers.
 
     A first pass writes pedestal + noise for every sample in straight, vectorizable segments
     (unsigned indices: no wrap-around checks).  A second pass, only over the ticks a
@@ -178,38 +215,15 @@ def fill_slice(
             b2 = min(n_t, length - coff)
             lo_b = min(b1, b2)
             hi_b = max(b1, b2)
-            shift_i = np.uint64(off)
-            shift_j = np.uint64(coff)
-            for t in range(lo_b):
-                ut = np.uint64(t)
-                v = ped + sign * np.int32(row[shift_i + ut]) + np.int32(crow[shift_j + ut])
-                o[ut] = np.int16(min(max(np.int32(v), zero), top))
+            wrapped_i = off - length  # row index t + wrapped_i once the row has wrapped
+            wrapped_j = coff - length
+            _noise_segment(o, row, crow, 0, lo_b, off, coff, ped, sign, top, narrow)
             # between the two wrap points exactly one of the rows has wrapped
             if b1 <= b2:
-                for t in range(lo_b, hi_b):
-                    ut = np.uint64(t)
-                    v = (
-                        ped
-                        + sign * np.int32(row[np.uint64(t + off - length)])
-                        + np.int32(crow[shift_j + ut])
-                    )
-                    o[ut] = np.int16(min(max(np.int32(v), zero), top))
+                _noise_segment(o, row, crow, lo_b, hi_b, wrapped_i, coff, ped, sign, top, narrow)
             else:
-                for t in range(lo_b, hi_b):
-                    ut = np.uint64(t)
-                    v = (
-                        ped
-                        + sign * np.int32(row[shift_i + ut])
-                        + np.int32(crow[np.uint64(t + coff - length)])
-                    )
-                    o[ut] = np.int16(min(max(np.int32(v), zero), top))
-            for t in range(hi_b, n_t):
-                v = (
-                    ped
-                    + sign * np.int32(row[np.uint64(t + off - length)])
-                    + np.int32(crow[np.uint64(t + coff - length)])
-                )
-                o[np.uint64(t)] = np.int16(min(max(np.int32(v), zero), top))
+                _noise_segment(o, row, crow, lo_b, hi_b, off, wrapped_j, ped, sign, top, narrow)
+            _noise_segment(o, row, crow, hi_b, n_t, wrapped_i, wrapped_j, ped, sign, top, narrow)
         else:
             for t in range(n_t):
                 v = ped + _noise_at(row, off, crow, coff, length, t, sign, gain[ch])
