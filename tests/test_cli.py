@@ -106,19 +106,26 @@ def test_bench_sim_json_line() -> None:
     result = run_cli("bench", "sim", "--slices", "2", "--json")
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout.strip().splitlines()[-1])
-    assert record["name"].startswith("sim:")
+    assert record["name"] == "sim:background APA"
     assert record["unit"] == "samples/s"
     assert record["reference"] == "np.copy"
+    assert record["ratio"] == pytest.approx(record["throughput"] / record["reference_throughput"])
     assert 0 < record["ratio"] < 10
 
 
-def test_bench_tpg_json_line() -> None:
-    result = run_cli("bench", "tpg", "--blocks", "1", "--mode", "dunedaq", "--json")
+@pytest.mark.parametrize(("plane", "channels"), [("collection", 960), ("induction", 1600)])
+def test_bench_tpg_json_line(plane: str, channels: int) -> None:
+    result = run_cli(
+        "bench", "tpg", "--blocks", "1", "--mode", "dunedaq", "--plane", plane, "--json"
+    )
     assert result.returncode == 0, result.stderr
     record = json.loads(result.stdout.strip().splitlines()[-1])
-    assert record["name"] == "tpg:dunedaq collection plane"
+    assert record["name"] == f"tpg:dunedaq {plane} plane" + ("s" if plane == "induction" else "")
+    assert record["unit"] == "samples/s"
     assert record["reference"] == "np.copy"
-    assert record["throughput"] > 0
+    assert record["ratio"] == pytest.approx(record["throughput"] / record["reference_throughput"])
+    # the real-time rate printed is the plane's wires × 1.953 MHz (DESIGN §5)
+    assert f"{channels * 1e9 / 512:.3g} samples/s" in result.stdout
 
 
 def test_tpg_efficiency_plot(tmp_path: Path) -> None:
