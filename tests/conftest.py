@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,35 @@ def no_xilinx_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, 
         "XILINX_HLS": "",
         "XILINX_VIVADO": "",
     }
+
+
+# --- the trigger tests' firmware and tiny study (built once per test process) --------------
+@pytest.fixture(scope="session")
+def firmware(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from triggerml.compile.build import BuildConfig, build
+
+    out = tmp_path_factory.mktemp("fw") / "tpmlp"
+    build(REPO / "models" / "tpmlp.h5", out, BuildConfig(events=50))
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_study(firmware: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    from trigger_support import scenario_file
+
+    from triggerml.trigger.scenario import load_study
+    from triggerml.trigger.study import run_study
+
+    tmp = tmp_path_factory.mktemp("study")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(REPO)  # studies resolve the zoo's dataset path relative to it
+        return tmp, run_study(load_study(scenario_file(tmp, firmware)), tmp / "out")
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> Iterator[None]:
+    """Studies resolve the zoo's dataset path relative to the working directory."""
+    mp = pytest.MonkeyPatch()
+    mp.chdir(REPO)
+    yield
+    mp.undo()

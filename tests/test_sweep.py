@@ -83,7 +83,7 @@ def test_shipped_sweep_specs_load(path: Path, monkeypatch: pytest.MonkeyPatch) -
     from triggerml.sweep.spec import check
 
     if "axes" not in yaml.safe_load(path.read_text()):
-        pytest.skip("a sweep's validation stream (a study scenario: tests/test_trigger.py)")
+        pytest.skip("a sweep's validation stream: a study scenario (test_trigger_scenario.py)")
     monkeypatch.chdir(REPO)
     spec = load_spec(path)
     assert len(spec.points()) >= 12
