@@ -23,6 +23,7 @@ BANK_LENGTH = 1 << 16  # 33.5 ms of samples per row
 BANK_ROWS = 32
 COHERENT_ROWS = 8
 QUANTIZATION_VARIANCE = 1.0 / 12.0  # variance added by rounding to integer ADC counts
+INT16_MAX = (1 << 15) - 1
 
 
 def noise_shape(freqs_hz: npt.NDArray[np.float64], readout: Readout) -> npt.NDArray[np.float64]:
@@ -123,6 +124,19 @@ def _noise_at(
     if gain != 1.0:
         noise = np.int32(np.rint(noise * gain))
     return noise + np.int32(crow[np.uint64(j)])
+
+
+def noise_reach(inc_bank: npt.NDArray[np.int16], coh_bank: npt.NDArray[np.int16]) -> int:
+    """The largest |noise| a sample can get from the banks (incoherent plus coherent)."""
+    return int(np.abs(inc_bank.astype(np.int64)).max()) + int(
+        np.abs(coh_bank.astype(np.int64)).max()
+    )
+
+
+def int16_holds(pedestals: npt.NDArray[np.integer], reach: int) -> bool:
+    """Whether pedestal ± noise stays in int16 for every channel: ``fill_slice``'s
+    ``narrow`` (its int16 noise pass then writes the samples the int32 one does)."""
+    return int(pedestals.max()) + reach <= INT16_MAX and int(pedestals.min()) - reach >= -INT16_MAX
 
 
 @numba.njit(cache=True, nogil=True, inline="always")

@@ -18,11 +18,17 @@ import numpy.typing as npt
 from triggerml.detector import conditions
 from triggerml.detector.config import PLANES, DetectorScenario
 from triggerml.detector.drift import CLUSTER_DTYPE, deposits_to_clusters, inside
-from triggerml.detector.noise import BANK_LENGTH, BANK_ROWS, COHERENT_ROWS, NoiseBanks, fill_slice
+from triggerml.detector.noise import (
+    BANK_LENGTH,
+    BANK_ROWS,
+    COHERENT_ROWS,
+    NoiseBanks,
+    fill_slice,
+    int16_holds,
+    noise_reach,
+)
 from triggerml.detector.response import PRE_TICKS, TEMPLATE_TICKS, ResponseTemplates, sigma_index
 from triggerml.detector.sources import EventGenerator
-
-INT16_MAX = (1 << 15) - 1
 
 
 @dataclass(frozen=True)
@@ -56,10 +62,7 @@ class ApaStream:
             self.plane_of_channel[first : first + geometry.plane_channels[plane]] = index
         banks = NoiseBanks.build(readout, np.random.default_rng(seeds[3]))
         self._inc_bank, self._coh_bank = banks.stacked()
-        # the largest noise a sample can get: with the pedestal, whether int16 holds the sum
-        self._noise_reach = int(np.abs(self._inc_bank.astype(np.int64)).max()) + int(
-            np.abs(self._coh_bank.astype(np.int64)).max()
-        )
+        self._noise_reach = noise_reach(self._inc_bank, self._coh_bank)
         pedestal = np.array([readout.pedestal(PLANES[p]) for p in self.plane_of_channel])
         spread = readout.pedestal_spread_adc_12bit * readout.adc_scale
         pedestal += np.random.default_rng(seeds[3].spawn(1)[0]).normal(0, spread, n_ch)
@@ -180,8 +183,7 @@ class ApaStream:
             clusters["collection"].astype(np.int64),
             self._templates,
             self.scenario.readout.adc_max,
-            int(pedestals.max()) + self._noise_reach <= INT16_MAX
-            and int(pedestals.min()) - self._noise_reach >= -INT16_MAX,
+            int16_holds(pedestals, self._noise_reach),
         )
         conditions.apply_after_digitization(
             adc, self.scenario, pedestals, start, self._conditions_rng

@@ -207,9 +207,10 @@ def _windows(
         rows = peak_row[:, None]
     window = np.zeros((clusters.size, rows.shape[1], config.ticks))
     ped = np.asarray(pedestals, dtype=np.float64)
+    rows, starts = rows.astype(np.int64), starts.astype(np.int64)
     first_col = 0
     for block in blocks:  # each block fills the part of every window that lies in it
-        _gather(block, first_col, rows.astype(np.int64), starts.astype(np.int64), ped, window)
+        _gather(block, first_col, rows, starts, ped, window)
         first_col += block.shape[1]
     return window
 
@@ -230,10 +231,12 @@ def _gather(
     for i in range(n):
         lo = max(starts[i] - first_col, 0)
         hi = min(starts[i] + ticks - first_col, n_cols)
+        if hi <= lo:  # this window has no sample in this block
+            continue
         offset = first_col - starts[i]
         for r in range(n_window_rows):
             row = rows[i, r]
-            if row < 0 or row >= n_rows or hi <= lo:
+            if row < 0 or row >= n_rows:
                 continue
             source = block[row]
             target = window[i, r]
