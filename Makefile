@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test test-slow lint typecheck bench docs clean
+.PHONY: demo test test-slow lint typecheck duplicates bench docs clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy triggerml
+
+## duplicates: copied code in triggerml/ outside tools/duplicates_allowlist.txt (needs the
+## `duplicates` command; says so and passes where it is not installed)
+duplicates: $(STAMP)
+	$(BIN)/python tools/check_duplicates.py
 
 ## docs: regenerate docs/scenario.md and docs/dataset.md from the config dataclasses
 docs: $(STAMP)

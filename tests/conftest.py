@@ -1,4 +1,5 @@
-"""Shared fixtures: a clean environment for CLI subprocesses."""
+"""Shared fixtures: a clean environment for CLI subprocesses, and the built firmware,
+study and training set several test files use (session scope: built once per test process)."""
 
 from __future__ import annotations
 
@@ -71,3 +72,32 @@ def monkeypatch_module() -> Iterator[None]:
     mp.chdir(REPO)
     yield
     mp.undo()
+
+
+# --- a built tpmlp and a small training set, shared by the emulator and nn tests ------------
+@pytest.fixture(scope="session")
+def tpmlp_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from triggerml.compile.build import BuildConfig, build
+
+    out = tmp_path_factory.mktemp("emu") / "tpmlp"
+    build(REPO / "models" / "tpmlp.h5", out, BuildConfig(events=500))
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import dataclasses
+
+    from triggerml.nn.dataset import build_dataset, load_config
+
+    config = load_config(REPO / "models" / "dataset.yaml")
+    config = dataclasses.replace(
+        config,
+        detector=dataclasses.replace(config.detector, seconds=0.06),
+        background_prescale=0.5,
+        induction_planes=True,
+    )
+    path = tmp_path_factory.mktemp("data") / "small.h5"
+    counts = build_dataset(config, path)
+    assert counts["signal"] > 50
+    return path

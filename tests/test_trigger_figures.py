@@ -112,9 +112,10 @@ def test_signal_efficiencies_weight_each_apa_kind_by_its_share_of_the_module_arg
     """Central APAs see twice the SN events of outer ones (two drift volumes), the module
     holds equal argon in each kind: the module efficiency is the plain mean of the kinds'
     efficiencies, not the pooled fraction; the 90 % point and burst multiplicity follow."""
+    from triggerml.parallel import APA_STRIDE
     from triggerml.trigger import figures
     from triggerml.trigger.figures import Decision, SignalClass, efficiency_row
-    from triggerml.trigger.tasks import APA_STRIDE, EVENT_DTYPE
+    from triggerml.trigger.tasks import EVENT_DTYPE
 
     n_central, n_outer = 200, 100
     events = np.zeros(n_central + n_outer, EVENT_DTYPE)

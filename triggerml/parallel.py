@@ -8,11 +8,39 @@ machine need the output folder (and whatever the task reads) on a shared file sy
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import TypeVar
 
 T = TypeVar("T")
 RETRIES = 2
+# multi-APA runs number the APAs of the k-th kind listed from k × APA_STRIDE
+APA_STRIDE = 1000
+
+
+@dataclass(frozen=True)
+class StreamTask:
+    """One APA stream over a range of slices: a study's or a dataset's unit of work
+    (counted: clusters starting in [first_slice, last_slice))."""
+
+    apa: int
+    first_slice: int
+    last_slice: int
+    kind: str = "central"  # APA kind: central (two drift volumes) or outer (one)
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}_apa{self.apa:04d}_s{self.first_slice:07d}-{self.last_slice:07d}"
+
+
+def stream_tasks(apa_kinds: Iterable[str], apas: int, n_slices: int, step: int) -> list[StreamTask]:
+    """Every APA of every kind, its stream cut into ranges of ``step`` slices."""
+    return [
+        StreamTask(index * APA_STRIDE + apa, first, min(first + step, n_slices), kind)
+        for index, kind in enumerate(apa_kinds)
+        for apa in range(apas)
+        for first in range(0, n_slices, step)
+    ]
 
 
 def peak_rss_mb() -> float:

@@ -113,3 +113,21 @@ def compile_cxx(
         raise RuntimeError(f"g++ failed on {main.name}:\n{result.stderr[-3000:]}")
     partial.replace(binary)
     return binary
+
+
+def compile_testbench(
+    source_dir: Path, name: str, optimization: str, cache_dir: Path | None = None
+) -> Path:
+    """g++ a firmware block's test bench ``source_dir/<name>_tb.cpp`` (its header
+    ``<name>.h``) against hls4ml's ap_types headers, cached per source hash in
+    ``cache_dir`` (default: the temporary folder's ``triggerml-<name>``)."""
+    import tempfile
+
+    return compile_cxx(
+        source_dir / f"{name}_tb.cpp",
+        cache_dir or Path(tempfile.gettempdir()) / f"triggerml-{name}",
+        f"{name}_tb",
+        [ap_types_dir(), source_dir],
+        ["-std=c++14", optimization, "-w"],
+        depends=[source_dir / f"{name}.h"],
+    )

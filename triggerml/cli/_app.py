@@ -129,6 +129,30 @@ def log_beside(out: Path) -> Path:
     return out.parent / f"{out.name}.log"
 
 
+# options several commands share, typed once
+Workers = Annotated[
+    int | None, typer.Option(help="Run the work on a local Dask cluster of N workers.")
+]
+Scheduler = Annotated[
+    str | None, typer.Option(help="Run the work on an existing Dask scheduler (ADDRESS).")
+]
+Fresh = Annotated[bool, typer.Option("--fresh", help="Discard earlier results in --out.")]
+Verbose = Annotated[
+    bool,
+    typer.Option(
+        "--verbose", help="Show TensorFlow/hls4ml messages (default: in OUT.log beside OUT)."
+    ),
+]
+
+
+def counting_progress() -> Progress:
+    """A transient progress display on stderr with a bar and an ``N/M`` count."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    return Progress(*columns, console=err_console, transient=True)
+
+
 def check_parallel(workers: int | None, scheduler: str | None) -> None:
     """--workers N (a local Dask cluster) or --scheduler ADDRESS (an existing one), not both."""
     if workers is not None and scheduler is not None:

@@ -11,6 +11,7 @@ from rich.table import Table
 from triggerml.cli._app import (
     app,
     console,
+    counting_progress,
     err_console,
 )
 from triggerml.quiet import captured
@@ -220,8 +221,6 @@ def bench_study_command(
     import json
     import tempfile
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from triggerml.bench import bench_study
 
     try:
@@ -230,11 +229,7 @@ def bench_study_command(
         raise typer.BadParameter(f"--workers must be counts like 1,2, not {workers!r}") from None
     if not counts or min(counts) < 1:
         raise typer.BadParameter("--workers needs counts of at least 1, e.g. 1,2")
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with (
-        tempfile.TemporaryDirectory() as scratch,
-        Progress(*columns, console=err_console, transient=True) as progress,
-    ):
+    with tempfile.TemporaryDirectory() as scratch, counting_progress() as progress:
         bar = progress.add_task("study tasks", total=None)
         rows = bench_study(
             str(scenario_path),

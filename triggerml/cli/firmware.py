@@ -10,6 +10,7 @@ from rich.table import Table
 
 from triggerml.cli._app import (
     EXIT_FAILURE,
+    Verbose,
     app,
     console,
     err_console,
@@ -44,12 +45,7 @@ def build_command(
     force: Annotated[
         bool, typer.Option("--force", help="Replace --out even if it is not a build.")
     ] = False,
-    verbose: Annotated[
-        bool,
-        typer.Option(
-            "--verbose", help="Show TensorFlow/hls4ml messages (default: in OUT.log beside OUT)."
-        ),
-    ] = False,
+    verbose: Verbose = False,
 ) -> None:
     """Model → hls4ml HLS project, C simulation compared with QKeras, manifest.json."""
     import warnings

@@ -8,9 +8,14 @@ from typing import Annotated
 import typer
 
 from triggerml.cli._app import (
+    Fresh,
+    Scheduler,
+    Verbose,
+    Workers,
     app,
     check_parallel,
     console,
+    counting_progress,
     err_console,
     log_beside,
 )
@@ -21,30 +26,21 @@ from triggerml.quiet import captured
 def study(
     scenario_path: Annotated[Path, typer.Argument(help="Study scenario (emulation/<name>.yaml).")],
     out: Annotated[Path, typer.Option("--out", help="Study folder (resumed if it exists).")],
-    workers: Annotated[
-        int | None, typer.Option(help="Run tasks on a local Dask cluster of N workers.")
-    ] = None,
-    scheduler: Annotated[
-        str | None, typer.Option(help="Run tasks on an existing Dask scheduler (ADDRESS).")
-    ] = None,
-    fresh: Annotated[
-        bool, typer.Option("--fresh", help="Discard earlier task results in DIR.")
-    ] = False,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
+    fresh: Fresh = False,
     force: Annotated[
         bool, typer.Option("--force", help="Write into --out even if it is not a study.")
     ] = False,
 ) -> None:
     """Trigger study: readout → TPG → clusters → firmware emulator → efficiencies, reach."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from triggerml.trigger.report import headline
     from triggerml.trigger.scenario import load_study
     from triggerml.trigger.study import run_study
 
     check_parallel(workers, scheduler)
     scenario = load_study(scenario_path)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=err_console, transient=True) as progress:
+    with counting_progress() as progress:
         bar = progress.add_task(f"study {scenario.name}: tasks", total=None)
         summary = run_study(
             scenario,
@@ -64,33 +60,24 @@ def study(
 def sweep(
     spec_path: Annotated[Path, typer.Argument(help="Sweep spec (emulation/sweep_<name>.yaml).")],
     out: Annotated[Path, typer.Option("--out", help="Sweep folder (resumed if it exists).")],
-    workers: Annotated[
-        int | None, typer.Option(help="Run points on a local Dask cluster of N workers.")
-    ] = None,
-    scheduler: Annotated[
-        str | None, typer.Option(help="Run points on an existing Dask scheduler (ADDRESS).")
-    ] = None,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
     part: Annotated[
         str | None, typer.Option(help="FPGA part for fits and the report (overrides the spec).")
     ] = None,
-    fresh: Annotated[bool, typer.Option("--fresh", help="Discard earlier results in DIR.")] = False,
+    fresh: Fresh = False,
     force: Annotated[
         bool, typer.Option("--force", help="Write into --out even if it is not a sweep.")
     ] = False,
-    verbose: Annotated[
-        bool, typer.Option("--verbose", help="Show TensorFlow's and hls4ml's output.")
-    ] = False,
+    verbose: Verbose = False,
 ) -> None:
     """Design-space sweep: fine-tune, build and emulate each point; physics vs FPGA cost."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from triggerml.sweep.run import run_sweep
 
     check_parallel(workers, scheduler)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with (
         captured(log_beside(out), (console, err_console), verbose),
-        Progress(*columns, console=err_console, transient=True) as progress,
+        counting_progress() as progress,
     ):
         bars: dict[str, object] = {}
 

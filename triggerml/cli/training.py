@@ -8,9 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from triggerml.cli._app import (
+    Scheduler,
+    Verbose,
+    Workers,
     app,
     check_parallel,
     console,
+    counting_progress,
     err_console,
     log_beside,
 )
@@ -25,18 +29,12 @@ def dataset(
     config_path: Annotated[Path, typer.Argument(help="Dataset YAML (models/dataset.yaml).")],
     out: Annotated[Path, typer.Option("--out", help="HDF5 file to write.")],
     seconds: Annotated[float | None, typer.Option(help="Override the stream length.")] = None,
-    workers: Annotated[
-        int | None, typer.Option(help="Run the tasks on a local Dask cluster of N workers.")
-    ] = None,
-    scheduler: Annotated[
-        str | None, typer.Option(help="Run the tasks on this Dask scheduler (tcp://host:port).")
-    ] = None,
+    workers: Workers = None,
+    scheduler: Scheduler = None,
 ) -> None:
     """Simulate, find hits, cluster and label: a training set for every input kind.
     Resumable: a rerun after a kill does only the tasks that had not finished."""
     import dataclasses
-
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from triggerml.nn.dataset import build_dataset, load_config, plan
 
@@ -46,8 +44,7 @@ def dataset(
         config = dataclasses.replace(
             config, detector=dataclasses.replace(config.detector, seconds=seconds)
         )
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=err_console, transient=True) as progress:
+    with counting_progress() as progress:
         task = progress.add_task("dataset tasks", total=len(plan(config)))
         counts = build_dataset(
             config,
@@ -64,12 +61,7 @@ def train(
     model_yaml: Annotated[Path, typer.Argument(help="Zoo model YAML (models/<name>.yaml).")],
     out: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
     data: Annotated[Path | None, typer.Option(help="Dataset HDF5 (made if missing).")] = None,
-    verbose: Annotated[
-        bool,
-        typer.Option(
-            "--verbose", help="Show TensorFlow/hls4ml messages (default: in OUT.log beside OUT)."
-        ),
-    ] = False,
+    verbose: Verbose = False,
 ) -> None:
     """Quantization-aware training with QKeras; writes weights, history and model card."""
     from rich.progress import BarColumn, Progress, TextColumn

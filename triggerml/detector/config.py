@@ -8,6 +8,7 @@ paper (arXiv:2008.06647).  (≈) marks a value derived or recalled rather than r
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
@@ -292,15 +293,22 @@ class Conditions:
         )
 
 
-APA_STRIDE = 1000  # multi-APA runs number the APAs of the k-th kind listed from k × APA_STRIDE
-
-
 class ApaKind(StrEnum):
     """``central``: the middle row, reading two drift volumes; ``outer``: the two outer rows,
     one drift volume (x > 0) — the wall-side face has no drift field but still reads noise."""
 
     CENTRAL = "central"
     OUTER = "outer"
+
+
+def require_apas(apas: int, apa_kinds: Sequence[ApaKind]) -> None:
+    """A multi-APA run's layout: ``apas`` streams of each kind, each kind listed once."""
+    require(apas > 0, "apas", "must be positive")
+    require(
+        bool(apa_kinds) and len(set(apa_kinds)) == len(apa_kinds),
+        "apa_kinds",
+        "list each APA kind (central, outer) at most once, at least one",
+    )
 
 
 @dataclass(frozen=True)

@@ -237,13 +237,7 @@ def survey(
             "note": "all sources together; groups of ≥ 2 coincident events above a threshold "
             "that none of their members reaches alone",
             "seconds": {k.value: piled[k].seconds for k in ApaKind},
-            "rate_visible_above_mev": {
-                str(t): {k.value: piled[k].rate_above(t)["value"] for k in ApaKind}
-                for t in THRESHOLDS_MEV
-            },
-            "rate_visible_interval_above_mev": {
-                str(t): {k.value: piled[k].rate_above(t) for k in ApaKind} for t in THRESHOLDS_MEV
-            },
+            **_rates_above(piled),
         },
         "sn_nue_cc": {
             "events_per_apa_10kpc": {
@@ -278,6 +272,20 @@ def survey(
     return document
 
 
+def _rates_above(by_kind: dict[ApaKind, Any]) -> dict[str, Any]:
+    """Per threshold and APA kind, the rate of visible energy above it: the value, and the
+    value with its interval."""
+    return {
+        "rate_visible_above_mev": {
+            str(t): {k.value: by_kind[k].rate_above(t)["value"] for k in ApaKind}
+            for t in THRESHOLDS_MEV
+        },
+        "rate_visible_interval_above_mev": {
+            str(t): {k.value: by_kind[k].rate_above(t) for k in ApaKind} for t in THRESHOLDS_MEV
+        },
+    }
+
+
 def _source_record(
     scenario: DetectorScenario, source: catalogue.Source, by_kind: dict[ApaKind, SourceResult]
 ) -> dict[str, Any]:
@@ -290,13 +298,7 @@ def _source_record(
         "derived_from": source.derived_from,
         "rate_hz_per_apa": {k.value: by_kind[k].rate()["value"] for k in ApaKind},
         "rate_interval_hz_per_apa": {k.value: by_kind[k].rate() for k in ApaKind},
-        "rate_visible_above_mev": {
-            str(t): {k.value: by_kind[k].rate_above(t)["value"] for k in ApaKind}
-            for t in THRESHOLDS_MEV
-        },
-        "rate_visible_interval_above_mev": {
-            str(t): {k.value: by_kind[k].rate_above(t) for k in ApaKind} for t in THRESHOLDS_MEV
-        },
+        **_rates_above(by_kind),
         "max_visible_mev": {
             k.value: float(by_kind[k].visible_mev.max(initial=0.0)) for k in ApaKind
         },

@@ -167,15 +167,12 @@ class MatmulKind(LayerKind):
         weight, bias, weight_t, bias_t, accum_t = step.require(
             "weight", "bias", "weight_t", "bias_t", "accum_t"
         )
+        affine = kernels.Affine(weight, weight_t, bias, bias_t, accum_t, step.result_t, step.relu_t)
         layer = step.layer
         if layer["class"] == "Dense":
-            out = kernels.dense(
-                x, weight, weight_t, bias, bias_t, accum_t, step.result_t, step.relu_t
-            )
+            out = kernels.dense(x, affine)
             return Tensor(out.mantissa.reshape(len(x.mantissa), *layer["shape"]), out.ftype)
-        return kernels.conv(
-            x, layer, weight, weight_t, bias, bias_t, accum_t, step.result_t, step.relu_t, step.pool
-        )
+        return kernels.conv(x, layer, affine, step.pool)
 
 
 class BatchNormKind(LayerKind):

@@ -33,16 +33,16 @@ import numpy.typing as npt
 
 from triggerml.config import from_mapping, load_yaml, require, to_mapping
 from triggerml.detector.config import (
-    APA_STRIDE,
     ApaKind,
     DetectorScenario,
     Particle,
     Singles,
     Supernova,
+    require_apas,
 )
 from triggerml.detector.stream import ApaStream
 from triggerml.io import atomic_path, sha256_json, versions
-from triggerml.parallel import run_tasks
+from triggerml.parallel import StreamTask, run_tasks, stream_tasks
 from triggerml.tpg.clusters import ClusterConfig, StreamingClusterer
 from triggerml.tpg.config import INDUCTION_TPG, TpgConfig
 from triggerml.tpg.hitfinder import HitFinder
@@ -137,12 +137,7 @@ class DatasetConfig:
         require(0 < self.background_prescale <= 1, "background_prescale", "must be in (0, 1]")
         require(self.warmup_slices >= 0, "warmup_slices", "must not be negative")
         require(self.precut_adc_sum >= 0, "precut_adc_sum", "must not be negative")
-        require(
-            bool(self.apa_kinds) and len(set(self.apa_kinds)) == len(self.apa_kinds),
-            "apa_kinds",
-            "list each APA kind (central, outer) at most once, at least one",
-        )
-        require(self.apas > 0, "apas", "must be positive")
+        require_apas(self.apas, self.apa_kinds)
         require(self.chunk_slices >= 0, "chunk_slices", "must not be negative")
         require(self.tail_slices >= 0, "tail_slices", "must not be negative")
         from triggerml.detector.catalogue import INDEPENDENT, SOURCE_BY_NAME
@@ -309,29 +304,13 @@ def _largest_per_signal_event(meta: npt.NDArray) -> npt.NDArray[np.bool_]:
     return keep
 
 
-@dataclass(frozen=True)
-class DatasetTask:
-    """One APA stream over a range of slices (counted: clusters starting inside it)."""
-
-    apa: int
-    first_slice: int
-    last_slice: int
-    kind: str = "central"
-
-    @property
-    def key(self) -> str:
-        return f"{self.kind}_apa{self.apa:04d}_s{self.first_slice:07d}-{self.last_slice:07d}"
+DatasetTask = StreamTask
 
 
 def plan(config: DatasetConfig) -> list[DatasetTask]:
     n = config.detector.n_slices
-    step = config.chunk_slices or n
-    return [
-        DatasetTask(index * APA_STRIDE + apa, first, min(first + step, n), kind.value)
-        for index, kind in enumerate(config.apa_kinds)
-        for apa in range(config.apas)
-        for first in range(0, n, step)
-    ]
+    kinds = [kind.value for kind in config.apa_kinds]
+    return stream_tasks(kinds, config.apas, n, config.chunk_slices or n)
 
 
 def collect(

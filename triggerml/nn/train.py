@@ -72,9 +72,12 @@ def _fit(
     model: Any,
     data: Dataset,
     config: ModelConfig,
+    phase: str,
     epochs: int,
-    on_epoch: Callable[[int, dict[str, float]], None] | None,
+    on_epoch: Callable[[str, int, int, dict[str, float]], None] | None,
 ) -> dict[str, list[float]]:
+    """Train ``model`` for up to ``epochs`` epochs (early stopping on the weighted validation
+    loss); ``on_epoch(phase, epoch, epochs, logs)`` after each."""
     import tf_keras
 
     x_train, y_train, meta_train = data.part("train")
@@ -99,7 +102,8 @@ def _fit(
         )
     ]
     if on_epoch is not None:
-        callbacks.append(_EpochCallback(on_epoch))
+        report = on_epoch
+        callbacks.append(_EpochCallback(lambda epoch, logs: report(phase, epoch, epochs, logs)))
     history = model.fit(
         x_train,
         y_train,
@@ -188,28 +192,12 @@ def train(
     started = time.perf_counter()
     _deterministic(config.training.seed)
     model = build_model(config, shape, quantized=True, side_shape=side_shape)
-    history = _fit(
-        model,
-        data,
-        config,
-        config.training.epochs,
-        None
-        if on_epoch is None
-        else (lambda e, logs: on_epoch("quantized", e, config.training.epochs, logs)),
-    )
+    history = _fit(model, data, config, "quantized", config.training.epochs, on_epoch)
     train_seconds = time.perf_counter() - started
     quantized_eval = evaluate(model, data)
     _deterministic(config.training.seed)
     float_model = build_model(config, shape, quantized=False, side_shape=side_shape)
-    _fit(
-        float_model,
-        data,
-        config,
-        config.training.float_epochs,
-        None
-        if on_epoch is None
-        else (lambda e, logs: on_epoch("float", e, config.training.float_epochs, logs)),
-    )
+    _fit(float_model, data, config, "float", config.training.float_epochs, on_epoch)
     float_eval = evaluate(float_model, data)
 
     out_dir.mkdir(parents=True, exist_ok=True)

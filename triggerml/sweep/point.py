@@ -57,7 +57,7 @@ def fine_tune(spec: SweepSpec, point: Point, dataset: Path, target: Path) -> dic
     started = time.perf_counter()
     history: dict[str, list[float]] = {}
     if spec.finetune_epochs > 0:
-        history = _fit(model, data, config, spec.finetune_epochs, None)
+        history = _fit(model, data, config, "fine-tune", spec.finetune_epochs, None)
     seconds = time.perf_counter() - started
     with atomic_path(target) as tmp:
         model.save(tmp, save_format="h5")

@@ -27,21 +27,29 @@ def _pedestal(x: int, st: np.ndarray, ch: int, limit: int, init_ped: int) -> int
     if st[ch, S_INIT] == 0:
         st[ch, S_PED] = x if init_ped < 0 else init_ped
         st[ch, S_INIT] = 1
-    ped = st[ch, S_PED]
-    acc = st[ch, S_ACC]
-    if x > ped:
-        acc += 1
-    elif x < ped:
-        acc -= 1
-    if acc > limit:
-        ped += 1
-        acc = 0
-    elif acc < -limit:
-        ped -= 1
-        acc = 0
+    ped, acc = _frugal_step(x, st[ch, S_PED], st[ch, S_ACC], 1, 1, limit)
     st[ch, S_PED] = ped
     st[ch, S_ACC] = acc
     return x - ped
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _frugal_step(
+    x: int, estimate: int, acc: int, up: int, down: int, limit: int
+) -> tuple[int, int]:
+    """One frugal-streaming update: the accumulator steps ``up`` when x is above the
+    estimate and ``down`` when below; past ±limit the estimate moves by one and the
+    accumulator restarts.  Steps 1/1 track the median (pedestal), 1/3 the first quartile,
+    3/1 the third."""
+    if x > estimate:
+        acc += up
+    elif x < estimate:
+        acc -= down
+    if acc > limit:
+        return estimate + 1, 0
+    if acc < -limit:
+        return estimate - 1, 0
+    return estimate, acc
 
 
 @numba.njit(cache=True, nogil=True)
@@ -124,26 +132,8 @@ def process_block(
             if use_sigma:
                 thr = ((q3 - q1) * k_sigma) >> 8
                 thr = max(thr, min_thr)
-                if f > q1:
-                    q1a += 1
-                elif f < q1:
-                    q1a -= 3
-                if q1a > iqr_limit:
-                    q1 += 1
-                    q1a = 0
-                elif q1a < -iqr_limit:
-                    q1 -= 1
-                    q1a = 0
-                if f > q3:
-                    q3a += 3
-                elif f < q3:
-                    q3a -= 1
-                if q3a > iqr_limit:
-                    q3 += 1
-                    q3a = 0
-                elif q3a < -iqr_limit:
-                    q3 -= 1
-                    q3a = 0
+                q1, q1a = _frugal_step(f, q1, q1a, 1, 3, iqr_limit)
+                q3, q3a = _frugal_step(f, q3, q3a, 3, 1, iqr_limit)
             else:
                 thr = thr_abs
             p = f if f > thr else 0

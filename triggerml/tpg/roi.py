@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import numba
 import numpy as np
@@ -118,29 +119,10 @@ def cluster_features(
 AdcBuffer = npt.NDArray[np.int16] | Sequence[npt.NDArray[np.int16]]
 
 
-def build_inputs(
-    config: RoiConfig,
-    adc: AdcBuffer,
-    first_tick: int,
-    pedestals: npt.NDArray[np.integer],
-    first_channel: int,
-    clusters: npt.NDArray,
-    hits: npt.NDArray,
-    hit_cluster: npt.NDArray[np.int64],
-    induction: Induction | None = None,
-) -> npt.NDArray[np.float64]:
-    """Model inputs for ``clusters`` from a buffer of raw ADC.
-
-    ``adc`` holds rows ``first_channel …`` of one plane over ticks ``first_tick …``: one
-    array, or a list of consecutive blocks (a stream's buffer, gathered from without
-    concatenating); windows reaching outside it are zero-padded (as an online buffer edge
-    would be).
-    ``induction``: the U and V hits of the same time range (for ``tp_features_uvx``).
-    """
-    inputs, _ = inputs_and_window_sums(
-        config, adc, first_tick, pedestals, first_channel, clusters, hits, hit_cluster, induction
-    )
-    return inputs
+def build_inputs(*args: Any, **kwargs: Any) -> npt.NDArray[np.float64]:
+    """Model inputs only: :func:`inputs_and_window_sums` (same arguments) without the window
+    sums."""
+    return inputs_and_window_sums(*args, **kwargs)[0]
 
 
 def inputs_and_window_sums(
@@ -154,9 +136,16 @@ def inputs_and_window_sums(
     hit_cluster: npt.NDArray[np.int64],
     induction: Induction | None = None,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Model inputs and, per cluster, the pedestal-subtracted ADC summed over its model
-    window — the shape control: the charge the model could see, without its shape
-    (tp_features: the cluster's own ADC sum)."""
+    """Model inputs for ``clusters`` from a buffer of raw ADC and, per cluster, the
+    pedestal-subtracted ADC summed over its model window — the shape control: the charge
+    the model could see, without its shape (tp_features: the cluster's own ADC sum).
+
+    ``adc`` holds rows ``first_channel …`` of one plane over ticks ``first_tick …``: one
+    array, or a list of consecutive blocks (a stream's buffer, gathered from without
+    concatenating); windows reaching outside it are zero-padded (as an online buffer edge
+    would be).
+    ``induction``: the U and V hits of the same time range (for ``tp_features_uvx``).
+    """
     ftype = parse_type(config.input_type)
     if config.kind is InputKind.TP_FEATURES:
         raw = cluster_features(clusters, hits, hit_cluster) * FEATURE_SCALES

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import subprocess
-import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from triggerml.toolchain import ap_types_dir, compile_cxx
+from triggerml import toolchain
 from triggerml.tpg.config import TpgConfig
 from triggerml.tpg.hitfinder import HIT_DTYPE, HitFinder, _parameters
 
@@ -37,15 +36,7 @@ def firmware_dir() -> Path:
 
 def compile_testbench(cache_dir: Path | None = None) -> Path:
     """g++ the C++ test bench against hls4ml's ap_types headers (cached by source hash)."""
-    source_dir = firmware_dir()
-    return compile_cxx(
-        source_dir / "tpg_tb.cpp",
-        cache_dir or Path(tempfile.gettempdir()) / "triggerml-tpg",
-        "tpg_tb",
-        [ap_types_dir(), source_dir],
-        ["-std=c++14", "-O3", "-w"],
-        depends=[source_dir / "tpg.h"],
-    )
+    return toolchain.compile_testbench(firmware_dir(), "tpg", "-O3", cache_dir)
 
 
 class CppTpg:

@@ -18,7 +18,7 @@ intervals over the pseudo-bursts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numba
 import numpy as np
@@ -73,19 +73,13 @@ def events_in_window(detector: DetectorScenario, burst: Burst, distance_kpc: flo
 @dataclass(frozen=True)
 class ReachPoint:
     kpc: float
-    expected_events: float
     efficiency: float
     lo: float
     hi: float
+    expected_events: float
 
     def row(self) -> dict[str, float]:
-        return {
-            "kpc": self.kpc,
-            "efficiency": self.efficiency,
-            "lo": self.lo,
-            "hi": self.hi,
-            "expected_events": self.expected_events,
-        }
+        return asdict(self)
 
 
 def reach(
@@ -122,7 +116,7 @@ def reach(
         passed = int((total >= threshold.count).sum())
         lo, hi = clopper_pearson(passed, burst.toys)
         points.append(
-            ReachPoint(float(kpc), mean_events, passed / burst.toys, float(lo), float(hi))
+            ReachPoint(float(kpc), passed / burst.toys, float(lo), float(hi), mean_events)
         )
     return points
 

@@ -36,8 +36,9 @@ SCORED_DTYPE = np.dtype(
         ("n_hits", np.int32),
         ("adc_sum", np.int64),
         ("peak_adc", np.int32),
-        ("score", np.float64),
-        ("window_adc_sum", np.float64),  # ADC summed over the model's window (shape control)
+        ("score", np.float64),  # −inf: below the pre-cut, not scored
+        # ADC summed over the model's window, the shape control (−inf below the pre-cut)
+        ("window_adc_sum", np.float64),
     ]
 )
 

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import math
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
-from triggerml.toolchain import ap_types_dir, compile_cxx
+from triggerml import toolchain
 from triggerml.trigger.figures import Decision
 
 FIRMWARE_DIR = Path(__file__).resolve().parents[2] / "firmware" / "trigger"
@@ -93,14 +92,7 @@ def compile_testbench(cache_dir: Path | None = None) -> Path:
         raise FileNotFoundError(
             f"firmware/trigger not found at {FIRMWARE_DIR}: run from a triggerml checkout"
         )
-    return compile_cxx(
-        FIRMWARE_DIR / "decision_tb.cpp",
-        cache_dir or Path(tempfile.gettempdir()) / "triggerml-decision",
-        "decision_tb",
-        [ap_types_dir(), FIRMWARE_DIR],
-        ["-std=c++14", "-O2", "-w"],
-        depends=[FIRMWARE_DIR / "decision.h"],
-    )
+    return toolchain.compile_testbench(FIRMWARE_DIR, "decision", "-O2", cache_dir)
 
 
 def run_cpp(

@@ -25,7 +25,7 @@ background candidate on the reporting half is an upper limit (``limit: true``).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -143,13 +143,7 @@ class Rate:
     limit: bool  # no candidate: value 0, hi is an upper limit
 
     def row(self) -> dict[str, Any]:
-        return {
-            "value": self.value,
-            "lo": self.lo,
-            "hi": self.hi,
-            "count": self.count,
-            "limit": self.limit,
-        }
+        return asdict(self)
 
 
 class Evaluator:

@@ -12,7 +12,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from triggerml.config import ConfigError, from_mapping, load_yaml, require
-from triggerml.detector.config import ApaKind, DetectorScenario
+from triggerml.detector.config import ApaKind, DetectorScenario, require_apas
 from triggerml.nn.dataset import DatasetConfig
 from triggerml.nn.dataset import load_config as load_dataset_config
 from triggerml.nn.zoo import load_model_config
@@ -94,12 +94,7 @@ class StudyScenario:
 
     def validate(self) -> None:
         require(bool(self.studies), "studies", "list at least one study")
-        require(self.apas > 0, "apas", "must be positive")
-        require(
-            bool(self.apa_kinds) and len(set(self.apa_kinds)) == len(self.apa_kinds),
-            "apa_kinds",
-            "list each APA kind (central, outer) at most once, at least one",
-        )
+        require_apas(self.apas, self.apa_kinds)
         require(self.chunk_slices > 0, "chunk_slices", "must be positive")
         require(self.tail_slices >= 0, "tail_slices", "must not be negative")
         require(

@@ -29,12 +29,13 @@ from triggerml.io import (
     versions,
     write_json,
 )
+from triggerml.parallel import APA_STRIDE
 from triggerml.trigger import analysis, burst, candidates, execute, figures, plots, report
 from triggerml.trigger.budget import firmware_budget
 from triggerml.trigger.figures import SignalClass
 from triggerml.trigger.scenario import Resolved, StudyKind, StudyScenario, resolve
-from triggerml.trigger.tasks import APA_STRIDE, plan
 from triggerml.trigger.tasks import is_signal as tasks_is_signal
+from triggerml.trigger.tasks import plan
 
 SCHEMA_VERSION = 2
 BURST_KEYS = (

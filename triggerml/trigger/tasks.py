@@ -17,26 +17,21 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from triggerml.detector.config import APA_STRIDE
 from triggerml.detector.stream import ApaStream
 from triggerml.emulator import Emulator
 from triggerml.nn.dataset import SIGNAL, SIGNAL_KINDS, label_clusters
-from triggerml.trigger.chain import TriggerChain
+from triggerml.parallel import StreamTask, stream_tasks
+from triggerml.trigger.chain import SCORED_DTYPE, TriggerChain
 from triggerml.trigger.scenario import Resolved
 
 TRUTH_SLICES = 6  # truth kept for matching: clusters end at most this many slices after
 
+# a candidate: the chain's scored cluster (less its peak) with its APA and its truth
+SCORED_FIELDS = tuple(name for name in SCORED_DTYPE.names or () if name != "peak_adc")
 CANDIDATE_DTYPE = np.dtype(
     [
         ("apa", np.int32),
-        ("start", np.int64),
-        ("end", np.int64),
-        ("channel_min", np.int32),
-        ("channel_max", np.int32),
-        ("n_hits", np.int32),
-        ("adc_sum", np.int64),
-        ("score", np.float64),  # −inf: below the pre-cut, not scored
-        ("window_adc_sum", np.float64),  # shape control (−inf below the pre-cut)
+        *((name, SCORED_DTYPE[name]) for name in SCORED_FIELDS),
         ("label", np.int8),
         ("kind", "S16"),
         ("event_id", np.int64),
@@ -59,16 +54,7 @@ EVENT_DTYPE = np.dtype(
 EVENT_ID_BITS = 24  # event ids of a task: its first slice << 24, plus the generator's number
 
 
-@dataclass(frozen=True)
-class Task:
-    apa: int
-    first_slice: int  # counted range [first_slice, last_slice)
-    last_slice: int
-    kind: str = "central"  # APA kind: central (two drift volumes) or outer (one)
-
-    @property
-    def key(self) -> str:
-        return f"{self.kind}_apa{self.apa:04d}_s{self.first_slice:07d}-{self.last_slice:07d}"
+Task = StreamTask
 
 
 @dataclass
@@ -92,14 +78,8 @@ class TaskResult:
 
 def plan(resolved: Resolved) -> list[Task]:
     scenario = resolved.scenario
-    n = scenario.stream.n_slices
-    step = scenario.chunk_slices
-    return [
-        Task(index * APA_STRIDE + apa, first, min(first + step, n), kind.value)
-        for index, kind in enumerate(scenario.apa_kinds)
-        for apa in range(scenario.apas)
-        for first in range(0, n, step)
-    ]
+    kinds = [kind.value for kind in scenario.apa_kinds]
+    return stream_tasks(kinds, scenario.apas, scenario.stream.n_slices, scenario.chunk_slices)
 
 
 def run_task(
@@ -190,16 +170,7 @@ def _labelled(
     meta = label_clusters(scored, truth)
     out = np.zeros(scored.size, dtype=CANDIDATE_DTYPE)
     out["apa"] = task.apa
-    for name in (
-        "start",
-        "end",
-        "channel_min",
-        "channel_max",
-        "n_hits",
-        "adc_sum",
-        "score",
-        "window_adc_sum",
-    ):
+    for name in SCORED_FIELDS:
         out[name] = scored[name]
     for name in ("label", "kind", "event_id", "true_energy_mev"):
         out[name] = meta[name]

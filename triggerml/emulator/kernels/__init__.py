@@ -12,40 +12,21 @@ product and accumulates step by step.
 
 from __future__ import annotations
 
-from triggerml.emulator.kernels.base import (
-    CHUNK_ELEMENTS,
-    EXACT_FLOAT,
-    EXACT_FLOAT32,
-    Tensor,
-    _max_abs,
-    _wrap,
-    cast,
-    holds_values,
-    is_exact_identity,
-)
+from triggerml.emulator.kernels.base import Tensor, cast, holds_values, is_exact_identity
 from triggerml.emulator.kernels.elementwise import batchnorm, merge, relu, resize_nearest, zero_pad
 from triggerml.emulator.kernels.matmul import (
+    Affine,
     ConvGeometry,
     FusedPool,
-    _accumulate_general,
-    _conv_im2col,
     conv,
     dense,
     fast_path,
     im2col_2d,
     matmul_accumulate,
 )
-from triggerml.emulator.kernels.pooling import _tiled, _windows, average, global_pool, pool, tiles
+from triggerml.emulator.kernels.pooling import average, global_pool, pool, tiles
 from triggerml.emulator.kernels.tables import (
     SoftmaxTables,
-    _c_expf,
-    _ceillog2,
-    _floorlog2,
-    _reduce_add,
-    _table_input,
-    _top_bits,
-    _truncated_index,
-    _value_of_top_bits,
     elu,
     elu_table,
     hard_activation,
@@ -56,27 +37,11 @@ from triggerml.emulator.kernels.tables import (
 )
 
 __all__ = [
-    "CHUNK_ELEMENTS",
-    "EXACT_FLOAT",
-    "EXACT_FLOAT32",
+    "Affine",
     "ConvGeometry",
     "FusedPool",
     "SoftmaxTables",
     "Tensor",
-    "_accumulate_general",
-    "_c_expf",
-    "_ceillog2",
-    "_conv_im2col",
-    "_floorlog2",
-    "_max_abs",
-    "_reduce_add",
-    "_table_input",
-    "_tiled",
-    "_top_bits",
-    "_truncated_index",
-    "_value_of_top_bits",
-    "_windows",
-    "_wrap",
     "average",
     "batchnorm",
     "cast",

@@ -3,7 +3,7 @@ nnet_conv*_latency.h): see the package docstring for the fast and general paths.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -24,43 +24,52 @@ from triggerml.emulator.kernels.pooling import pool
 from triggerml.fixed import FixedType, OverflowMode, requantize
 
 
-def matmul_accumulate(
-    x: Tensor,
-    weight: npt.NDArray[np.int64],
-    weight_t: FixedType,
-    bias: npt.NDArray[np.int64],
-    bias_t: FixedType,
-    accum_t: FixedType,
-    result_t: FixedType | None = None,
-    relu_t: FixedType | None = None,
-) -> Tensor:
+@dataclass(frozen=True)
+class Affine:
+    """One Dense or convolution layer's weights and types: ``x · weight + bias`` summed in
+    ``accum_t``, cast to ``result_t`` (None: kept in accum_t), then, with ``relu_t``, a fused
+    ReLU cast to relu_t."""
+
+    weight: npt.NDArray[np.int64]
+    weight_t: FixedType
+    bias: npt.NDArray[np.int64]
+    bias_t: FixedType
+    accum_t: FixedType
+    result_t: FixedType | None = None
+    relu_t: FixedType | None = None
+
+    def with_weight_shape(self, *shape: int) -> Affine:
+        return replace(self, weight=self.weight.reshape(shape))
+
+    @property
+    def output_t(self) -> FixedType:
+        return self.relu_t or self.result_t or self.accum_t
+
+
+def matmul_accumulate(x: Tensor, a: Affine) -> Tensor:
     """(b, n_in) × (n_in, n_out) + bias in hls4ml's accumulator semantics, cast to result_t;
     with ``relu_t`` a following ReLU (cast to relu_t) is applied too."""
-    bias_acc = requantize(bias, bias_t.frac_bits, accum_t)
-    fast = fast_path(x.ftype, weight, weight_t, bias_t, accum_t)
+    bias_acc = requantize(a.bias, a.bias_t.frac_bits, a.accum_t)
+    fast = fast_path(x.ftype, a)
     if fast is not None:
         shift, exact_dtype = fast
-        total: npt.NDArray[Any] = np.asarray(x.mantissa, exact_dtype) @ weight.astype(exact_dtype)
-        out = finish_sums(total, shift, bias_acc, accum_t, result_t, relu_t)
-        return Tensor(out, relu_t or result_t or accum_t)
-    result = cast(_accumulate_general(x, weight, weight_t, bias_acc, accum_t), result_t)
-    return relu(result, relu_t) if relu_t is not None else result
+        total: npt.NDArray[Any] = np.asarray(x.mantissa, exact_dtype) @ a.weight.astype(exact_dtype)
+        out = finish_sums(total, shift, bias_acc, a.accum_t, a.result_t, a.relu_t)
+        return Tensor(out, a.output_t)
+    result = cast(_accumulate_general(x, a.weight, a.weight_t, bias_acc, a.accum_t), a.result_t)
+    return relu(result, a.relu_t) if a.relu_t is not None else result
 
 
-def fast_path(
-    x_t: FixedType,
-    weight: npt.NDArray[np.int64],
-    weight_t: FixedType,
-    bias_t: FixedType,
-    accum_t: FixedType,
-) -> tuple[int, type] | None:
+def fast_path(x_t: FixedType, a: Affine) -> tuple[int, type] | None:
     """When the firmware's sum is the exact sum wrapped once (products fit accum_t without
     rounding, the accumulator wraps): the product shift and a dtype in which every partial
-    sum is exact (float32 below 2^24, float64 below 2^53, else int64).  Else None."""
-    n_in = int(np.prod(weight.shape[:-1]))
-    shift = accum_t.frac_bits - (x_t.frac_bits + weight_t.frac_bits)
-    max_product = _max_abs(x_t) * int(np.abs(weight).max(initial=0))
-    bound = n_in * max_product + _max_abs(bias_t)
+    sum is exact (float32 below 2^24, float64 below 2^53, else int64).  Else None.
+    ``a.weight``: (…, n_out), every leading axis summed over."""
+    accum_t = a.accum_t
+    n_in = int(np.prod(a.weight.shape[:-1]))
+    shift = accum_t.frac_bits - (x_t.frac_bits + a.weight_t.frac_bits)
+    max_product = _max_abs(x_t) * int(np.abs(a.weight).max(initial=0))
+    bound = n_in * max_product + _max_abs(a.bias_t)
     fits = (
         shift >= 0
         and (max_product << shift) <= accum_t.max_mantissa
@@ -109,21 +118,10 @@ def _accumulate_general(
     return Tensor(out, accum_t)
 
 
-def dense(
-    x: Tensor,
-    weight: npt.NDArray[np.int64],
-    weight_t: FixedType,
-    bias: npt.NDArray[np.int64],
-    bias_t: FixedType,
-    accum_t: FixedType,
-    result_t: FixedType | None,
-    relu_t: FixedType | None = None,
-) -> Tensor:
+def dense(x: Tensor, a: Affine) -> Tensor:
     n_in = int(np.prod(x.mantissa.shape[1:]))
     flat = Tensor(x.mantissa.reshape(-1, n_in), x.ftype)
-    return matmul_accumulate(
-        flat, weight.reshape(n_in, -1), weight_t, bias, bias_t, accum_t, result_t, relu_t
-    )
+    return matmul_accumulate(flat, a.with_weight_shape(n_in, -1))
 
 
 def im2col_2d(
@@ -196,33 +194,23 @@ class ConvGeometry:
 
 
 def conv(
-    x: Tensor,
-    layer: dict[str, Any],
-    weight: npt.NDArray[np.int64],
-    weight_t: FixedType,
-    bias: npt.NDArray[np.int64],
-    bias_t: FixedType,
-    accum_t: FixedType,
-    result_t: FixedType | None,
-    relu_t: FixedType | None = None,
-    fused_pool: FusedPool | None = None,
+    x: Tensor, layer: dict[str, Any], a: Affine, fused_pool: FusedPool | None = None
 ) -> Tensor:
     """Convolution (then a fused ReLU and max pooling, when given): the direct numba
     kernel on the fast path, else im2col and :func:`matmul_accumulate`."""
     b = x.mantissa.shape[0]
     g = ConvGeometry.of(layer)
     data = x.mantissa.reshape(b, *g.in_hwc)
-    fast = fast_path(x.ftype, weight.reshape(-1, g.n_filt), weight_t, bias_t, accum_t)
+    fast = fast_path(x.ftype, a.with_weight_shape(-1, g.n_filt))
     if fast is None:
-        result = _conv_im2col(
-            x.ftype, data, g, weight, weight_t, bias, bias_t, accum_t, result_t, relu_t
-        )
+        result = _conv_im2col(x.ftype, data, g, a)
         result = Tensor(result.mantissa.reshape(b, *layer["shape"]), result.ftype)
         if fused_pool is None:
             return result
         return pool(result, fused_pool.layer, fused_pool.accum_t, fused_pool.result_t)
     shift, exact_dtype = fast
-    source = relu_t or result_t or accum_t
+    accum_t, result_t, relu_t = a.accum_t, a.result_t, a.relu_t
+    source = a.output_t
     pool_args = None
     if fused_pool is not None:
         pool_accum = fused_pool.accum_t
@@ -235,8 +223,8 @@ def conv(
     top, _, left, _ = g.pads
     out = conv_block(
         data.astype(exact_dtype),
-        weight.reshape(g.kh, g.kw, g.in_hwc[2], g.n_filt).astype(exact_dtype),
-        requantize(bias, bias_t.frac_bits, accum_t),
+        a.weight.reshape(g.kh, g.kw, g.in_hwc[2], g.n_filt).astype(exact_dtype),
+        requantize(a.bias, a.bias_t.frac_bits, accum_t),
         shift,
         accum_t,
         (
@@ -253,29 +241,9 @@ def conv(
     return Tensor(out.reshape(b, *fused_pool.layer["shape"]), final)
 
 
-def _conv_im2col(
-    x_t: FixedType,
-    data: npt.NDArray[np.int64],
-    g: ConvGeometry,
-    weight: npt.NDArray[np.int64],
-    weight_t: FixedType,
-    bias: npt.NDArray[np.int64],
-    bias_t: FixedType,
-    accum_t: FixedType,
-    result_t: FixedType | None,
-    relu_t: FixedType | None,
-) -> Tensor:
+def _conv_im2col(x_t: FixedType, data: npt.NDArray[np.int64], g: ConvGeometry, a: Affine) -> Tensor:
     """The general path: im2col, then every product cast as the firmware does."""
     values: npt.NDArray[Any] = data.astype(np.float32) if _max_abs(x_t) < EXACT_FLOAT32 else data
     cols = im2col_2d(values, g.kh, g.kw, g.sh, g.sw, g.pads, g.out_hw)
     n_k = cols.shape[-1]
-    return matmul_accumulate(
-        Tensor(cols.reshape(-1, n_k), x_t),
-        weight.reshape(n_k, g.n_filt),
-        weight_t,
-        bias,
-        bias_t,
-        accum_t,
-        result_t,
-        relu_t,
-    )
+    return matmul_accumulate(Tensor(cols.reshape(-1, n_k), x_t), a.with_weight_shape(n_k, g.n_filt))

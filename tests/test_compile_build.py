@@ -1,4 +1,5 @@
-"""`triggerml build`: exact C simulation, manifest, determinism, safety and bad inputs."""
+"""`triggerml build` (triggerml.compile.build and its steps): the manifest, exact C simulation,
+precisions from build.yaml, multi-input graphs, merges, upsampling, refusals and folders."""
 
 from __future__ import annotations
 
@@ -515,69 +516,3 @@ def test_an_empty_folder_is_built_into(tmp_path: Path) -> None:
     out.mkdir()
     build(REPO / "models" / "tpmlp.h5", out, BuildConfig(csim=False))
     assert (out / "manifest.json").is_file()
-
-
-# What a slim install (`pip install triggerml`, no extras) lacks: a sitecustomize that makes
-# every package of the [build], [onnx] and [dask] extras unimportable.
-_NO_EXTRAS = """
-import importlib.abc, sys
-BLOCKED = {"tensorflow", "tf_keras", "keras", "qkeras", "hls4ml", "onnx", "qonnx",
-           "onnxruntime", "dask", "distributed"}
-class _NoExtras(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in BLOCKED:
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-        return None
-sys.meta_path.insert(0, _NoExtras())
-"""
-
-
-def test_a_slim_install_emulates_and_simulates_and_names_the_extra_it_lacks(
-    tpmlp_build: tuple[Path, dict], tmp_path: Path
-) -> None:
-    """#18.5: without TensorFlow, hls4ml, ONNX or Dask, a built firmware is emulated (the
-    same outputs) and the simulator runs; `build` says which extra to install, exit 3."""
-    import subprocess
-    import sys
-
-    from triggerml.emulator import load_emulator
-
-    out, manifest = tpmlp_build
-    shim = tmp_path / "shim"
-    shim.mkdir()
-    (shim / "sitecustomize.py").write_text(_NO_EXTRAS)
-    env = {"PYTHONPATH": str(shim)}
-    x = np.random.default_rng(3).normal(0, 2, (64, *manifest["inputs"][0]["shape"]))
-    np.save(tmp_path / "x.npy", x)
-    code = (
-        "import sys, numpy as np\n"
-        "from triggerml.emulator import load_emulator\n"
-        f"y = load_emulator({str(out)!r}).predict(np.load({str(tmp_path / 'x.npy')!r}))\n"
-        f"np.save({str(tmp_path / 'y.npy')!r}, y)\n"
-        "assert 'tensorflow' not in sys.modules and 'hls4ml' not in sys.modules\n"
-    )
-    import os
-
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert np.array_equal(np.load(tmp_path / "y.npy"), load_emulator(out).predict(x))
-    raw = tmp_path / "raw.h5"
-    simulated = run_cli(
-        "simulate", str(REPO / "emulation" / "demo.yaml"), "--seconds", "0.005", "--out",
-        str(raw), env=env,
-    )  # fmt: skip
-    assert simulated.returncode == 0, simulated.stderr[-2000:]
-    assert raw.is_file()
-    refused = run_cli(
-        "build", str(REPO / "models" / "tpmlp.h5"), "--out", str(tmp_path / "b"), env=env
-    )
-    assert refused.returncode == 3
-    assert "[build] extra" in refused.stderr
-    assert len(refused.stderr.strip().splitlines()) == 1
