@@ -1,5 +1,6 @@
-"""The noise pass (triggerml.detector.noise.fill_slice): its int16 arithmetic, used when the
-pedestal and the noise banks cannot leave int16, writes the samples the int32 one writes."""
+"""Noise (triggerml.detector.noise): RMS and spectrum as configured and as the ENC and gain
+give; the int16 noise pass, used when the pedestal and the noise banks cannot leave int16,
+writes the samples the int32 one writes."""
 
 from __future__ import annotations
 
@@ -9,9 +10,77 @@ import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
-from triggerml.detector.config import DetectorScenario, Readout, Supernova
-from triggerml.detector.noise import int16_holds
+from triggerml.detector.catalogue import INDEPENDENT
+from triggerml.detector.config import (
+    PLANES,
+    DetectorScenario,
+    Readout,
+    Supernova,
+)
+from triggerml.detector.noise import expected_psd, int16_holds
+from triggerml.detector.response import ResponseTemplates
 from triggerml.detector.stream import ApaStream
+
+QUIET = dict.fromkeys(INDEPENDENT, 0.0)
+
+
+def quiet_scenario(**changes: object) -> DetectorScenario:
+    readout = Readout(pedestal_spread_adc_12bit=0.0)
+    base = DetectorScenario(seconds=0.01, backgrounds=dict(QUIET), readout=readout)
+    return dataclasses.replace(base, **changes)
+
+
+@pytest.fixture(scope="module")
+def noise_slices() -> tuple[DetectorScenario, np.ndarray, np.ndarray]:
+    scenario = quiet_scenario()
+    stream = ApaStream(scenario)
+    adc = np.concatenate([stream.next_slice().adc for _ in range(3)], axis=1)
+    return scenario, adc, stream.pedestals
+
+
+@pytest.mark.parametrize("plane", PLANES)
+def test_noise_rms_matches_config(noise_slices, plane: str) -> None:  # type: ignore[no-untyped-def]
+    scenario, adc, pedestals = noise_slices
+    g = scenario.geometry
+    first, n = g.first_channel[plane], g.plane_channels[plane]
+    block = adc[first : first + n].astype(np.float64) - pedestals[first : first + n, None]
+    measured = block.std()
+    expected = scenario.readout.noise_rms(plane)
+    # rows are normalized exactly, so the spread comes from the shared (coherent) part and
+    # the bank draws: well under 1 %
+    assert measured == pytest.approx(expected, rel=0.01)
+
+
+@pytest.mark.parametrize("plane", PLANES)
+def test_noise_spectrum_matches_config(noise_slices, plane: str) -> None:  # type: ignore[no-untyped-def]
+    scenario, adc, pedestals = noise_slices
+    g, ro = scenario.geometry, scenario.readout
+    first, n = g.first_channel[plane], g.plane_channels[plane]
+    segment = 1024
+    block = adc[first : first + n, : (adc.shape[1] // segment) * segment].astype(np.float64)
+    block -= pedestals[first : first + n, None]
+    pieces = block.reshape(n, -1, segment).reshape(-1, segment)
+    window = np.hanning(segment)
+    spectra = np.abs(np.fft.rfft(pieces * window, axis=1)) ** 2
+    psd = 2 * spectra.mean(axis=0) / (ro.sampling_hz * (window**2).sum())
+    freqs = np.fft.rfftfreq(segment, 1 / ro.sampling_hz)
+    expected = expected_psd(freqs, ro, plane)
+    bands = np.array_split(np.arange(4, freqs.size - 1), 12)
+    ratios = [psd[b].mean() / expected[b].mean() for b in bands]
+    # ≈ 2400 segments per band average: a few % statistical error, coherent part included
+    assert np.allclose(ratios, 1.0, atol=0.06), np.round(ratios, 3)
+
+
+@pytest.mark.parametrize("adc_bits", [12, 14])
+def test_noise_follows_from_the_enc_and_the_gain(adc_bits: int) -> None:
+    """ENC is the given: the noise in ADC is ENC × the response peak of one electron."""
+    readout = Readout(adc_bits=adc_bits)
+    templates = ResponseTemplates.build(readout).templates
+    peak = float(templates[1, 0].max())  # collection, no diffusion, best phase
+    assert readout.peak_adc_per_electron == pytest.approx(peak, rel=0.005)
+    assert readout.noise_rms("x") == pytest.approx(600 * peak, rel=0.005)
+    # DESIGN §4: ENC ≈ 600 e⁻ is ≈5 ADC at 12 bit, ≈20 at 14 bit
+    assert readout.noise_rms("x") == pytest.approx(5.0 * 2 ** (adc_bits - 12), rel=0.05)
 
 
 @pytest.mark.parametrize("adc_bits", [12, 14])

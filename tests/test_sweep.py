@@ -155,7 +155,7 @@ def test_synth_without_a_tool_exits_3_before_work(tmp_path: Path, no_xilinx_env:
 
 def test_cost_from_synthesis_when_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With ``synth: true`` a point's cost is the HLS report's, labelled as such."""
-    from tests.test_synth import FIXTURES, env_with, fake_tool
+    from tests.test_compile_synth import FIXTURES, env_with, fake_tool
     from triggerml.compile.synth import parse_csynth
     from triggerml.sweep.point import cost
 
