@@ -65,6 +65,39 @@ def test_summary_has_the_design_keys_for_both_triggers(tiny_study: tuple[Path, d
     assert f"Resources per APA: LUT {lut}" in report
 
 
+def test_e50_values_are_the_fit_crossing_and_the_points_carry_their_intervals(
+    tiny_study: tuple[Path, dict],
+) -> None:
+    """The single-electron scan: each listed energy's efficiency is found / events with its
+    Clopper-Pearson interval, and E50 is where the fitted erf crosses 50 %."""
+    from scipy import stats
+
+    from triggerml.trigger.analysis import erf_curve
+
+    _, summary = tiny_study
+    crossings = 0
+    for trigger in TRIGGERS:
+        rows = summary["efficiency_vs_energy"][trigger]
+        assert [r["energy_mev"] for r in rows] == [1.0, 3.0, 6.0, 10.0, 20.0]
+        for r in rows:
+            n, k = r["events"], r["found"]
+            assert n > 0
+            assert 0 <= k <= n
+            assert r["efficiency"] == pytest.approx(k / n)
+            lo = 0.0 if k == 0 else stats.beta.ppf(0.16, k, n - k + 1)  # 68 % central
+            hi = 1.0 if k == n else stats.beta.ppf(0.84, k + 1, n - k)
+            assert (r["lo"], r["hi"]) == pytest.approx((lo, hi), rel=1e-12)
+        fit, e50 = summary["erf_fit"][trigger], summary["e50_mev"][trigger]
+        assert fit is not None  # five energies: the fit runs
+        if e50 is None:
+            assert fit["plateau"] <= 0.5
+            continue
+        crossings += 1
+        at_e50 = erf_curve(e50, fit["plateau"], fit["mean_mev"], fit["sigma_mev"])
+        assert float(at_e50) == pytest.approx(0.5, abs=1e-9)
+    assert crossings >= 1  # 1-20 MeV electrons: at least one trigger crosses 50 %
+
+
 def test_every_summary_key_is_documented(tiny_study: tuple[Path, dict]) -> None:
     _, summary = tiny_study
     documented = (REPO / "docs" / "summary.md").read_text()
