@@ -111,39 +111,40 @@ def deposits_to_clusters(
     )
     sigma_trans_mm = np.sqrt(2 * phys.diffusion_trans_cm2_s * drift_s) * 10
     coords = wire_coordinates(xyz, scenario)
-    first = g.first_channel
-    pitches = {"u": g.pitch_u_mm, "v": g.pitch_v_mm, "x": g.pitch_x_mm}
-    parts = []
-    for plane, w in coords.items():
-        sigma_w = np.maximum(sigma_trans_mm / pitches[plane], 1e-3)
-        nearest = np.floor(w).astype(np.int64)
-        # the Gaussian integral at each wire edge once: a wire's upper edge is the next one's
-        # lower edge (the same numbers, so the same shares as edge-by-edge)
-        edges = [
-            _erf_fast((nearest + offset - w) / (np.sqrt(2) * sigma_w))
-            for offset in range(-TRANSVERSE_SPAN, TRANSVERSE_SPAN + 2)
-        ]
-        for index, offset in enumerate(range(-TRANSVERSE_SPAN, TRANSVERSE_SPAN + 1)):
-            wire = nearest + offset
-            share = 0.5 * (edges[index + 1] - edges[index])
-            q = electrons * share
-            if plane == "x":
-                valid = (wire >= 0) & (wire < g.channels_x_per_face)
-                channel = first["x"] + np.where(xyz[:, 0] < 0, g.channels_x_per_face, 0) + wire
-            else:
-                n_plane = g.plane_channels[plane]
-                valid = np.ones(wire.shape, dtype=bool)
-                channel = first[plane] + np.mod(wire, n_plane)
-            keep = valid & (q > MIN_ELECTRONS)
-            block = np.empty(int(keep.sum()), dtype=CLUSTER_DTYPE)
-            block["channel"] = channel[keep]
-            block["t0"] = arrival[keep]
-            block["electrons"] = q[keep]
-            block["sigma"] = sigma_t_ticks[keep]
-            block["collection"] = 1 if plane == "x" else 0
-            block["event"] = deposits[keep, 4].astype(np.int64)
-            parts.append(block)
-    return np.concatenate(parts)
+    # every plane and every wire offset at once, (plane, offset, deposit): the same numbers,
+    # in the same order, as plane by plane and offset by offset
+    w = np.stack(list(coords.values()))  # (plane, deposit)
+    pitches = np.array([g.pitch_u_mm, g.pitch_v_mm, g.pitch_x_mm])[:, None]
+    sigma_w = np.maximum(sigma_trans_mm / pitches, 1e-3)
+    nearest = np.floor(w).astype(np.int64)
+    # the Gaussian integral at each wire edge once: a wire's upper edge is the next one's
+    # lower edge (the same numbers, so the same shares as edge-by-edge)
+    edge_offsets = np.arange(-TRANSVERSE_SPAN, TRANSVERSE_SPAN + 2)[:, None, None]
+    edges = _erf_fast((nearest + edge_offsets - w) / (np.sqrt(2) * sigma_w))
+    share = (0.5 * (edges[1:] - edges[:-1])).transpose(1, 0, 2)  # (plane, offset, deposit)
+    q = electrons * share
+    wire = nearest[:, None, :] + edge_offsets[:-1].transpose(1, 0, 2)
+    channel = np.empty_like(wire)
+    valid = np.ones(wire.shape, dtype=bool)
+    for index, plane in enumerate(coords):
+        if plane == "x":
+            face_wire = wire[index]
+            valid[index] = (face_wire >= 0) & (face_wire < g.channels_x_per_face)
+            face = np.where(xyz[:, 0] < 0, g.channels_x_per_face, 0)
+            channel[index] = g.first_channel["x"] + face + face_wire
+        else:
+            channel[index] = g.first_channel[plane] + np.mod(wire[index], g.plane_channels[plane])
+    keep = valid & (q > MIN_ELECTRONS)
+    plane_of = np.broadcast_to(np.arange(len(coords))[:, None, None], keep.shape)[keep]
+    deposit = np.broadcast_to(np.arange(xyz.shape[0]), keep.shape)[keep]
+    clusters = np.empty(deposit.size, dtype=CLUSTER_DTYPE)
+    clusters["channel"] = channel[keep]
+    clusters["t0"] = arrival[deposit]
+    clusters["electrons"] = q[keep]
+    clusters["sigma"] = sigma_t_ticks[deposit]
+    clusters["collection"] = plane_of == list(coords).index("x")
+    clusters["event"] = deposits[deposit, 4].astype(np.int64)
+    return clusters
 
 
 def inside(deposits: npt.NDArray[np.float64], scenario: DetectorScenario) -> npt.NDArray[np.bool_]:
