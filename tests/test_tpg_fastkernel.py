@@ -45,6 +45,10 @@ CONFIGS = [
     {"threshold_mode": "absolute", "threshold": 30},
     {"threshold_sigma": 2.0, "iqr_accum_limit": 2, "accum_limit": 1, "min_threshold": 0},
     {"fir_taps": [3, -1, 7, 2, 7, -1, 3], "fir_shift": 5},  # negative taps, gain 24 / 32
+    {"fir_taps": [1, 2, 3, 5, 3, 2, 2], "fir_shift": 5},  # seven taps, not symmetric
+    {"fir_taps": [2, 5, 9, 5, 2], "fir_shift": 5},  # symmetric, five: the general FIR path
+    # the symmetric path's int32 limit: gain 2^16 − 2, pair sums up to ±2^16
+    {"fir_taps": [8191, 8192, 8192, 16384, 8192, 8192, 8191], "fir_shift": 16},
     {"mode": "dunedaq", "threshold": 60},
     {"mode": "dunedaq", "threshold": 0, "initial_pedestal": 0},
 ]

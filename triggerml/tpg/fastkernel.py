@@ -8,7 +8,8 @@ channels:
   (channels, ticks) block is transposed in 8 × 8 blocks of vector shuffles
   (:mod:`triggerml.tpg.shuffle`) so that a tick's samples of the whole group are contiguous;
 - the three recursive stages (frugal pedestal, FIR, quartile threshold) are branch-free loops
-  across the group's channels, which LLVM vectorizes;
+  across the group's channels, which LLVM vectorizes; seven symmetric taps (the default FIR)
+  take one pass of four products on pair sums, other FIRs four taps a pass;
 - the thresholded values of a tile are kept, with an OR per channel, and the hit state machine
   (sequential and rare: ≈0.1 % of samples pass the threshold) runs only on the channels
   that have a sample over threshold in the tile or a hit open.
@@ -137,6 +138,12 @@ def process_block_rows(
     taps32 = np.zeros(HISTORY, np.int32)  # zero-padded: the FIR takes four taps a pass
     taps32[:n_taps] = taps
     ring = HISTORY - 1
+    # seven symmetric taps (the default FIR): one pass of four products on pair sums, the
+    # same int32 sum (two's complement: exact whenever the sum fits, as unsupported() checks)
+    symmetric7 = (
+        use_fir and n_taps == 7 and taps[0] == taps[6] and taps[1] == taps[5] and taps[2] == taps[4]
+    )
+    w0s, w1s, w2s, w3s = taps32[0], taps32[1], taps32[2], taps32[3]
     ped = np.empty(GROUP, np.int16)
     acc = np.empty(GROUP, np.int16)
     # every lane operation stays int16 (negated limits precomputed, no scalar reductions
@@ -200,7 +207,25 @@ def process_block_rows(
                     acc[c] = zero16 if (up or down) else a
                     ped[c] = p_
                     srow[c] = np.int16(x - p_)
-                if use_fir:  # four taps per pass over the lanes (zero-padded to 16)
+                if symmetric7:  # w0·(s0+s6) + w1·(s1+s5) + w2·(s2+s4) + w3·s3 in one pass
+                    r0 = sbuf[(n_hist + t) & ring]
+                    r1 = sbuf[(n_hist + t - 1) & ring]
+                    r2 = sbuf[(n_hist + t - 2) & ring]
+                    r3 = sbuf[(n_hist + t - 3) & ring]
+                    r4 = sbuf[(n_hist + t - 4) & ring]
+                    r5 = sbuf[(n_hist + t - 5) & ring]
+                    r6 = sbuf[(n_hist + t - 6) & ring]
+                    for c in range(width):
+                        f[c] = (
+                            w0s * (np.int32(r0[c]) + np.int32(r6[c]))
+                            + w1s * (np.int32(r1[c]) + np.int32(r5[c]))
+                            + w2s * (np.int32(r2[c]) + np.int32(r4[c]))
+                            + w3s * np.int32(r3[c])
+                        )
+                    np.right_shift(f, shift, f)
+                    for c in range(width):
+                        f16[c] = np.int16(f[c])
+                elif use_fir:  # four taps per pass over the lanes (zero-padded to 16)
                     for k0 in range(0, n_taps, 4):
                         r0 = sbuf[(n_hist + t - k0) & ring]
                         r1 = sbuf[(n_hist + t - k0 - 1) & ring]
