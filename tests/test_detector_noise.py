@@ -17,7 +17,7 @@ from triggerml.detector.config import (
     Readout,
     Supernova,
 )
-from triggerml.detector.noise import expected_psd, int16_holds
+from triggerml.detector.noise import expected_psd, int16_holds, narrowest
 from triggerml.detector.response import ResponseTemplates
 from triggerml.detector.stream import ApaStream
 
@@ -102,3 +102,27 @@ def test_int16_and_int32_noise_passes_write_the_same_samples(adc_bits: int) -> N
         assert_array_equal(a.adc, b.adc)
         clipped += int((a.adc == scenario.readout.adc_max).sum())
     assert clipped > 0  # the clipping path ran
+
+
+def test_int8_banks_write_the_samples_int16_banks_write() -> None:
+    """The stream keeps its noise banks in int8 when they fit: the same slices as int16."""
+    scenario = dataclasses.replace(
+        DetectorScenario(seed=6, supernova=Supernova(distance_kpc=0.5, duration_s=0.008)),
+        seconds=0.008,
+    )
+    narrow, wide = ApaStream(scenario), ApaStream(scenario)
+    assert narrow._inc_bank.dtype == np.int8
+    assert narrow._coh_bank.dtype == np.int8
+    wide._inc_bank = wide._inc_bank.astype(np.int16)
+    wide._coh_bank = wide._coh_bank.astype(np.int16)
+    for a, b in zip(narrow, wide, strict=True):
+        assert_array_equal(a.adc, b.adc)
+
+
+def test_a_bank_outside_int8_stays_int16() -> None:
+    fits = np.array([[127, -128, 0]], dtype=np.int16)
+    assert narrowest(fits).dtype == np.int8
+    assert_array_equal(narrowest(fits), fits)
+    for value in (128, -129):
+        wide = np.array([[value, 0]], dtype=np.int16)
+        assert narrowest(wide) is wide
