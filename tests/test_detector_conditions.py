@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from detector_support import QUIET
 
-from triggerml.detector.catalogue import INDEPENDENT
 from triggerml.detector.config import Conditions, DetectorScenario, Readout
 from triggerml.detector.stream import ApaStream
-
-QUIET = dict.fromkeys(INDEPENDENT, 0.0)
 
 
 def test_conditions_change_the_data() -> None:

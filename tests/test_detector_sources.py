@@ -7,21 +7,18 @@ import dataclasses
 
 import numpy as np
 import pytest
+from detector_support import QUIET, quiet_scenario
 from scipy import stats
 
 from triggerml.detector import catalogue
-from triggerml.detector.catalogue import INDEPENDENT
 from triggerml.detector.config import (
     ApaKind,
     DetectorScenario,
-    Readout,
     Singles,
     Supernova,
 )
 from triggerml.detector.drift import inside, visible_energy_mev
 from triggerml.detector.sources import EventGenerator, external_max_mev
-
-QUIET = dict.fromkeys(INDEPENDENT, 0.0)
 
 
 def scenario_of(kind: ApaKind, **backgrounds: float) -> DetectorScenario:
@@ -167,12 +164,6 @@ def test_singles_in_an_energy_range_are_flat_within_it() -> None:
     assert flat.max() <= 10.0
     counts, _ = np.histogram(flat, bins=5, range=(5.0, 10.0))
     assert stats.chisquare(counts).pvalue > 1e-3
-
-
-def quiet_scenario(**changes: object) -> DetectorScenario:
-    readout = Readout(pedestal_spread_adc_12bit=0.0)
-    base = DetectorScenario(seconds=0.01, backgrounds=dict(QUIET), readout=readout)
-    return dataclasses.replace(base, **changes)
 
 
 def test_ar39_decays_match_activity_mass_and_live_time() -> None:

@@ -7,9 +7,9 @@ import dataclasses
 
 import numpy as np
 import pytest
+from detector_support import quiet_scenario
 from numpy.testing import assert_array_equal
 
-from triggerml.detector.catalogue import INDEPENDENT
 from triggerml.detector.config import (
     DetectorScenario,
     Physics,
@@ -17,14 +17,6 @@ from triggerml.detector.config import (
 )
 from triggerml.detector.response import ResponseTemplates, sigma_index
 from triggerml.detector.stream import ApaStream
-
-QUIET = dict.fromkeys(INDEPENDENT, 0.0)
-
-
-def quiet_scenario(**changes: object) -> DetectorScenario:
-    readout = Readout(pedestal_spread_adc_12bit=0.0)
-    base = DetectorScenario(seconds=0.01, backgrounds=dict(QUIET), readout=readout)
-    return dataclasses.replace(base, **changes)
 
 
 def _mip_track(scenario: DetectorScenario, x_cm: float, length_cm: float = 20.0) -> np.ndarray:

@@ -7,13 +7,12 @@ import dataclasses
 
 import numpy as np
 import pytest
+from detector_support import quiet_scenario
 from scipy import stats
 from scipy.integrate import trapezoid
 
-from triggerml.detector.catalogue import INDEPENDENT
 from triggerml.detector.config import (
     DetectorScenario,
-    Readout,
     Supernova,
     TimeProfile,
 )
@@ -47,7 +46,6 @@ def test_supernova_counts_come_from_flux_cross_section_and_nuclei() -> None:
 
 def test_supernova_count_per_module_is_within_20_percent_of_the_cited_figure() -> None:
     from triggerml.detector import supernova
-    from triggerml.detector.config import DetectorScenario
 
     scenario = DetectorScenario()
     module_t = scenario.module_mass_t()
@@ -70,15 +68,6 @@ def test_supernova_final_states_follow_the_level_scheme() -> None:
     ias_lines = [round(g, 3) for c, is_ias in zip(cascades, ias, strict=True) if is_ias for g in c]
     assert {1.653, 2.094} <= set(ias_lines)  # the IAS's two γ branches (ENSDF)
     assert supernova.level_weights(5.0)[-1] == 0.0  # 6.118 MeV level closed at 5 MeV
-
-
-QUIET = dict.fromkeys(INDEPENDENT, 0.0)
-
-
-def quiet_scenario(**changes: object) -> DetectorScenario:
-    readout = Readout(pedestal_spread_adc_12bit=0.0)
-    base = DetectorScenario(seconds=0.01, backgrounds=dict(QUIET), readout=readout)
-    return dataclasses.replace(base, **changes)
 
 
 def test_supernova_counts_scale_as_inverse_distance_squared() -> None:
