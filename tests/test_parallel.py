@@ -82,3 +82,17 @@ def test_peak_memory_counts_what_the_process_touched() -> None:
     )
     grown = float(subprocess.check_output([sys.executable, "-c", code], text=True))
     assert 280 < grown < 340, grown
+
+
+def numba_threads(folder: str, key: str) -> str:
+    """Writes how many threads numba's parallel kernels would use in this task."""
+    import numba
+
+    (Path(folder) / f"{key}.threads").write_text(str(numba.get_num_threads()))
+    return key
+
+
+def test_tasks_on_dask_workers_run_numba_on_one_thread(tmp_path: Path) -> None:
+    """A worker per core: a task's parallel kernels must not spread over the other cores."""
+    run_tasks(functools.partial(numba_threads, str(tmp_path)), KEYS[:2], str, workers=1)
+    assert [(tmp_path / f"{k}.threads").read_text() for k in KEYS[:2]] == ["1", "1"]
