@@ -33,5 +33,7 @@ def test_fast_casts_equal_the_reference() -> None:
             expected = target.mantissa(values)
             assert_array_equal(mantissa_from_double(values, target), expected)
             if len(str(q)) + len(str(o)) + w in (17, 22):  # 1 type in ~25 (a compile
-                # each): the emulator's kernel, specialized per type
+                # each): the emulator's kernel, specialized per type, and its serial form
                 assert_array_equal(mantissa_from_double(values, target, True), expected)
+                serial = mantissa_from_double(values, target, parallel=False)
+                assert_array_equal(serial, expected)

@@ -96,3 +96,14 @@ def test_tasks_on_dask_workers_run_numba_on_one_thread(tmp_path: Path) -> None:
     """A worker per core: a task's parallel kernels must not spread over the other cores."""
     run_tasks(functools.partial(numba_threads, str(tmp_path)), KEYS[:2], str, workers=1)
     assert [(tmp_path / f"{k}.threads").read_text() for k in KEYS[:2]] == ["1", "1"]
+
+
+def test_single_threaded_work_sees_one_numba_thread_and_restores_the_count() -> None:
+    import numba
+
+    from triggerml.parallel import single_threaded
+
+    before = numba.get_num_threads()
+    inside = single_threaded(numba.get_num_threads)()
+    assert inside == 1
+    assert numba.get_num_threads() == before

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from triggerml.fixed import parse_type
-from triggerml.parallel import peak_rss_mb
+from triggerml.parallel import peak_rss_mb, single_threaded
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,8 @@ class BenchResult:
 def against_copy(
     name: str, samples: int, seconds: float, copy_seconds: float, unit: str = "samples/s"
 ) -> BenchResult:
-    """Items per second on one thread, against ``np.copy`` of the same bytes."""
+    """Items per second on one thread (the benches run numba's parallel kernels on one:
+    :func:`triggerml.parallel.single_threaded`), against ``np.copy`` of the same bytes."""
     return BenchResult(
         name=name,
         throughput=samples / seconds,
@@ -70,6 +71,7 @@ def bench_fixed(
     return against_copy(f"fixed:{type_string}", n_values, cast_s, copy_s, unit="values/s")
 
 
+@single_threaded
 def bench_sim(slices: int = 20, seed: int = 1) -> BenchResult:
     """Background-only APA streaming (samples/s, one thread) against ``np.copy`` of slices."""
     import dataclasses
@@ -88,6 +90,7 @@ def bench_sim(slices: int = 20, seed: int = 1) -> BenchResult:
     return against_copy("sim:background APA", first.adc.size, sim_s, copy_s)
 
 
+@single_threaded
 def bench_tpg(
     mode: str = "fir", blocks: int = 8, seed: int = 2, plane: str = "collection"
 ) -> tuple[BenchResult, float]:
@@ -239,6 +242,7 @@ class StreamBench:
         }
 
 
+@single_threaded
 def bench_stream(scenario_path: str, slices: int = 24) -> StreamBench:
     """The trigger chain (TPG → clusters → inputs → emulator) on already simulated readout
     of the scenario's first APA, against ``np.copy`` of the same slices.  At most

@@ -9,11 +9,14 @@ machine need the output folder (and whatever the task reads) on a shared file sy
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
 RETRIES = 2
 # multi-APA runs number the APAs of the k-th kind listed from k × APA_STRIDE
 APA_STRIDE = 1000
@@ -60,14 +63,37 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
+@contextmanager
+def one_numba_thread() -> Iterator[None]:
+    """numba's parallel kernels (the emulator's and the ROI inputs' casts) on the calling
+    thread only, inside the block: for work that owns one core."""
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+
+
+def single_threaded(func: Callable[P, R]) -> Callable[P, R]:
+    """``func`` run inside :func:`one_numba_thread`."""
+
+    @functools.wraps(func)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+        with one_numba_thread():
+            return func(*args, **kwargs)
+
+    return wrapped
+
+
 def _on_one_thread(run_one: Callable[[T], str], task: T) -> str:
     """A task on a Dask worker (a worker per core): numba's parallel kernels run on the
     task's thread only, so that workers do not share their cores with each other's thread
     pools (measured: two workers on two cores 30 s → 23 s for emulation/demo.yaml)."""
-    import numba
-
-    numba.set_num_threads(1)
-    return run_one(task)
+    with one_numba_thread():
+        return run_one(task)
 
 
 def run_tasks(

@@ -171,7 +171,7 @@ import numpy as np
 from triggerml.emulator.fastcast import _one, _split_double
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel={parallel})
 def kernel(values, out):
     raw = values.view(np.uint64)
     for i in numba.prange(raw.shape[0]):
@@ -184,11 +184,19 @@ def kernel(values, out):
 
 @functools.lru_cache(maxsize=32)
 def _from_doubles_for(
-    frac_bits: int, width: int, signed: bool, q: int, o: int, sat_bits: int, lo: int, hi: int
+    frac_bits: int,
+    width: int,
+    signed: bool,
+    q: int,
+    o: int,
+    sat_bits: int,
+    lo: int,
+    hi: int,
+    parallel: bool = True,
 ) -> Callable[[np.ndarray, np.ndarray], None]:
     """:func:`_from_doubles` with the target type as compile-time constants: ≈1.7× faster,
     for one compile (≈0.5 s) per type and machine (kernel cache) — the emulator's input
-    cast."""
+    cast.  ``parallel=False``: on the calling thread only (numba's prange is then range)."""
     from triggerml.emulator import kernel_cache
 
     source = _FROM_DOUBLES_SOURCE.format(
@@ -200,15 +208,21 @@ def _from_doubles_for(
         sat_bits=sat_bits,
         lo=lo,
         hi=hi,
+        parallel=bool(parallel),
     )
     return kernel_cache.load(source, "kernel")
 
 
 def mantissa_from_double(
-    values: npt.NDArray[np.float64], target: FixedType, specialized: bool = False
+    values: npt.NDArray[np.float64],
+    target: FixedType,
+    specialized: bool = False,
+    parallel: bool = True,
 ) -> npt.NDArray[np.int64]:
     """``FixedType.mantissa`` (the C++ double constructor) in parallel numba;
-    ``specialized``: compile a kernel for this type (worth it for repeated casts)."""
+    ``specialized``: compile a kernel for this type (worth it for repeated casts);
+    ``parallel=False``: a specialized kernel on the calling thread — for small casts made
+    often (a thread pool woken for each would spin on, and take, the other cores)."""
     if target.is_int:
         return target.mantissa(values)
     flat = np.ascontiguousarray(values, dtype=np.float64).reshape(-1)
@@ -225,8 +239,8 @@ def mantissa_from_double(
         target.min_mantissa,
         target.max_mantissa,
     )
-    if specialized:
-        _from_doubles_for(*params)(flat, out)
+    if specialized or not parallel:
+        _from_doubles_for(*params, parallel=parallel)(flat, out)
     else:
         _from_doubles(flat, *params, out)
     return out.reshape(np.shape(values))

@@ -169,7 +169,7 @@ def inputs_and_window_sums(
     pooled, sums = pool_and_sum(window, pool)
     pooled /= config.adc_scale  # = pooling the scaled window: division is monotone
     # ftype.cast through the numba cast (equal to it: tests/test_emulator_fastcast.py)
-    on_grid = ftype.to_float(mantissa_from_double(pooled, ftype))
+    on_grid = ftype.to_float(mantissa_from_double(pooled, ftype, parallel=False))
     if config.kind is InputKind.ROI2D:
         return on_grid[..., None], sums
     return on_grid[:, 0, :, None], sums
