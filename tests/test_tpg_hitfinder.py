@@ -179,6 +179,7 @@ def test_coherent_noise_subtraction_removes_a_common_wave() -> None:
     ("adc", "message"),
     [
         (np.full((2, 10), 20000, dtype=np.int32), "outside 0..16383"),
+        (np.full((2, 10), 20000, dtype=np.uint16), "outside 0..16383"),
         (np.full((2, 10), -1, dtype=np.int16), "outside 0..16383"),
         (np.zeros(10, dtype=np.int16), "2-D"),
         (np.zeros((2, 10), dtype=np.float32), "integers"),
@@ -196,3 +197,13 @@ def test_bad_config_names_the_key() -> None:
         find_hits(flat(1, 10), {"initial_pedestal": "median"})
     with pytest.raises(ConfigError, match="coherent_group"):
         find_hits(flat(1, 10), {"coherent_group": 48})
+
+
+def test_unsigned_samples_give_the_hits_of_the_same_signed_samples() -> None:
+    """Raw WIB samples are unsigned: uint16 and int64 blocks are read as the int16 ones."""
+    rng = np.random.default_rng(4)
+    adc = stress_samples(rng.integers(0, 16384, (6, 300)).astype(np.int16), rng, 16383)
+    expected = find_hits(adc.astype(np.int16))
+    assert expected.size > 0
+    for dtype in (np.uint16, np.int64):
+        assert_array_equal(find_hits(adc.astype(dtype)), expected)

@@ -120,8 +120,9 @@ class HitFinder:
         if not np.issubdtype(adc.dtype, np.integer):
             raise ValueError(f"ADC samples must be integers, got {adc.dtype}")
         top = (1 << self.config.adc_bits) - 1
-        # one pass: a sample outside 0..top has a bit outside top (negatives the sign bit)
-        if adc.size and np.bitwise_or.reduce(adc, axis=None) & ~top:
+        # one pass: a sample outside 0..top has a bit outside top (negatives the sign bit);
+        # the OR as a Python int, so that ~top (negative) also masks unsigned samples
+        if adc.size and int(np.bitwise_or.reduce(adc, axis=None)) & ~top:
             raise ValueError(
                 f"ADC samples outside 0..{top} ({self.config.adc_bits}-bit): "
                 f"found {adc.min()}..{adc.max()}"
