@@ -35,6 +35,27 @@ class Pair:
         return (self.a, self.b)
 
 
+def _name(node: ast.stmt) -> str:
+    """A top-level statement's name: the defined function, class or assigned targets;
+    ``<imports>`` for an import, ``<line N>`` for anything else."""
+    if isinstance(node, ast.Import | ast.ImportFrom):
+        return "<imports>"
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return node.name
+    if isinstance(node, ast.Assign | ast.AnnAssign):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return ",".join(ast.unparse(t) for t in targets)
+    return f"<line {node.lineno}>"
+
+
+def _methods(node: ast.stmt) -> list[ast.FunctionDef]:
+    return (
+        [item for item in node.body if isinstance(item, ast.FunctionDef)]
+        if isinstance(node, ast.ClassDef)
+        else []
+    )
+
+
 def symbol_at(source: str, start: int, end: int) -> str:
     """The top-level definition (a class's method when the range is inside one) that lines
     ``start``–``end`` begin in; ``<imports>`` for import statements."""
@@ -42,20 +63,10 @@ def symbol_at(source: str, start: int, end: int) -> str:
         first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
         if node.end_lineno is None or node.end_lineno < start or first > end:
             continue
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            return "<imports>"
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            return node.name
-        if isinstance(node, ast.ClassDef):
-            for item in node.body:
-                inner = isinstance(item, ast.FunctionDef) and item.lineno <= start
-                if inner and item.end_lineno is not None and end <= item.end_lineno:
-                    return f"{node.name}.{item.name}"
-            return node.name
-        if isinstance(node, ast.Assign | ast.AnnAssign):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            return ",".join(ast.unparse(t) for t in targets)
-        return f"<line {node.lineno}>"
+        for item in _methods(node):
+            if item.lineno <= start and item.end_lineno is not None and end <= item.end_lineno:
+                return f"{_name(node)}.{item.name}"
+        return _name(node)
     return f"<line {start}>"
 
 
@@ -103,17 +114,8 @@ def stale_entries(allowed: set[tuple[str, str]], package: Path = PACKAGE) -> lis
             continue
         names = set()
         for node in ast.parse(file.read_text()).body:
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                names.add(node.name)
-                if isinstance(node, ast.ClassDef):
-                    names.update(
-                        f"{node.name}.{item.name}"
-                        for item in node.body
-                        if isinstance(item, ast.FunctionDef)
-                    )
-            elif isinstance(node, ast.Assign | ast.AnnAssign):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                names.add(",".join(ast.unparse(t) for t in targets))
+            names.add(_name(node))
+            names.update(f"{_name(node)}.{item.name}" for item in _methods(node))
         if symbol not in names:
             stale.append(side)
     return stale
