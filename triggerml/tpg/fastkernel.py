@@ -222,9 +222,6 @@ def process_block_rows(
                             + w2s * (np.int32(r2[c]) + np.int32(r4[c]))
                             + w3s * np.int32(r3[c])
                         )
-                    np.right_shift(f, shift, f)
-                    for c in range(width):
-                        f16[c] = np.int16(f[c])
                 elif use_fir:  # four taps per pass over the lanes (zero-padded to 16)
                     for k0 in range(0, n_taps, 4):
                         r0 = sbuf[(n_hist + t - k0) & ring]
@@ -251,6 +248,7 @@ def process_block_rows(
                                     + w2 * np.int32(r2[c])
                                     + w3 * np.int32(r3[c])
                                 )
+                if use_fir:  # f >> shift, then int16 (it fits: unsupported() checks)
                     np.right_shift(f, shift, f)
                     for c in range(width):
                         f16[c] = np.int16(f[c])
