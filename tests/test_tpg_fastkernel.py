@@ -1,20 +1,25 @@
 """The fast TPG kernel equals the scalar reference hit for hit, state for state.
 
-Random full-range samples, group widths and block lengths off the kernel's tile and group
-grid, saturating sums, hits crossing tile, group and block edges, and the configurations it
-must refuse.
+Random full-range samples, strip widths and block lengths off the kernel's tile and strip
+grid, FIRs of every length (one to eight tap pairs), saturating sums, hits crossing tile,
+strip and block edges, the plain-IR FIR sums beside pmaddwd, and the configurations it must
+refuse.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 from numpy.testing import assert_array_equal
 
 from triggerml.tpg import HitFinder, TpgConfig
-from triggerml.tpg.fastkernel import GROUP, TILE, unsupported
+from triggerml.tpg.fastkernel import TILE, unsupported
+from triggerml.tpg.lanes import LANES
 
 
 def both(n_channels: int, config: dict) -> tuple[HitFinder, HitFinder]:
@@ -46,9 +51,12 @@ CONFIGS = [
     {"threshold_sigma": 2.0, "iqr_accum_limit": 2, "accum_limit": 1, "min_threshold": 0},
     {"fir_taps": [3, -1, 7, 2, 7, -1, 3], "fir_shift": 5},  # negative taps, gain 24 / 32
     {"fir_taps": [1, 2, 3, 5, 3, 2, 2], "fir_shift": 5},  # seven taps, not symmetric
-    {"fir_taps": [2, 5, 9, 5, 2], "fir_shift": 5},  # symmetric, five: the general FIR path
-    # the symmetric path's int32 limit: gain 2^16 − 2, pair sums up to ±2^16
+    {"fir_taps": [2, 5, 9, 5, 2], "fir_shift": 5},  # five taps: three pairs, one half empty
+    # the int32 limit: gain 2^16 − 2, tap pairs summing to ±2^30
     {"fir_taps": [8191, 8192, 8192, 16384, 8192, 8192, 8191], "fir_shift": 16},
+    {"fir_taps": [32767], "fir_shift": 15},  # one tap at the int16 limit: one pair
+    {"fir_taps": [1, -2, 3, -4, 5, 6, 7, 8, 7, 6, 5, -4, 3, -2, 1], "fir_shift": 6},  # eight
+    {"fir_taps": [1, 1, 2, 2, 3, 2, 2, 1, 1], "fir_shift": 4},  # nine taps: five pairs
     {"mode": "dunedaq", "threshold": 60},
     {"mode": "dunedaq", "threshold": 0, "initial_pedestal": 0},
 ]
@@ -61,7 +69,7 @@ def test_random_full_range_samples(config: dict, adc_bits: int) -> None:
     extremes, most samples over threshold, dunedaq sums saturating."""
     rng = np.random.default_rng(adc_bits)
     top = (1 << adc_bits) - 1
-    adc = rng.integers(0, top + 1, (GROUP + 13, 3 * TILE + 5), dtype=np.int16)
+    adc = rng.integers(0, top + 1, (8 * LANES + 13, 3 * TILE + 5), dtype=np.int16)
     adc[:3] = top  # rails
     adc[3:6] = 0
     hits = assert_same_stream(adc, {**config, "adc_bits": adc_bits}, [1, 2 * TILE - 3, TILE * 3])
@@ -72,9 +80,9 @@ def test_random_full_range_samples(config: dict, adc_bits: int) -> None:
 def test_pulses_across_tile_group_and_block_edges(config: dict) -> None:
     """Noise with wide pulses that start before and end after every kind of edge."""
     rng = np.random.default_rng(5)
-    n_channels, n_ticks = 2 * GROUP + 3, 6 * TILE + 7
+    n_channels, n_ticks = 2 * LANES + 3, 6 * TILE + 7
     adc = (900 + rng.normal(0, 3, (n_channels, n_ticks))).round().astype(np.int16)
-    for channel in (0, 7, GROUP - 1, GROUP, 2 * GROUP + 2):
+    for channel in (0, 7, LANES - 1, LANES, 2 * LANES + 2):
         for centre in (TILE, 2 * TILE + 1, 4 * TILE - 1, n_ticks - 2):
             adc[channel, max(centre - 9, 0) : centre + 9] += 400 + 13 * channel % 50
     hits = assert_same_stream(adc, config, [TILE + 1, 4 * TILE - 2, 4 * TILE - 1])
@@ -106,6 +114,7 @@ def test_one_tick_blocks() -> None:
         (TpgConfig(accum_limit=40_000), "int16"),
         (TpgConfig(initial_pedestal=20_000), "outside the ADC range"),
         (TpgConfig(fir_taps=(1 << 16, 1, 1)), "overflow int32"),
+        (TpgConfig(fir_taps=(1, 40_000, 1)), "±32767"),
         (TpgConfig(fir_shift=0), "int16 threshold stage"),
         (TpgConfig(threshold_sigma=500.0), "quartile"),
     ],
@@ -122,3 +131,31 @@ def test_default_configs_run_fast() -> None:
 
     for config in (TpgConfig(), INDUCTION_TPG, TpgConfig(mode="dunedaq")):
         assert HitFinder(4, config).implementation == "fast"
+
+
+def test_plain_ir_fir_sums_equal_the_scalar_kernel(tmp_path) -> None:
+    """Without AVX2 the FIR's tap pairs are summed in plain vector IR: forced here in a fresh
+    process (its own numba cache, as the compiled kernel is cached), it must equal the scalar
+    kernel too."""
+    script = """
+import numpy as np
+from triggerml.tpg import HitFinder, lanes
+assert not lanes.USE_PMADDWD
+rng = np.random.default_rng(5)
+adc = rng.integers(0, 1 << 14, (37, 101), dtype=np.int16)
+for config in ({}, {"fir_taps": [1, -2, 3, -4, 5, 6, 7, 8, 7, 6, 5, -4, 3, -2, 1],
+                    "fir_shift": 6}, {"mode": "dunedaq"}):
+    fast = HitFinder(37, config, implementation="fast")
+    scalar = HitFinder(37, config, implementation="scalar")
+    for a, b in ((0, 40), (40, 101)):
+        assert np.array_equal(fast.process(adc[:, a:b]), scalar.process(adc[:, a:b]))
+    assert np.array_equal(fast._state, scalar._state)
+    assert np.array_equal(fast._hist, scalar._hist)
+print("equal")
+"""
+    env = {**os.environ, "TRIGGERML_TPG_GENERIC": "1", "NUMBA_CACHE_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "equal"

@@ -1,15 +1,17 @@
 """The fast TPG kernel (numba): channels side by side, ticks in tiles, hits only where needed.
 
 The same arithmetic as :func:`triggerml.tpg.kernel.process_block` (the scalar reference, the
-specification the tests compare with exactly), reorganised so that LLVM vectorizes it across
-channels:
+specification the tests compare with exactly), reorganised to run across channels in vector
+registers:
 
-- a group of GROUP channels is processed together, TILE ticks at a time; each tile of the
+- a strip of LANES channels is processed together, TILE ticks at a time; each tile of the
   (channels, ticks) block is transposed in 8 × 8 blocks of vector shuffles
-  (:mod:`triggerml.tpg.shuffle`) so that a tick's samples of the whole group are contiguous;
-- the three recursive stages (frugal pedestal, FIR, quartile threshold) are branch-free loops
-  across the group's channels, which LLVM vectorizes; seven symmetric taps (the default FIR)
-  take one pass of four products on pair sums, other FIRs four taps a pass;
+  (:mod:`triggerml.tpg.shuffle`) so that a tick's samples of the strip are contiguous;
+- a tile's ticks run through the stages (frugal pedestal, FIR, quartile threshold) in one
+  loop written as LLVM vector code (:mod:`triggerml.tpg.lanes`), the strip's state in
+  registers for the whole tile; the FIR sums tap pairs with pmaddwd, and seven symmetric
+  taps on ≤ 14-bit samples add their sample pairs first (:func:`folds`); each FIR form is
+  its own compiled loop;
 - the thresholded values of a tile are kept, with an OR per channel, and the hit state machine
   (sequential and rare: ≈0.1 % of samples pass the threshold) runs only on the channels
   that have a sample over threshold in the tile or a hit open.
@@ -23,12 +25,15 @@ coherent-noise subtraction, which only the scalar kernel has); they take the sca
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 import numpy as np
+from numba import types
+from numba.core import cgutils
 
 from triggerml.tpg.config import TpgConfig
 from triggerml.tpg.kernel import (
-    HISTORY,
     P_ABS,
     P_DELAY,
     P_FIR,
@@ -55,9 +60,25 @@ from triggerml.tpg.kernel import (
     S_TOT,
     SATURATION,
 )
+from triggerml.tpg.lanes import (
+    LANES,
+    N_S,
+    R_ACC,
+    R_PED,
+    R_Q1,
+    R_Q1A,
+    R_Q3,
+    R_Q3A,
+    R_S0,
+    R_SEEN,
+    R_THR,
+    ROWS,
+    numba_intrinsic,
+    threshold_init,
+    tile_ticks,
+)
 from triggerml.tpg.shuffle import transpose8x8
 
-GROUP = 128  # channels side by side: a tick's state rows stay in L1
 TILE = 32  # ticks per transposed tile
 BLOCK = 8  # the transpose's register block
 INT16_MAX = (1 << 15) - 1
@@ -76,6 +97,8 @@ def unsupported(config: TpgConfig) -> str | None:
     gain = sum(abs(tap) for tap in config.fir_taps) if config.uses_fir else 1
     if gain << 15 > INT32_MAX:  # |s| < 2^15: the FIR sum must fit int32
         return f"FIR taps with gain {gain} overflow int32"
+    if config.uses_fir and any(abs(tap) > INT16_MAX for tap in config.fir_taps):
+        return "FIR taps past ±32767 do not fit the int16 tap pairs"
     # |s| ≤ 2^bits − 1 and f = floor(Σ taps·s / 2^shift): |f| ≤ ceil(gain·max|s| / 2^shift);
     # the threshold stage holds f, the quartiles and their accumulators in int16
     shift = config.fir_shift if config.uses_fir else 0
@@ -87,6 +110,13 @@ def unsupported(config: TpgConfig) -> str | None:
     if (2 * INT16_MAX) * config.sigma_factor > INT32_MAX:
         return "the quartile threshold would overflow int32"
     return None
+
+
+def folds(config: TpgConfig) -> bool:
+    """Seven symmetric taps on samples of at most 14 bits: s[n−k] + s[n−6+k] fits int16
+    (|s| < 2^14), so the FIR can add those pairs before multiplying (half the products)."""
+    taps = config.fir_taps
+    return config.uses_fir and len(taps) == 7 and taps == taps[::-1] and config.adc_bits <= 14
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -105,6 +135,76 @@ def _transpose_tile(
             tile[j, c] = adc[c0 + c, t0 + j]
 
 
+@numba_intrinsic
+def _stack_int16(typingctx: Any, rows: Any, columns: Any) -> Any:
+    """A pointer to rows × columns (literals) int16 on the calling kernel's stack."""
+    if not (isinstance(rows, types.IntegerLiteral) and isinstance(columns, types.IntegerLiteral)):
+        return None
+    size = rows.literal_value * columns.literal_value
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return cgutils.alloca_once(builder, context.get_value_type(types.int16), size=size)
+
+    return types.CPointer(types.int16)(rows, columns), codegen
+
+
+@numba.njit(cache=True, nogil=True)
+def _tile_form(
+    rows: np.ndarray,
+    tile: np.ndarray,
+    passed: np.ndarray,
+    ticks: int,
+    limits: tuple,
+    scales: tuple,
+    flags: tuple,
+    weights: np.ndarray,
+    pairs: int,
+    symmetric: bool,
+) -> None:
+    """One compiled function per FIR form (numba.literally): each tick loop is optimized on
+    its own, not inside one function holding all ten (which ran 20–30 % slower)."""
+    numba.literally(pairs)
+    numba.literally(symmetric)
+    tile_ticks(rows, tile, passed, ticks, limits, scales, flags, weights, pairs, symmetric)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _tile(
+    rows: np.ndarray,
+    tile: np.ndarray,
+    passed: np.ndarray,
+    ticks: int,
+    prm: np.ndarray,
+    weights: np.ndarray,
+    pairs: int,
+    folded: bool,
+) -> None:
+    """lanes.tile_ticks with the FIR's pair count (0..8, N_S // 2) and form as literals."""
+    limits = (np.int16(prm[P_LIMIT]), np.int16(prm[P_IQRL]))
+    scales = (np.int32(prm[P_SHIFT]), np.int32(prm[P_K]), np.int32(prm[P_MINTHR]))
+    flags = (prm[P_ABS] != 0, prm[P_SIGMA] != 0)
+    if pairs == 4 and folded:  # the default FIR: seven symmetric taps
+        _tile_form(rows, tile, passed, ticks, limits, scales, flags, weights, 4, True)
+    elif pairs == 4:
+        _tile_form(rows, tile, passed, ticks, limits, scales, flags, weights, 4, False)
+    elif pairs == 0:
+        _tile_form(rows, tile, passed, ticks, limits, scales, flags, weights, 0, False)
+    elif pairs == 1:
+        _tile_form(rows, tile, passed, ticks, limits, scales, flags, weights, 1, False)
+    elif pairs == 2:
+        _tile_form(rows, tile, passed, ticks, limits, scales, flags, weights, 2, False)
+    elif pairs == 3:
+        _tile_form(rows, tile, passed, ticks, limits, scales, flags, weights, 3, False)
+    elif pairs == 5:
+        _tile_form(rows, tile, passed, ticks, limits, scales, flags, weights, 5, False)
+    elif pairs == 6:
+        _tile_form(rows, tile, passed, ticks, limits, scales, flags, weights, 6, False)
+    elif pairs == 7:
+        _tile_form(rows, tile, passed, ticks, limits, scales, flags, weights, 7, False)
+    else:
+        _tile_form(rows, tile, passed, ticks, limits, scales, flags, weights, 8, False)
+
+
 @numba.njit(cache=True, nogil=True)
 def process_block_rows(
     adc: np.ndarray,
@@ -115,218 +215,73 @@ def process_block_rows(
     prm: np.ndarray,
     out: np.ndarray,
     capacity: int,
+    folded: bool,
 ) -> int:
     """Same contract as :func:`triggerml.tpg.kernel.process_block` (no coherent-noise
-    subtraction); hits come out grouped by channel group, unsorted."""
+    subtraction); hits come out grouped by strip of LANES channels, unsorted.  ``folded``:
+    the FIR may sum symmetric taps' samples first (:func:`folds`)."""
     if adc.strides[1] != 2:
         raise ValueError("the fast TPG kernel needs int16 rows with contiguous samples")
     n_ch, n_t = adc.shape
-    limit = np.int32(prm[P_LIMIT])
-    shift = np.int32(prm[P_SHIFT])
     use_fir = prm[P_FIR] != 0
     use_sigma = prm[P_SIGMA] != 0
-    thr_abs = np.int32(prm[P_THR])
-    min_thr = np.int32(prm[P_MINTHR])
     k_sigma = np.int32(prm[P_K])
-    iqr_limit = np.int32(prm[P_IQRL])
+    min_thr = np.int32(prm[P_MINTHR])
     saturate = prm[P_SAT] != 0
-    absolute = prm[P_ABS] != 0
     delay = prm[P_DELAY]
     init_ped = prm[P_INITPED]
-    n_taps = taps.shape[0]
-    n_hist = n_taps - 1
-    taps32 = np.zeros(HISTORY, np.int32)  # zero-padded: the FIR takes four taps a pass
-    taps32[:n_taps] = taps
-    ring = HISTORY - 1
-    # seven symmetric taps (the default FIR): one pass of four products on pair sums, the
-    # same int32 sum (two's complement: exact whenever the sum fits, as unsupported() checks)
-    symmetric7 = (
-        use_fir and n_taps == 7 and taps[0] == taps[6] and taps[1] == taps[5] and taps[2] == taps[4]
-    )
-    w0s, w1s, w2s, w3s = taps32[0], taps32[1], taps32[2], taps32[3]
-    ped = np.empty(GROUP, np.int16)
-    acc = np.empty(GROUP, np.int16)
-    # every lane operation stays int16 (negated limits precomputed, no scalar reductions
-    # in the loops): numba widens int16 arithmetic to int64, which LLVM narrows back only
-    # when nothing else in the loop is wide — else it vectorizes 8 lanes instead of 16–32
-    limit16 = np.int16(limit)
-    neg_limit16 = np.int16(-limit)
-    one16 = np.int16(1)
-    zero16 = np.int16(0)
-    q1 = np.empty(GROUP, np.int16)  # the quartiles of f and their accumulators
-    q1a = np.empty(GROUP, np.int16)
-    q3 = np.empty(GROUP, np.int16)
-    q3a = np.empty(GROUP, np.int16)
-    # each lane's threshold, recomputed only when a quartile moves (rarely: ≈ once per
-    # iqr_accum_limit² / 3 samples); clamped to int16, exact since f ≤ INT16_MAX
-    thr = np.empty(GROUP, np.int16)
-    f = np.empty(GROUP, np.int32)
-    f16 = np.empty(GROUP, np.int16)
-    seen = np.zeros(GROUP, np.int16)  # OR of the tile's thresholded values, per channel
-    sbuf = np.zeros((HISTORY, GROUP), np.int16)  # ring of pedestal-subtracted samples
-    tile = np.empty((TILE, GROUP), np.int16)
-    passed = np.empty((TILE, GROUP), np.int16)  # thresholded values (0: below)
-    three16 = np.int16(3)
-    iqr16 = np.int16(iqr_limit)
-    neg_iqr16 = np.int16(-iqr_limit)
-    moved = np.zeros(GROUP, np.int16)  # lanes whose quartiles moved this tick
-    thr_abs16 = np.int16(min(int(thr_abs), INT16_MAX))
+    n_hist = max(taps.shape[0] - 1, 1) if use_fir else 0  # the scalar kernel keeps s[n−1]
+    pairs = (taps.shape[0] + 1) // 2 if use_fir else 0
+    weights = np.zeros(N_S // 2, np.int32)  # taps 2p, 2p+1 as int16 halves of one int32
+    for p in range(pairs):
+        low = taps[2 * p]
+        high = taps[2 * p + 1] if 2 * p + 1 < taps.shape[0] else 0
+        weights[p] = np.int32(((high & 0xFFFF) << 16) | (low & 0xFFFF))
+    rows = numba.carray(_stack_int16(ROWS, LANES), (ROWS, LANES))
+    tile = numba.carray(_stack_int16(TILE, LANES), (TILE, LANES))
+    passed = numba.carray(_stack_int16(TILE, LANES), (TILE, LANES))
     count = 0
-    for c0 in range(0, n_ch, GROUP):
-        width = min(GROUP, n_ch - c0)
+    for c0 in range(0, n_ch, LANES):
+        width = min(LANES, n_ch - c0)
+        rows[:] = 0
+        tile[:] = 0  # lanes past a partial strip's width: zeros, not stack garbage
         for c in range(width):
             ch = c0 + c
             if st[ch, S_INIT] == 0:
                 st[ch, S_PED] = adc[ch, 0] if init_ped < 0 else init_ped
                 st[ch, S_INIT] = 1
-            ped[c] = st[ch, S_PED]
-            acc[c] = st[ch, S_ACC]
-            q1[c] = st[ch, S_Q1]
-            q1a[c] = st[ch, S_Q1A]
-            q3[c] = st[ch, S_Q3]
-            q3a[c] = st[ch, S_Q3A]
-            for k in range(n_hist):  # ring row (n_hist-1-k) holds s[n-1-k]
-                sbuf[(n_hist - 1 - k) & ring, c] = hist[ch, k]
-        _thresholds(q1, q3, thr, width, k_sigma, min_thr)
+            rows[R_PED, c] = st[ch, S_PED]
+            rows[R_ACC, c] = st[ch, S_ACC]
+            rows[R_Q1, c] = st[ch, S_Q1]
+            rows[R_Q1A, c] = st[ch, S_Q1A]
+            rows[R_Q3, c] = st[ch, S_Q3]
+            rows[R_Q3A, c] = st[ch, S_Q3A]
+            for k in range(n_hist):  # row R_S0 + k holds s[n − 1 − k] before tick n
+                rows[R_S0 + k, c] = hist[ch, k]
+        if use_sigma:
+            threshold_init(rows, k_sigma, min_thr)
+        else:  # f ≤ INT16_MAX: the clamped threshold makes the same test
+            rows[R_THR, :] = np.int16(min(prm[P_THR], INT16_MAX))
         for t0 in range(0, n_t, TILE):
             ticks = min(TILE, n_t - t0)
             _transpose_tile(adc, c0, width, t0, ticks, tile)
-            for j in range(ticks):
-                t = t0 + j
-                xrow = tile[j]
-                srow = sbuf[(n_hist + t) & ring]
-                for c in range(width):  # frugal pedestal
-                    x = xrow[c]
-                    p_ = ped[c]
-                    a = np.int16(
-                        acc[c] + (one16 if x > p_ else zero16) - (one16 if x < p_ else zero16)
-                    )
-                    up = a > limit16
-                    down = a < neg_limit16
-                    p_ = np.int16(p_ + (one16 if up else zero16) - (one16 if down else zero16))
-                    acc[c] = zero16 if (up or down) else a
-                    ped[c] = p_
-                    srow[c] = np.int16(x - p_)
-                if symmetric7:  # w0·(s0+s6) + w1·(s1+s5) + w2·(s2+s4) + w3·s3 in one pass
-                    r0 = sbuf[(n_hist + t) & ring]
-                    r1 = sbuf[(n_hist + t - 1) & ring]
-                    r2 = sbuf[(n_hist + t - 2) & ring]
-                    r3 = sbuf[(n_hist + t - 3) & ring]
-                    r4 = sbuf[(n_hist + t - 4) & ring]
-                    r5 = sbuf[(n_hist + t - 5) & ring]
-                    r6 = sbuf[(n_hist + t - 6) & ring]
-                    for c in range(width):
-                        f[c] = (
-                            w0s * (np.int32(r0[c]) + np.int32(r6[c]))
-                            + w1s * (np.int32(r1[c]) + np.int32(r5[c]))
-                            + w2s * (np.int32(r2[c]) + np.int32(r4[c]))
-                            + w3s * np.int32(r3[c])
-                        )
-                elif use_fir:  # four taps per pass over the lanes (zero-padded to 16)
-                    for k0 in range(0, n_taps, 4):
-                        r0 = sbuf[(n_hist + t - k0) & ring]
-                        r1 = sbuf[(n_hist + t - k0 - 1) & ring]
-                        r2 = sbuf[(n_hist + t - k0 - 2) & ring]
-                        r3 = sbuf[(n_hist + t - k0 - 3) & ring]
-                        w0 = taps32[k0]
-                        w1 = taps32[k0 + 1]
-                        w2 = taps32[k0 + 2]
-                        w3 = taps32[k0 + 3]
-                        if k0 == 0:
-                            for c in range(width):
-                                f[c] = (
-                                    w0 * np.int32(r0[c])
-                                    + w1 * np.int32(r1[c])
-                                    + w2 * np.int32(r2[c])
-                                    + w3 * np.int32(r3[c])
-                                )
-                        else:
-                            for c in range(width):
-                                f[c] += (
-                                    w0 * np.int32(r0[c])
-                                    + w1 * np.int32(r1[c])
-                                    + w2 * np.int32(r2[c])
-                                    + w3 * np.int32(r3[c])
-                                )
-                if use_fir:  # f >> shift, then int16 (it fits: unsupported() checks)
-                    np.right_shift(f, shift, f)
-                    for c in range(width):
-                        f16[c] = np.int16(f[c])
-                else:
-                    for c in range(width):
-                        f16[c] = srow[c]
-                if absolute:
-                    for c in range(width):
-                        f16[c] = np.int16(abs(f16[c]))
-                prow = passed[j]
-                if use_sigma:
-                    for c in range(width):
-                        fc = f16[c]
-                        lo = q1[c]
-                        hi = q3[c]
-                        pv = fc if fc > thr[c] else zero16
-                        prow[c] = pv
-                        seen[c] |= pv
-                        b1 = np.int16(
-                            q1a[c]
-                            + (one16 if fc > lo else zero16)
-                            - (three16 if fc < lo else zero16)
-                        )
-                        u1 = b1 > iqr16
-                        d1 = b1 < neg_iqr16
-                        q1[c] = np.int16(lo + (one16 if u1 else zero16) - (one16 if d1 else zero16))
-                        q1a[c] = zero16 if (u1 or d1) else b1
-                        b3 = np.int16(
-                            q3a[c]
-                            + (three16 if fc > hi else zero16)
-                            - (one16 if fc < hi else zero16)
-                        )
-                        u3 = b3 > iqr16
-                        d3 = b3 < neg_iqr16
-                        q3[c] = np.int16(hi + (one16 if u3 else zero16) - (one16 if d3 else zero16))
-                        q3a[c] = zero16 if (u3 or d3) else b3
-                        moved[c] = one16 if (u1 or d1 or u3 or d3) else zero16
-                    any_moved = zero16
-                    for c in range(width):
-                        any_moved = max(any_moved, moved[c])
-                    if any_moved:
-                        _thresholds(q1, q3, thr, width, k_sigma, min_thr)
-                else:
-                    for c in range(width):
-                        fc = f16[c]
-                        pv = fc if fc > thr_abs16 else zero16
-                        prow[c] = pv
-                        seen[c] |= pv
+            _tile(rows, tile, passed, ticks, prm, weights, pairs, folded)
             count = _hits_of_tile(
-                passed, seen, ticks, c0, width, block_start + t0 - delay, saturate, st, out,
-                capacity, count,
+                passed, rows[R_SEEN], ticks, c0, width, block_start + t0 - delay, saturate, st,
+                out, capacity, count,
             )  # fmt: skip
         for c in range(width):
             ch = c0 + c
-            st[ch, S_PED] = ped[c]
-            st[ch, S_ACC] = acc[c]
-            st[ch, S_Q1] = q1[c]
-            st[ch, S_Q1A] = q1a[c]
-            st[ch, S_Q3] = q3[c]
-            st[ch, S_Q3A] = q3a[c]
-            for k in range(n_hist if use_fir else 0):  # the scalar kernel keeps none without
-                hist[ch, k] = sbuf[(n_t + n_hist - 1 - k) & ring, c]
+            st[ch, S_PED] = rows[R_PED, c]
+            st[ch, S_ACC] = rows[R_ACC, c]
+            if use_sigma:
+                st[ch, S_Q1] = rows[R_Q1, c]
+                st[ch, S_Q1A] = rows[R_Q1A, c]
+                st[ch, S_Q3] = rows[R_Q3, c]
+                st[ch, S_Q3A] = rows[R_Q3A, c]
+            for k in range(n_hist):  # the scalar kernel keeps none without the FIR
+                hist[ch, k] = rows[R_S0 + k, c]
     return count
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _thresholds(
-    q1: np.ndarray,
-    q3: np.ndarray,
-    thr: np.ndarray,
-    width: int,
-    k_sigma: np.int32,
-    min_thr: np.int32,
-) -> None:
-    """thr = max(((Q3 − Q1)·K) >> 8, min_threshold), clamped to INT16_MAX."""
-    for c in range(width):
-        wide = max(((np.int32(q3[c]) - np.int32(q1[c])) * k_sigma) >> 8, min_thr)
-        thr[c] = np.int16(min(int(wide), INT16_MAX))
 
 
 @numba.njit(cache=True, nogil=True, inline="always")

@@ -97,7 +97,9 @@ class HitFinder:
             out = np.empty((self._capacity, 6), dtype=np.int64)
             arguments = (block, self.next_sample, state, hist, self._taps, self._params)
             if self.implementation == "fast":
-                count = fastkernel.process_block_rows(*arguments, out, self._capacity)
+                count = fastkernel.process_block_rows(
+                    *arguments, out, self._capacity, fastkernel.folds(self.config)
+                )
             else:
                 count = kernel.process_block(*arguments, scratch, out, self._capacity)
             if count <= self._capacity:
