@@ -207,3 +207,30 @@ def test_unsigned_samples_give_the_hits_of_the_same_signed_samples() -> None:
     assert expected.size > 0
     for dtype in (np.uint16, np.int64):
         assert_array_equal(find_hits(adc.astype(dtype)), expected)
+
+
+@pytest.mark.parametrize("implementation", ["fast", "scalar"])
+@pytest.mark.parametrize("adc_bits", [14, 12])
+def test_one_stray_sample_anywhere_is_the_range_error_and_loses_nothing(
+    implementation: str, adc_bits: int
+) -> None:
+    """The fast kernel checks the range in its own pass over the samples: a single sample
+    past the ADC's bits — in a partial strip's last lane, in a partial tile's last tick, or
+    negative — is the one-line error, and the stream goes on as if that block never came."""
+    rng = np.random.default_rng(adc_bits)
+    top = (1 << adc_bits) - 1
+    config = {"adc_bits": adc_bits}
+    good = rng.integers(0, top + 1, (37, 101)).astype(np.int16)
+    reference = HitFinder(37, config, implementation=implementation)
+    expected = [reference.process(good), reference.process(good)]
+    for channel, tick, value in ((36, 100, top + 1), (0, 0, -1), (17, 64, 1 << 14)):
+        for dtype in (np.int16, np.uint16, np.int64):
+            if value < 0 and dtype is np.uint16:
+                continue
+            bad = good.astype(dtype)
+            bad[channel, tick] = value
+            finder = HitFinder(37, config, implementation=implementation)
+            assert_array_equal(finder.process(good), expected[0])
+            with pytest.raises(ValueError, match=f"outside 0..{top}"):
+                finder.process(bad)
+            assert_array_equal(finder.process(good), expected[1])

@@ -90,16 +90,25 @@ class HitFinder:
 
     def process(self, adc: npt.NDArray[np.integer]) -> npt.NDArray:
         """Hits closed in this block (sorted by channel, start)."""
-        block = self._checked(adc)
+        adc = self._shape_checked(adc)
+        fast = self.implementation == "fast"
+        # the fast kernel ORs the samples as it reads them: int16 and uint16 blocks (whose
+        # int16 view keeps every out-of-range sample's stray bits) need no pass of their own
+        in_kernel = fast and adc.dtype in (np.int16, np.uint16)
+        if not in_kernel and adc.size and self._stray_bits(int(np.bitwise_or.reduce(adc, None))):
+            raise self._range_error(adc)
+        block = np.ascontiguousarray(adc, dtype=np.int16)
         scratch = np.empty(block.shape if self.config.coherent_group else (0, 0), np.int64)
         while True:
             state, hist = self._state.copy(), self._hist.copy()
             out = np.empty((self._capacity, 6), dtype=np.int64)
             arguments = (block, self.next_sample, state, hist, self._taps, self._params)
-            if self.implementation == "fast":
-                count = fastkernel.process_block_rows(
+            if fast:
+                count, bits = fastkernel.process_block_rows(
                     *arguments, out, self._capacity, fastkernel.folds(self.config)
                 )
+                if in_kernel and self._stray_bits(bits):
+                    raise self._range_error(adc)  # the state copies are dropped
             else:
                 count = kernel.process_block(*arguments, scratch, out, self._capacity)
             if count <= self._capacity:
@@ -113,7 +122,7 @@ class HitFinder:
         hits["channel"] += self.config.first_channel
         return hits[np.lexsort((hits["start"], hits["channel"]))]
 
-    def _checked(self, adc: npt.NDArray[np.integer]) -> npt.NDArray[np.int16]:
+    def _shape_checked(self, adc: npt.NDArray[np.integer]) -> npt.NDArray[np.integer]:
         adc = np.asarray(adc)
         if adc.ndim != 2 or adc.shape[0] != self.n_channels:
             raise ValueError(
@@ -121,15 +130,19 @@ class HitFinder:
             )
         if not np.issubdtype(adc.dtype, np.integer):
             raise ValueError(f"ADC samples must be integers, got {adc.dtype}")
+        return adc
+
+    def _stray_bits(self, ored: int) -> bool:
+        """A sample outside 0..top has a bit outside top (negatives the sign bit); the OR
+        taken as a Python int, so that ~top (negative) also masks unsigned samples."""
+        return bool(ored & ~((1 << self.config.adc_bits) - 1))
+
+    def _range_error(self, adc: npt.NDArray[np.integer]) -> ValueError:
         top = (1 << self.config.adc_bits) - 1
-        # one pass: a sample outside 0..top has a bit outside top (negatives the sign bit);
-        # the OR as a Python int, so that ~top (negative) also masks unsigned samples
-        if adc.size and int(np.bitwise_or.reduce(adc, axis=None)) & ~top:
-            raise ValueError(
-                f"ADC samples outside 0..{top} ({self.config.adc_bits}-bit): "
-                f"found {adc.min()}..{adc.max()}"
-            )
-        return np.ascontiguousarray(adc, dtype=np.int16)
+        return ValueError(
+            f"ADC samples outside 0..{top} ({self.config.adc_bits}-bit): "
+            f"found {adc.min()}..{adc.max()}"
+        )
 
 
 def find_hits(

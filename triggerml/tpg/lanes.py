@@ -33,7 +33,8 @@ from numba.extending import intrinsic
 LANES = 16  # channels side by side: one AVX2 register of int16 (32 in AVX-512 measured no faster)
 # rows of the lanes array: the strip's state between tiles
 R_PED, R_ACC, R_Q1, R_Q1A, R_Q3, R_Q3A, R_THR, R_SEEN = range(8)
-R_S0 = 8  # R_S0 + k holds s[n − 1 − k] before tick n: the FIR's history
+R_BITS = 8  # the OR of every sample seen: the ADC range check without a pass of its own
+R_S0 = 9  # R_S0 + k holds s[n − 1 − k] before tick n: the FIR's history
 N_S = 16  # history rows: the FIR's taps, at most 15, zero-padded to pairs
 ROWS = R_S0 + N_S
 
@@ -196,7 +197,7 @@ def threshold_init(typingctx: Any, lanes: Any, k_sigma: Any, floor: Any) -> Any:
 
 _STATE = {
     "ped": R_PED, "acc": R_ACC, "q1": R_Q1, "q1a": R_Q1A, "q3": R_Q3, "q3a": R_Q3A,
-    "thr": R_THR, "seen": R_SEEN,
+    "thr": R_THR, "seen": R_SEEN, "bits": R_BITS,
 }  # fmt: skip
 
 
@@ -222,7 +223,8 @@ def tile_ticks(
     of at most 14 bits.  Per tick: frugal pedestal, s = x − P; f = FIR(s) or s;
     |f| if absolute; passed[tick] = f where f > thr; the quartiles' frugal updates, and thr
     again from them where one moved (a rare branch) if sigma — without sigma the quartile
-    rows change but the kernel keeps the state's (the threshold is fixed).
+    rows change but the kernel keeps the state's (the threshold is fixed).  R_BITS ORs
+    every sample x (the caller's range check).
     """
     if not isinstance(pairs, types.IntegerLiteral) or not isinstance(
         symmetric, types.BooleanLiteral
@@ -300,7 +302,7 @@ def tile_ticks(
         thr.add_incoming(recomputed, then)
         thr.add_incoming(state["thr"], before)
         latch = builder.block
-        new = (ped, acc, q1, q1a, q3, q3a, thr, seen)
+        new = (ped, acc, q1, q1a, q3, q3a, thr, seen, builder.or_(state["bits"], x))
         for name, value in zip(_STATE, new, strict=True):
             state[name].add_incoming(value, latch)
         for phi, value in zip(history, new_history, strict=True):
