@@ -141,3 +141,39 @@ def test_window_sums_count_the_charge_inside_the_model_window_only() -> None:
     assert sums.tolist() == [140.0]
     assert_array_equal(inputs, build_inputs(config, adc, 0, pedestals, 0, clusters, hits, index))
     assert inputs.shape == (1, 4, 2, 1)
+
+
+def test_cluster_records_equal_their_hits_aggregated_by_numpy() -> None:
+    """The one-pass aggregation against numpy's grouped reductions (np.unique on the
+    labels, bincount, ufunc.at): same clusters in the same order, same hit index."""
+    rng = np.random.default_rng(3)
+    n = 3000
+    hits = np.zeros(n, dtype=HIT_DTYPE)
+    hits["channel"] = rng.integers(0, 300, n)
+    hits["start"] = rng.integers(0, 40_000, n)
+    hits["start"][:40] = 12_345  # equal starts: the stable order decides
+    hits["tot"] = rng.integers(1, 60, n)
+    hits["adc_sum"] = rng.integers(1, 65_536, n)
+    hits["peak_adc"] = rng.integers(1, 4_000, n)
+    clusters, index = cluster_hits(hits)
+    assert 50 < clusters.size < n  # real grouping: neither one cluster nor all single hits
+    roots = np.unique(index)
+    assert_array_equal(roots, np.arange(clusters.size))  # every cluster has a hit
+    order = np.argsort(hits["start"], kind="stable")
+    first = np.full(clusters.size, n)
+    np.minimum.at(first, index[order], np.arange(n))
+    assert np.all(np.diff(first) > 0)  # ordered by their first hit in start order
+    end = hits["start"] + hits["tot"]
+    assert_array_equal(clusters["n_hits"], np.bincount(index, minlength=clusters.size))
+    assert_array_equal(clusters["adc_sum"], np.bincount(index, hits["adc_sum"]).astype(np.int64))
+    for name, values, reduce in (
+        ("channel_min", hits["channel"], np.minimum),
+        ("channel_max", hits["channel"], np.maximum),
+        ("start", hits["start"], np.minimum),
+        ("end", end, np.maximum),
+        ("peak_adc", hits["peak_adc"], np.maximum),
+    ):
+        init = np.iinfo(np.int64).max if reduce is np.minimum else np.iinfo(np.int64).min
+        grouped = np.full(clusters.size, init)
+        reduce.at(grouped, index, values)
+        assert_array_equal(clusters[name], grouped, err_msg=name)

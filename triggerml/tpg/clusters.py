@@ -69,40 +69,72 @@ def _label(
     return labels
 
 
+@numba.njit(cache=True)
+def _aggregate(
+    labels: np.ndarray,
+    channel: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    adc_sum: np.ndarray,
+    peak_adc: np.ndarray,
+    clusters: np.ndarray,
+) -> tuple[int, np.ndarray]:
+    """Each root (a hit that is its own label) opens a cluster, in order; every hit adds
+    to its root's.  Returns the number of clusters and each hit's cluster index."""
+    n = labels.shape[0]
+    index = np.empty(n, np.int64)
+    count = 0
+    for i in range(n):
+        root = labels[i]
+        if root == i:
+            c = clusters[count]
+            c.n_hits = 0
+            c.channel_min = channel[i]
+            c.channel_max = channel[i]
+            c.start = start[i]
+            c.end = end[i]
+            c.adc_sum = 0
+            c.peak_adc = peak_adc[i]
+            index[i] = count
+            count += 1
+        else:
+            index[i] = index[root]  # the root comes first: it is the smallest index
+        c = clusters[index[i]]
+        c.n_hits += 1
+        c.channel_min = min(c.channel_min, channel[i])
+        c.channel_max = max(c.channel_max, channel[i])
+        c.start = min(c.start, start[i])
+        c.end = max(c.end, end[i])
+        c.adc_sum += adc_sum[i]
+        c.peak_adc = max(c.peak_adc, peak_adc[i])
+    return count, index
+
+
 def cluster_hits(
     hits: npt.NDArray, config: ClusterConfig | None = None
 ) -> tuple[npt.NDArray, npt.NDArray[np.int64]]:
-    """Clusters of a hit list (any order) and each hit's cluster index (into the result)."""
+    """Clusters of a hit list (any order), ordered by their first hit's start, and each
+    hit's cluster index (into the result)."""
     config = config or ClusterConfig()
     order = np.argsort(hits["start"], kind="stable")
     ordered = hits[order]
-    end = ordered["start"] + ordered["tot"]
-    labels = _label(
-        ordered["channel"].astype(np.int64),
-        ordered["start"],
+    channel = ordered["channel"].astype(np.int64)
+    start = np.ascontiguousarray(ordered["start"])
+    end = start + ordered["tot"]
+    labels = _label(channel, start, end, config.channel_gap, config.time_window)
+    clusters = np.zeros(hits.size, dtype=CLUSTER_DTYPE)
+    count, index = _aggregate(
+        labels,
+        channel,
+        start,
         end,
-        config.channel_gap,
-        config.time_window,
+        np.ascontiguousarray(ordered["adc_sum"]),
+        np.ascontiguousarray(ordered["peak_adc"]),
+        clusters,
     )
-    roots, index = np.unique(labels, return_inverse=True)
-    n = roots.size
-    clusters = np.zeros(n, dtype=CLUSTER_DTYPE)
-    clusters["n_hits"] = np.bincount(index, minlength=n)
-    clusters["adc_sum"] = np.bincount(index, weights=ordered["adc_sum"], minlength=n)
-    for name, source, func in (
-        ("channel_min", ordered["channel"], np.minimum),
-        ("channel_max", ordered["channel"], np.maximum),
-        ("start", ordered["start"], np.minimum),
-        ("end", end, np.maximum),
-        ("peak_adc", ordered["peak_adc"], np.maximum),
-    ):
-        init = np.iinfo(np.int64).max if func is np.minimum else np.iinfo(np.int64).min
-        values = np.full(n, init, dtype=np.int64)
-        func.at(values, index, source)
-        clusters[name] = values
     hit_cluster = np.empty(hits.size, dtype=np.int64)
     hit_cluster[order] = index
-    return clusters, hit_cluster
+    return clusters[:count], hit_cluster
 
 
 class StreamingClusterer:
