@@ -193,3 +193,42 @@ def test_dataset_builds_in_tasks_over_both_apa_kinds_resume_and_run_on_dask(
     for other in (resumed, on_dask):
         for name, values in _read_all(other).items():
             assert_array_equal(values, reference[name], err_msg=name)
+
+
+def test_cluster_labels_equal_a_per_cluster_numpy_match() -> None:
+    """The compiled matcher against the plain one it replaced: per cluster, the touching
+    box (`_overlaps`) with the largest deposit, the first of equals, its truth copied."""
+    from triggerml.detector.sources import TRUTH_DTYPE
+    from triggerml.nn.dataset import BACKGROUND, SIGNAL, SIGNAL_KINDS, _overlaps, label_clusters
+    from triggerml.tpg.clusters import CLUSTER_DTYPE
+
+    rng = np.random.default_rng(8)
+    truth = np.zeros(300, TRUTH_DTYPE)
+    truth["event_id"] = np.arange(300)
+    truth["kind"] = rng.choice([b"Ar39", b"Kr85", b"single_electron", b"snb_nue"], 300)
+    truth["deposited_energy_mev"] = rng.choice([0.5, 1.0, 2.0, 3.0], 300)  # many equal
+    truth["true_energy_mev"] = rng.uniform(0, 30, 300)
+    truth["neutrino_energy_mev"] = rng.uniform(0, 50, 300)
+    truth["channel_min"] = rng.integers(-1, 200, 300)
+    truth["channel_max"] = truth["channel_min"] + rng.integers(0, 8, 300)
+    truth["tick_min"] = rng.integers(0, 3000, 300)
+    truth["tick_max"] = truth["tick_min"] + rng.integers(0, 60, 300)
+    clusters = np.zeros(2000, CLUSTER_DTYPE)
+    clusters["channel_min"] = rng.integers(0, 200, 2000)
+    clusters["channel_max"] = clusters["channel_min"] + rng.integers(0, 5, 2000)
+    clusters["start"] = rng.integers(0, 3000, 2000)
+    clusters["end"] = clusters["start"] + rng.integers(1, 40, 2000)
+    meta = label_clusters(clusters, truth)
+    boxes = truth[truth["channel_min"] >= 0]
+    matched = 0
+    for i, cluster in enumerate(clusters):
+        overlap = _overlaps(boxes, cluster)
+        if not overlap.any():
+            assert (meta["label"][i], meta["event_id"][i]) == (0, -1)
+            continue
+        best = boxes[overlap][np.argmax(boxes[overlap]["deposited_energy_mev"])]
+        matched += 1
+        assert meta["label"][i] == (SIGNAL if best["kind"] in SIGNAL_KINDS else BACKGROUND)
+        for name in ("kind", "event_id", "true_energy_mev", "neutrino_energy_mev"):
+            assert meta[name][i] == best[name], name
+    assert 100 < matched < clusters.size

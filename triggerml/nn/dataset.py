@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import h5py
+import numba
 import numpy as np
 import numpy.typing as npt
 
@@ -253,6 +254,38 @@ def touches_signal(clusters: npt.NDArray, truth: npt.NDArray) -> npt.NDArray[np.
     return touched
 
 
+@numba.njit(cache=True, nogil=True)
+def _best_boxes(
+    channel_min: np.ndarray,
+    channel_max: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    chosen: np.ndarray,
+    box_channel_min: np.ndarray,
+    box_channel_max: np.ndarray,
+    box_tick_min: np.ndarray,
+    box_tick_max: np.ndarray,
+    box_energy: np.ndarray,
+) -> np.ndarray:
+    """Per chosen cluster, the box (the test of `_overlaps`) with the largest deposited
+    energy, the first of equals; −1 where none touches."""
+    best = np.full(chosen.shape[0], -1, np.int64)
+    for k in range(chosen.shape[0]):
+        i = chosen[k]
+        top = -np.inf
+        for b in range(box_energy.shape[0]):
+            if (
+                box_channel_min[b] - 1 <= channel_max[i]
+                and box_channel_max[b] + 1 >= channel_min[i]
+                and box_tick_min[b] + TICK_MARGIN[0] <= end[i]
+                and box_tick_max[b] + TICK_MARGIN[1] >= start[i]
+                and (best[k] < 0 or box_energy[b] > top)
+            ):
+                best[k] = b
+                top = box_energy[b]
+    return best
+
+
 def label_clusters(
     clusters: npt.NDArray, truth: npt.NDArray, only: npt.NDArray[np.bool_] | None = None
 ) -> npt.NDArray:
@@ -267,26 +300,28 @@ def label_clusters(
         meta[name] = clusters[name]
     if truth.size == 0 or clusters.size == 0:
         return meta
-    has_box = truth["channel_min"] >= 0
-    boxes = truth[has_box]
-    for i in range(clusters.size) if only is None else np.flatnonzero(only):
-        cluster = clusters[i]
-        overlap = _overlaps(boxes, cluster)
-        if not overlap.any():
-            continue
-        matched = boxes[overlap]
-        best = matched[np.argmax(matched["deposited_energy_mev"])]
-        is_signal = best["kind"] in SIGNAL_KINDS
-        meta[i]["label"] = SIGNAL if is_signal else BACKGROUND
-        for name in (
-            "kind",
-            "event_id",
-            "true_energy_mev",
-            "deposited_energy_mev",
-            "neutrino_energy_mev",
-        ):
-            meta[i][name] = best[name]
+    boxes = truth[truth["channel_min"] >= 0]
+    chosen = np.arange(clusters.size) if only is None else np.flatnonzero(only)
+    columns = [np.ascontiguousarray(clusters[name], dtype=np.int64) for name in _SPAN]
+    box_columns = [np.ascontiguousarray(boxes[name], dtype=np.int64) for name in _BOX]
+    energy = np.ascontiguousarray(boxes["deposited_energy_mev"], dtype=np.float64)
+    best = _best_boxes(*columns, chosen, *box_columns, energy)  # type: ignore[call-arg]
+    matched = best >= 0
+    rows, picked = chosen[matched], boxes[best[matched]]
+    meta["label"][rows] = np.where(np.isin(picked["kind"], SIGNAL_KINDS), SIGNAL, BACKGROUND)
+    for name in (
+        "kind",
+        "event_id",
+        "true_energy_mev",
+        "deposited_energy_mev",
+        "neutrino_energy_mev",
+    ):
+        meta[name][rows] = picked[name]
     return meta
+
+
+_SPAN = ("channel_min", "channel_max", "start", "end")
+_BOX = ("channel_min", "channel_max", "tick_min", "tick_max")
 
 
 def _largest_per_signal_event(meta: npt.NDArray) -> npt.NDArray[np.bool_]:
