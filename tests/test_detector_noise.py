@@ -17,7 +17,7 @@ from triggerml.detector.config import (
     Readout,
     Supernova,
 )
-from triggerml.detector.noise import expected_psd, int16_holds, narrowest
+from triggerml.detector.noise import expected_psd, int16_holds, narrowest, noise_reach
 from triggerml.detector.response import ResponseTemplates
 from triggerml.detector.stream import ApaStream
 
@@ -118,3 +118,19 @@ def test_a_bank_outside_int8_stays_int16() -> None:
     for value in (128, -129):
         wide = np.array([[value, 0]], dtype=np.int16)
         assert narrowest(wide) is wide
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16])
+def test_noise_reach_is_the_largest_magnitude_of_each_bank_summed(dtype: type) -> None:
+    """Taken from the banks' extremes, not an int64 copy: the most negative value of the
+    type included (whose magnitude the type cannot hold)."""
+    rng = np.random.default_rng(2)
+    low, high = np.iinfo(dtype).min, np.iinfo(dtype).max
+    for _ in range(20):
+        inc = rng.integers(low, high + 1, (3, 40), dtype=dtype)
+        coh = rng.integers(low // 4, high // 4, (2, 9), dtype=dtype)
+        expected = sum(int(np.abs(bank.astype(np.int64)).max()) for bank in (inc, coh))
+        assert noise_reach(inc, coh) == expected
+    zeros = np.zeros((2, 3), dtype)
+    assert noise_reach(np.full((1, 2), low, dtype), zeros) == -int(low)
+    assert noise_reach(zeros, zeros) == 0
