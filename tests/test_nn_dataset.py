@@ -92,27 +92,38 @@ def test_bad_boosts_name_the_source(boost: dict, fragment: str) -> None:
         DatasetConfig(boost=boost).validate()
 
 
+def random_boxes_and_clusters(
+    rng: np.random.Generator, n_truth: int, n_clusters: int, channels: int, ticks: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Truth boxes (some without collection charge: channel −1) and clusters scattered over
+    ``channels`` × ``ticks``, for the labelling tests."""
+    from triggerml.detector.sources import TRUTH_DTYPE
+    from triggerml.tpg.clusters import CLUSTER_DTYPE
+
+    truth = np.zeros(n_truth, TRUTH_DTYPE)
+    truth["event_id"] = np.arange(n_truth)
+    kinds = [b"Ar39", b"gamma_cavern", b"single_electron", b"snb_nue"]
+    truth["kind"] = rng.choice(kinds, n_truth)
+    truth["deposited_energy_mev"] = rng.uniform(0.1, 20, n_truth)
+    truth["channel_min"] = rng.integers(-1, channels, n_truth)  # -1: no collection charge
+    truth["channel_max"] = truth["channel_min"] + rng.integers(0, 8, n_truth)
+    truth["tick_min"] = rng.integers(0, ticks, n_truth)
+    truth["tick_max"] = truth["tick_min"] + rng.integers(0, 60, n_truth)
+    clusters = np.zeros(n_clusters, CLUSTER_DTYPE)
+    clusters["channel_min"] = rng.integers(0, channels, n_clusters)
+    clusters["channel_max"] = clusters["channel_min"] + rng.integers(0, 5, n_clusters)
+    clusters["start"] = rng.integers(0, ticks, n_clusters)
+    clusters["end"] = clusters["start"] + rng.integers(1, 40, n_clusters)
+    return truth, clusters
+
+
 def test_labelling_only_usable_clusters_gives_the_same_labels_for_them() -> None:
     """The dataset labels only clusters it can keep; for those the labels equal a full
     labelling, and every cluster a full labelling calls signal touches a signal box."""
-    from triggerml.detector.sources import TRUTH_DTYPE
     from triggerml.nn.dataset import SIGNAL, label_clusters, touches_signal
-    from triggerml.tpg.clusters import CLUSTER_DTYPE
 
     rng = np.random.default_rng(5)
-    truth = np.zeros(60, TRUTH_DTYPE)
-    truth["event_id"] = np.arange(60)
-    truth["kind"] = rng.choice([b"Ar39", b"gamma_cavern", b"single_electron", b"snb_nue"], 60)
-    truth["deposited_energy_mev"] = rng.uniform(0.1, 20, 60)
-    truth["channel_min"] = rng.integers(-1, 120, 60)  # -1: no collection charge
-    truth["channel_max"] = truth["channel_min"] + rng.integers(0, 8, 60)
-    truth["tick_min"] = rng.integers(0, 1000, 60)
-    truth["tick_max"] = truth["tick_min"] + rng.integers(0, 60, 60)
-    clusters = np.zeros(500, CLUSTER_DTYPE)
-    clusters["channel_min"] = rng.integers(0, 120, 500)
-    clusters["channel_max"] = clusters["channel_min"] + rng.integers(0, 5, 500)
-    clusters["start"] = rng.integers(0, 1000, 500)
-    clusters["end"] = clusters["start"] + rng.integers(1, 40, 500)
+    truth, clusters = random_boxes_and_clusters(rng, 60, 500, 120, 1000)
     clusters["adc_sum"] = rng.integers(0, 20_000, 500)
     full = label_clusters(clusters, truth)
     touched = touches_signal(clusters, truth)
@@ -198,26 +209,13 @@ def test_dataset_builds_in_tasks_over_both_apa_kinds_resume_and_run_on_dask(
 def test_cluster_labels_equal_a_per_cluster_numpy_match() -> None:
     """The compiled matcher against the plain one it replaced: per cluster, the touching
     box (`_overlaps`) with the largest deposit, the first of equals, its truth copied."""
-    from triggerml.detector.sources import TRUTH_DTYPE
     from triggerml.nn.dataset import BACKGROUND, SIGNAL, SIGNAL_KINDS, _overlaps, label_clusters
-    from triggerml.tpg.clusters import CLUSTER_DTYPE
 
     rng = np.random.default_rng(8)
-    truth = np.zeros(300, TRUTH_DTYPE)
-    truth["event_id"] = np.arange(300)
-    truth["kind"] = rng.choice([b"Ar39", b"Kr85", b"single_electron", b"snb_nue"], 300)
+    truth, clusters = random_boxes_and_clusters(rng, 300, 2000, 200, 3000)
     truth["deposited_energy_mev"] = rng.choice([0.5, 1.0, 2.0, 3.0], 300)  # many equal
     truth["true_energy_mev"] = rng.uniform(0, 30, 300)
     truth["neutrino_energy_mev"] = rng.uniform(0, 50, 300)
-    truth["channel_min"] = rng.integers(-1, 200, 300)
-    truth["channel_max"] = truth["channel_min"] + rng.integers(0, 8, 300)
-    truth["tick_min"] = rng.integers(0, 3000, 300)
-    truth["tick_max"] = truth["tick_min"] + rng.integers(0, 60, 300)
-    clusters = np.zeros(2000, CLUSTER_DTYPE)
-    clusters["channel_min"] = rng.integers(0, 200, 2000)
-    clusters["channel_max"] = clusters["channel_min"] + rng.integers(0, 5, 2000)
-    clusters["start"] = rng.integers(0, 3000, 2000)
-    clusters["end"] = clusters["start"] + rng.integers(1, 40, 2000)
     meta = label_clusters(clusters, truth)
     boxes = truth[truth["channel_min"] >= 0]
     matched = 0
