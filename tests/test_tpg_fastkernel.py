@@ -107,6 +107,15 @@ def test_one_tick_blocks() -> None:
     assert assert_same_stream(adc, {"mode": "dunedaq", "threshold": 60}, list(range(1, 70))) > 0
 
 
+@pytest.mark.parametrize("config", [{}, {"mode": "dunedaq", "threshold": 60}])
+def test_empty_blocks_change_nothing(config: dict) -> None:
+    """A block of no ticks — first, or between others — leaves every state as it was: the
+    pedestal still starts from the first real sample."""
+    rng = np.random.default_rng(10)
+    adc = (900 + rng.normal(0, 40, (20, 90))).round().astype(np.int16)
+    assert assert_same_stream(adc, config, [0, 0, 30, 30, 31, 90]) > 0
+
+
 @pytest.mark.parametrize(
     ("config", "reason"),
     [

@@ -226,6 +226,8 @@ def process_block_rows(
     if adc.strides[1] != 2:
         raise ValueError("the fast TPG kernel needs int16 rows with contiguous samples")
     n_ch, n_t = adc.shape
+    if n_t == 0:  # nothing to read: not even the first sample a new pedestal starts from
+        return 0, 0
     use_fir = prm[P_FIR] != 0
     use_sigma = prm[P_SIGMA] != 0
     k_sigma = np.int32(prm[P_K])

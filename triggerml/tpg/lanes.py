@@ -1,12 +1,12 @@
-"""The fast TPG's per-tick steps as LLVM vector code, for numba kernels (:mod:`fastkernel`).
+"""The fast TPG's tick loop as LLVM vector code, for the numba kernel (:mod:`fastkernel`).
 
-Each step works on LANES channels side by side, held in the rows of a small ``lanes`` array
-(int16, ROWS × LANES) that the kernel allocates on its stack: the steps read and write whole
-rows at fixed offsets, so LLVM keeps the rows in vector registers across the tick loop
-instead of storing and reloading them every tick (what numba's heap arrays force).  Written
-as vector IR because LLVM's loop vectorizer, given the same arithmetic as scalar numba code,
-widened the FIR to 64-bit lanes (numba promotes int32 sums to int64) and scalarized the
-threshold update.
+A strip of LANES channels side by side: its state lives in the rows of a small ``lanes``
+array (int16, ROWS × LANES) between tiles, and :func:`tile_ticks` loads the rows once, runs
+a tile's ticks with every row in a vector register (loop-carried values, not memory) and
+stores them back.  Written as vector IR because numba could not say it: its heap arrays
+made LLVM store and reload the state every tick, and its loop vectorizer, given the same
+arithmetic as scalar code, widened the FIR to 64-bit lanes (numba promotes int32 sums to
+int64) and scalarized the threshold update.
 
 The FIR multiplies pairs of consecutive taps on interleaved pairs of history rows with
 ``pmaddwd`` (AVX2: sixteen 16 × 16-bit products summed pairwise into eight int32 in one
@@ -97,14 +97,6 @@ def _splat(builder: Any, value: Any, vector: ir.VectorType) -> Any:
     first = builder.insert_element(undefined, value, ir.Constant(_I32, 0))
     zeros = ir.Constant(ir.VectorType(_I32, vector.count), [0] * vector.count)
     return builder.shuffle_vector(first, undefined, zeros)
-
-
-def _as_int16(builder: Any, value: Any) -> Any:
-    return builder.trunc(value, _I16) if value.type.width > 16 else builder.sext(value, _I16)
-
-
-def _as_int32(builder: Any, value: Any) -> Any:
-    return builder.trunc(value, _I32) if value.type.width > 32 else builder.sext(value, _I32)
 
 
 def _step(builder: Any, condition: Any, up: int = 1) -> Any:
