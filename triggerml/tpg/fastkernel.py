@@ -12,9 +12,10 @@ registers:
   registers for the whole tile; the FIR sums tap pairs with pmaddwd, and seven symmetric
   taps on ≤ 14-bit samples add their sample pairs first (:func:`folds`); each FIR form is
   its own compiled loop;
-- the thresholded values of a tile are kept, with an OR per channel, and the hit state machine
-  (sequential and rare: ≈0.1 % of samples pass the threshold) runs only on the channels
-  that have a sample over threshold in the tile or a hit open.
+- the thresholded values of a tile are kept, with a bit mask per tick of the lanes over
+  threshold, and the hit state machine (sequential and rare: ≈0.1 % of samples pass the
+  threshold in fir mode) runs only on the channels that have a sample over threshold in the
+  tile or a hit open, and only at their samples over threshold and the one after each run.
 
 Narrow integers where they are exact — the lanes a vector holds are what the speed is: the
 pedestal, the quartiles and the thresholds in int16, the FIR sums in int32, the hit sums and
@@ -71,12 +72,12 @@ from triggerml.tpg.lanes import (
     R_Q3,
     R_Q3A,
     R_S0,
-    R_SEEN,
     R_THR,
     ROWS,
     numba_intrinsic,
     threshold_init,
     tile_ticks,
+    trailing_zeros,
 )
 from triggerml.tpg.shuffle import transpose8x8
 
@@ -154,6 +155,7 @@ def _tile_form(
     rows: np.ndarray,
     tile: np.ndarray,
     passed: np.ndarray,
+    masks: np.ndarray,
     ticks: int,
     limits: tuple,
     scales: tuple,
@@ -166,7 +168,7 @@ def _tile_form(
     its own, not inside one function holding all ten (which ran 20–30 % slower)."""
     numba.literally(pairs)
     numba.literally(symmetric)
-    tile_ticks(rows, tile, passed, ticks, limits, scales, flags, weights, pairs, symmetric)
+    tile_ticks(rows, tile, passed, masks, ticks, limits, scales, flags, weights, pairs, symmetric)
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -174,6 +176,7 @@ def _tile(
     rows: np.ndarray,
     tile: np.ndarray,
     passed: np.ndarray,
+    masks: np.ndarray,
     ticks: int,
     prm: np.ndarray,
     weights: np.ndarray,
@@ -185,25 +188,25 @@ def _tile(
     scales = (np.int32(prm[P_SHIFT]), np.int32(prm[P_K]), np.int32(prm[P_MINTHR]))
     flags = (prm[P_ABS] != 0, prm[P_SIGMA] != 0)
     if pairs == 4 and folded:  # the default FIR: seven symmetric taps
-        _tile_form(rows, tile, passed, ticks, limits, scales, flags, weights, 4, True)
+        _tile_form(rows, tile, passed, masks, ticks, limits, scales, flags, weights, 4, True)
     elif pairs == 4:
-        _tile_form(rows, tile, passed, ticks, limits, scales, flags, weights, 4, False)
+        _tile_form(rows, tile, passed, masks, ticks, limits, scales, flags, weights, 4, False)
     elif pairs == 0:
-        _tile_form(rows, tile, passed, ticks, limits, scales, flags, weights, 0, False)
+        _tile_form(rows, tile, passed, masks, ticks, limits, scales, flags, weights, 0, False)
     elif pairs == 1:
-        _tile_form(rows, tile, passed, ticks, limits, scales, flags, weights, 1, False)
+        _tile_form(rows, tile, passed, masks, ticks, limits, scales, flags, weights, 1, False)
     elif pairs == 2:
-        _tile_form(rows, tile, passed, ticks, limits, scales, flags, weights, 2, False)
+        _tile_form(rows, tile, passed, masks, ticks, limits, scales, flags, weights, 2, False)
     elif pairs == 3:
-        _tile_form(rows, tile, passed, ticks, limits, scales, flags, weights, 3, False)
+        _tile_form(rows, tile, passed, masks, ticks, limits, scales, flags, weights, 3, False)
     elif pairs == 5:
-        _tile_form(rows, tile, passed, ticks, limits, scales, flags, weights, 5, False)
+        _tile_form(rows, tile, passed, masks, ticks, limits, scales, flags, weights, 5, False)
     elif pairs == 6:
-        _tile_form(rows, tile, passed, ticks, limits, scales, flags, weights, 6, False)
+        _tile_form(rows, tile, passed, masks, ticks, limits, scales, flags, weights, 6, False)
     elif pairs == 7:
-        _tile_form(rows, tile, passed, ticks, limits, scales, flags, weights, 7, False)
+        _tile_form(rows, tile, passed, masks, ticks, limits, scales, flags, weights, 7, False)
     else:
-        _tile_form(rows, tile, passed, ticks, limits, scales, flags, weights, 8, False)
+        _tile_form(rows, tile, passed, masks, ticks, limits, scales, flags, weights, 8, False)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -245,6 +248,7 @@ def process_block_rows(
     rows = numba.carray(_stack_int16(ROWS, LANES), (ROWS, LANES))
     tile = numba.carray(_stack_int16(TILE, LANES), (TILE, LANES))
     passed = numba.carray(_stack_int16(TILE, LANES), (TILE, LANES))
+    masks = numba.carray(_stack_int16(TILE, 1), TILE)  # per tick: the lanes over threshold
     count = 0
     bits = 0
     for c0 in range(0, n_ch, LANES):
@@ -271,10 +275,10 @@ def process_block_rows(
         for t0 in range(0, n_t, TILE):
             ticks = min(TILE, n_t - t0)
             _transpose_tile(adc, c0, width, t0, ticks, tile)
-            _tile(rows, tile, passed, ticks, prm, weights, pairs, folded)
+            _tile(rows, tile, passed, masks, ticks, prm, weights, pairs, folded)
             count = _hits_of_tile(
-                passed, rows[R_SEEN], ticks, c0, width, block_start + t0 - delay, saturate, st,
-                out, capacity, count,
+                passed, masks, ticks, c0, width, block_start + t0 - delay, saturate, st, out,
+                capacity, count,
             )  # fmt: skip
         for c in range(LANES):  # lanes past the width hold zeros
             bits |= int(rows[R_BITS, c]) & 0xFFFF
@@ -295,7 +299,7 @@ def process_block_rows(
 @numba.njit(cache=True, nogil=True, inline="always")
 def _hits_of_tile(
     passed: np.ndarray,
-    seen: np.ndarray,
+    masks: np.ndarray,
     ticks: int,
     c0: int,
     width: int,
@@ -306,35 +310,46 @@ def _hits_of_tile(
     capacity: int,
     count: int,
 ) -> int:
-    """The hit state machine over one tile, only on channels with something to do; the
-    state lives in ``st`` (int64) between tiles.  Returns the running hit count."""
+    """The hit state machine over one tile, only on channels with something to do and only
+    at their ticks over threshold and the tick after each run (from the lanes' bit masks:
+    a run of ticks under threshold is skipped at once); the state lives in ``st`` (int64)
+    between tiles.  Returns the running hit count."""
+    union = 0
+    for j in range(ticks):
+        union |= int(masks[j]) & 0xFFFF
     for c in range(width):
         ch = c0 + c
-        if seen[c] == 0 and st[ch, S_TOT] == 0:
-            continue
-        seen[c] = 0
         tot = st[ch, S_TOT]
+        if (union >> c) & 1 == 0 and tot == 0:
+            continue
+        over = np.uint64(0)  # bit j: this channel's sample j is over threshold
+        for j in range(ticks):
+            over |= np.uint64((np.int64(masks[j]) >> c) & 1) << np.uint64(j)
         total = st[ch, S_SUM]
         peak = st[ch, S_PEAK]
         peak_t = st[ch, S_PEAKT]
         start = st[ch, S_START]
-        for j in range(ticks):
-            pv = np.int64(passed[j, c])
-            n = first_time + j
+        j = 0
+        while j < ticks:
+            if tot == 0:  # no hit open: on to the next sample over threshold
+                rest = over >> np.uint64(j)
+                if rest == 0:
+                    break
+                j += trailing_zeros(rest)
+                start = first_time + j
+                peak = 0
             close = False
-            if pv > 0:
-                if tot == 0:
-                    start = n
-                    peak = 0
+            if (over >> np.uint64(j)) & np.uint64(1):
+                pv = np.int64(passed[j, c])
                 tot += 1
                 if pv > peak:
                     peak = pv
-                    peak_t = n
+                    peak_t = first_time + j
                 total += pv
                 if saturate and total >= SATURATION:
                     total = SATURATION
                     close = True
-            elif tot > 0:
+            else:  # the first sample under threshold closes the open hit
                 close = True
             if close:
                 if count < capacity:
@@ -348,6 +363,7 @@ def _hits_of_tile(
                 tot = 0
                 total = 0
                 peak = 0
+            j += 1
         st[ch, S_TOT] = tot
         st[ch, S_SUM] = total
         st[ch, S_PEAK] = peak

@@ -32,9 +32,9 @@ from numba.extending import intrinsic
 
 LANES = 16  # channels side by side: one AVX2 register of int16 (32 in AVX-512 measured no faster)
 # rows of the lanes array: the strip's state between tiles
-R_PED, R_ACC, R_Q1, R_Q1A, R_Q3, R_Q3A, R_THR, R_SEEN = range(8)
-R_BITS = 8  # the OR of every sample seen: the ADC range check without a pass of its own
-R_S0 = 9  # R_S0 + k holds s[n − 1 − k] before tick n: the FIR's history
+R_PED, R_ACC, R_Q1, R_Q1A, R_Q3, R_Q3A, R_THR = range(7)
+R_BITS = 7  # the OR of every sample seen: the ADC range check without a pass of its own
+R_S0 = 8  # R_S0 + k holds s[n − 1 − k] before tick n: the FIR's history
 N_S = 16  # history rows: the FIR's taps, at most 15, zero-padded to pairs
 ROWS = R_S0 + N_S
 
@@ -189,7 +189,7 @@ def threshold_init(typingctx: Any, lanes: Any, k_sigma: Any, floor: Any) -> Any:
 
 _STATE = {
     "ped": R_PED, "acc": R_ACC, "q1": R_Q1, "q1a": R_Q1A, "q3": R_Q3, "q3a": R_Q3A,
-    "thr": R_THR, "seen": R_SEEN, "bits": R_BITS,
+    "thr": R_THR, "bits": R_BITS,
 }  # fmt: skip
 
 
@@ -199,6 +199,7 @@ def tile_ticks(
     lanes: Any,
     tile: Any,
     passed: Any,
+    masks: Any,
     ticks: Any,
     limits: Any,
     scales: Any,
@@ -213,7 +214,8 @@ def tile_ticks(
     min_threshold) int32, ``flags`` = (absolute, sigma); ``pairs`` (a literal) the FIR's
     tap pairs, 0 without the FIR; ``symmetric`` (a literal): seven symmetric taps, samples
     of at most 14 bits.  Per tick: frugal pedestal, s = x − P; f = FIR(s) or s;
-    |f| if absolute; passed[tick] = f where f > thr; the quartiles' frugal updates, and thr
+    |f| if absolute; passed[tick] = f where f > thr, and masks[tick] the lanes where it is
+    (bit c: lane c); the quartiles' frugal updates, and thr
     again from them where one moved (a rare branch) if sigma — without sigma the quartile
     rows change but the kernel keeps the state's (the threshold is fixed).  R_BITS ORs
     every sample x (the caller's range check).
@@ -228,17 +230,18 @@ def tile_ticks(
     folded = symmetric.literal_value and n_pairs == 4
     n_history = max(1, 2 * n_pairs)
     sig = types.void(
-        lanes, tile, passed, types.intp, limits, scales, flags, weights, pairs, symmetric
+        lanes, tile, passed, masks, types.intp, limits, scales, flags, weights, pairs, symmetric
     )
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
         rows = _Rows(context, builder, signature.args[0], args[0])
         tiles = _Rows(context, builder, signature.args[1], args[1])
         passes = _Rows(context, builder, signature.args[2], args[2])
-        limit, iqr_limit = (builder.extract_value(args[4], i) for i in range(2))
-        shift, k_sigma, floor = (builder.extract_value(args[5], i) for i in range(3))
-        absolute, sigma = (builder.trunc(builder.extract_value(args[6], i), _I1) for i in range(2))
-        weight_array = context.make_array(signature.args[7])(context, builder, args[7])
+        mask_array = context.make_array(signature.args[3])(context, builder, args[3])
+        limit, iqr_limit = (builder.extract_value(args[5], i) for i in range(2))
+        shift, k_sigma, floor = (builder.extract_value(args[6], i) for i in range(3))
+        absolute, sigma = (builder.trunc(builder.extract_value(args[7], i), _I1) for i in range(2))
+        weight_array = context.make_array(signature.args[8])(context, builder, args[8])
         pair_weights = _pair_weights(builder, weight_array, n_pairs)
         ped_limit = _splat(builder, limit, _ROW)
         quartile_limit = _splat(builder, iqr_limit, _ROW)
@@ -264,7 +267,7 @@ def tile_ticks(
         for value in start_history:
             history.append(builder.phi(_ROW))
             history[-1].add_incoming(value, entry)
-        builder.cbranch(builder.icmp_signed("<", tick, args[3]), body, done)
+        builder.cbranch(builder.icmp_signed("<", tick, args[4]), body, done)
 
         builder.position_at_end(body)
         x = tiles.load(tick)
@@ -279,9 +282,11 @@ def tile_ticks(
             f = _fir(builder, new_history, pair_weights, shift) if n_pairs else s
         flip = builder.and_(builder.icmp_signed("<", f, zero), flip_mask)
         f = builder.select(flip, builder.neg(f), f)
-        value = builder.select(builder.icmp_signed(">", f, state["thr"]), f, zero)
+        over = builder.icmp_signed(">", f, state["thr"])
+        value = builder.select(over, f, zero)
         passes.store(value, tick)
-        seen = builder.or_(state["seen"], value)
+        mask_slot = builder.gep(mask_array.data, [tick])
+        builder.store(builder.bitcast(over, ir.IntType(LANES)), mask_slot)
         q1, q1a, moved1 = _frugal(builder, f, state["q1"], state["q1a"], 1, 3, quartile_limit)
         q3, q3a, moved3 = _frugal(builder, f, state["q3"], state["q3a"], 3, 1, quartile_limit)
         moved = builder.bitcast(builder.or_(moved1, moved3), ir.IntType(LANES))
@@ -294,7 +299,7 @@ def tile_ticks(
         thr.add_incoming(recomputed, then)
         thr.add_incoming(state["thr"], before)
         latch = builder.block
-        new = (ped, acc, q1, q1a, q3, q3a, thr, seen, builder.or_(state["bits"], x))
+        new = (ped, acc, q1, q1a, q3, q3a, thr, builder.or_(state["bits"], x))
         for name, value in zip(_STATE, new, strict=True):
             state[name].add_incoming(value, latch)
         for phi, value in zip(history, new_history, strict=True):
@@ -308,5 +313,20 @@ def tile_ticks(
         for k, phi in enumerate(history):
             rows.store(phi, R_S0 + k)
         return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@numba_intrinsic
+def trailing_zeros(typingctx: Any, value: Any) -> Any:
+    """The number of trailing zero bits of a non-zero uint64 (llvm.cttz)."""
+    sig = types.int64(types.uint64)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        i64 = ir.IntType(64)
+        cttz = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(i64, [i64, ir.IntType(1)]), "llvm.cttz.i64"
+        )
+        return builder.call(cttz, [args[0], ir.Constant(ir.IntType(1), 1)])
 
     return sig, codegen
