@@ -176,6 +176,8 @@ def _sigma_thresholds(builder: Any, q1: Any, q3: Any, k_sigma: Any, floor: Any) 
 @numba_intrinsic
 def threshold_init(typingctx: Any, lanes: Any, k_sigma: Any, floor: Any) -> Any:
     """R_THR from the quartile rows (the sigma threshold)."""
+    if not _c_int16(lanes, 2):
+        return None
     sig = types.void(lanes, types.int32, types.int32)
 
     def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
@@ -185,6 +187,15 @@ def threshold_init(typingctx: Any, lanes: Any, k_sigma: Any, floor: Any) -> Any:
         return context.get_dummy_value()
 
     return sig, codegen
+
+
+def _c_int16(array: Any, ndim: int) -> bool:
+    return (
+        isinstance(array, types.Array)
+        and array.dtype == types.int16
+        and array.ndim == ndim
+        and array.layout == "C"
+    )
 
 
 _STATE = {
@@ -215,14 +226,17 @@ def tile_ticks(
     tap pairs, 0 without the FIR; ``symmetric`` (a literal): seven symmetric taps, samples
     of at most 14 bits.  Per tick: frugal pedestal, s = x − P; f = FIR(s) or s;
     |f| if absolute; passed[tick] = f where f > thr, and masks[tick] the lanes where it is
-    (bit c: lane c); the quartiles' frugal updates, and thr
-    again from them where one moved (a rare branch) if sigma — without sigma the quartile
-    rows change but the kernel keeps the state's (the threshold is fixed).  R_BITS ORs
-    every sample x (the caller's range check).
+    (bit c: lane c); the quartiles' frugal updates, and thr again from them where one moved
+    (a rare branch) if sigma — without sigma the quartile rows change but the kernel keeps
+    the state's (the threshold is fixed).  R_BITS ORs every sample x (the caller's range
+    check).  The arrays: C-contiguous int16, ``masks`` 1-D, the others 2-D with LANES columns.
     """
     if not isinstance(pairs, types.IntegerLiteral) or not isinstance(
         symmetric, types.BooleanLiteral
     ):
+        return None
+    arrays = (lanes, tile, passed, masks)
+    if not all(_c_int16(array, 1 if array is masks else 2) for array in arrays):
         return None
     n_pairs = pairs.literal_value
     # seven symmetric taps on samples of ≤ 14 bits: pair sums s[n−k] + s[n−6+k] fit int16, and
