@@ -44,12 +44,10 @@ def no_xilinx_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> dict[str, 
 
 # --- the trigger tests' firmware and tiny study (built once per test process) --------------
 @pytest.fixture(scope="session")
-def firmware(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from triggerml.compile.build import BuildConfig, build
-
-    out = tmp_path_factory.mktemp("fw") / "tpmlp"
-    build(REPO / "models" / "tpmlp.h5", out, BuildConfig(events=50))
-    return out
+def firmware(tpmlp_dir: Path) -> Path:
+    """The trigger tests' firmware: the emulator tests' tpmlp build (read only by both), not
+    a second build of the same model."""
+    return tpmlp_dir
 
 
 @pytest.fixture(scope="session")
