@@ -68,6 +68,7 @@ class HitFinder:
         self.n_channels = n_channels
         self.next_sample = start_sample
         self._params = _parameters(self.config)
+        self._folded = fastkernel.folds(self.config)
         self._taps = np.array(self.config.fir_taps, dtype=np.int64)
         self._state = np.zeros((n_channels, kernel.N_STATE), dtype=np.int64)
         self._state[:, kernel.S_Q1] = -(self.config.initial_iqr // 2)
@@ -105,7 +106,7 @@ class HitFinder:
             arguments = (block, self.next_sample, state, hist, self._taps, self._params)
             if fast:
                 count, bits = fastkernel.process_block_rows(
-                    *arguments, out, self._capacity, fastkernel.folds(self.config)
+                    *arguments, out, self._capacity, self._folded
                 )
                 if in_kernel and self._stray_bits(bits):
                     raise self._range_error(adc)  # the state copies are dropped
