@@ -64,6 +64,7 @@ def test_an_empty_or_reversed_energy_range_is_refused() -> None:
         ({"structures": {"wall_factor_gamma": 2}}, "structures.wall_factor_gamma"),
         ({"supernova": {"distance_kpc": -3}}, "supernova.distance_kpc: must be positive"),
         ({"slice_ticks": 100}, "slice_ticks: must be a positive multiple of 64"),
+        ({"slice_ticks": 1 << 17}, "slice_ticks: must be at most 65536"),
         ({"readout": {"adc_bits": 20}}, "readout.adc_bits"),
         ({"seconds": "long"}, "seconds must be a number"),
         ({"supernova": {"time_profile": "gaussian"}}, "not one of flat, exponential"),

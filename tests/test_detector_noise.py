@@ -17,8 +17,14 @@ from triggerml.detector.config import (
     Readout,
     Supernova,
 )
-from triggerml.detector.noise import expected_psd, int16_holds, narrowest, noise_reach
-from triggerml.detector.response import ResponseTemplates
+from triggerml.detector.noise import (
+    expected_psd,
+    fill_slice,
+    int16_holds,
+    narrowest,
+    noise_reach,
+)
+from triggerml.detector.response import PRE_TICKS, ResponseTemplates
 from triggerml.detector.stream import ApaStream
 
 
@@ -134,3 +140,88 @@ def test_noise_reach_is_the_largest_magnitude_of_each_bank_summed(dtype: type) -
     zeros = np.zeros((2, 3), dtype)
     assert noise_reach(np.full((1, 2), low, dtype), zeros) == -int(low)
     assert noise_reach(zeros, zeros) == 0
+
+
+def _fill_reference(
+    shape: tuple[int, int], start: int, args: dict, templates: np.ndarray, adc_max: int
+) -> np.ndarray:
+    """fill_slice as its docstring states it, channel by channel in numpy: pedestal + noise
+    (rows wrap; a gain ≠ 1 scales and rounds the incoherent part) + the rounded float32 sum
+    of every cluster's template, clipped to the ADC range."""
+    n_ch, n_t = shape
+    length = args["inc_bank"].shape[1]
+    n_tpl, n_phase = templates.shape[3], templates.shape[2]
+    out = np.empty(shape, np.int16)
+    t = np.arange(n_t)
+    for ch in range(n_ch):
+        row = args["inc_bank"][args["inc_row"][ch]].astype(np.int64)
+        inc = args["inc_sign"][ch] * row[(args["inc_offset"][ch] + t) % length]
+        if args["gain"][ch] != 1.0:
+            inc = np.rint(inc * args["gain"][ch]).astype(np.int64)
+        g = args["group"][ch]
+        crow = args["coh_bank"][args["coh_base"][ch] + args["coh_row"][g]].astype(np.int64)
+        value = args["pedestal"][ch] + inc + crow[(args["coh_offset"][g] + t) % length]
+        signal = np.zeros(n_t, np.float32)
+        for c in range(args["cluster_ptr"][ch], args["cluster_ptr"][ch + 1]):
+            t0 = args["cluster_t0"][c]
+            tick = int(np.floor(t0))
+            phase = min(int((t0 - tick) * n_phase), n_phase - 1)
+            tpl = templates[args["cluster_kind"][c], args["cluster_sigma"][c], phase]
+            base = tick - PRE_TICKS - start
+            k = np.arange(max(0, -base), min(n_tpl, n_t - base))
+            signal[base + k] += args["cluster_q"][c] * tpl[k]
+        value += np.rint(signal).astype(np.int64)
+        out[ch] = np.clip(value, 0, adc_max)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fill_slice_equals_its_reference(seed: int) -> None:
+    """Random banks, offsets near the wrap, gains ≠ 1, pedestals at both ends of the range
+    (clipped runs take the kernel's recomputing path, the rest its add-to-noise path),
+    overlapping pulses and pulses cut by the slice's edges."""
+    rng = np.random.default_rng(seed)
+    n_ch, n_t, length, adc_max, start = 24, 700, 1024, 4095, 10_000  # rows wrap once at most
+    templates = ResponseTemplates.build(Readout()).templates
+    n_groups = 4
+    group = np.arange(n_ch) // (n_ch // n_groups)
+    n_cl = 300
+    channel = np.sort(rng.integers(0, n_ch, n_cl))
+    t0 = start + rng.uniform(-80, n_t + 20, n_cl)
+    t0[::7] = start + np.floor(rng.uniform(0, n_t, t0[::7].size))  # on the tick: phase 0
+    order = np.lexsort((t0, channel))
+    channel, t0 = channel[order], t0[order]
+    pedestal = rng.integers(0, adc_max + 1, n_ch).astype(np.int32)
+    pedestal[:3] = (0, 3, adc_max - 2)
+    args = {
+        "pedestal": pedestal,
+        "gain": np.where(rng.random(n_ch) < 0.25, rng.uniform(0.8, 1.2, n_ch), 1.0),
+        "inc_bank": rng.integers(-60, 61, (6, length)).astype(np.int16),
+        "inc_row": rng.integers(0, 6, n_ch),
+        "inc_offset": rng.choice([0, length - 1, length - 300, 17], n_ch),
+        "inc_sign": rng.choice(np.array([-1, 1], dtype=np.int32), n_ch),
+        "group": group,
+        "coh_bank": rng.integers(-20, 21, (4, length)).astype(np.int16),
+        "coh_base": np.zeros(n_ch, np.int64),
+        "coh_row": rng.integers(0, 4, n_groups),
+        "coh_offset": rng.choice([0, length - 5, 200], n_groups),
+        "cluster_ptr": np.searchsorted(channel, np.arange(n_ch + 1)),
+        "cluster_t0": t0,
+        "cluster_q": rng.choice([60.0, 3e3, 4e5], n_cl).astype(np.float32),
+        "cluster_sigma": rng.integers(0, templates.shape[1], n_cl),
+        "cluster_kind": rng.integers(0, 2, n_cl).astype(np.int64),
+    }
+    expected = _fill_reference((n_ch, n_t), start, args, templates, adc_max)
+    assert (expected == 0).any()
+    assert (expected == adc_max).any()
+    for narrow in (False, True):
+        out = np.full((n_ch, n_t), -7, np.int16)
+        fill_slice(out, start, *(args[k] for k in FILL_ARGS), templates, adc_max, narrow)
+        assert_array_equal(out, expected)
+
+
+FILL_ARGS = (
+    "pedestal", "gain", "inc_bank", "inc_row", "inc_offset", "inc_sign", "group", "coh_bank",
+    "coh_base", "coh_row", "coh_offset", "cluster_ptr", "cluster_t0", "cluster_q",
+    "cluster_sigma", "cluster_kind",
+)  # fmt: skip

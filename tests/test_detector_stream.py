@@ -15,8 +15,10 @@ from triggerml.detector.config import (
     Physics,
     Readout,
 )
+from triggerml.detector.drift import CLUSTER_DTYPE as DRIFT_CLUSTER_DTYPE
 from triggerml.detector.response import ResponseTemplates, sigma_index
-from triggerml.detector.stream import ApaStream
+from triggerml.detector.sources import TRUTH_DTYPE
+from triggerml.detector.stream import ApaStream, _channel_major, _set_extents
 
 
 def _mip_track(scenario: DetectorScenario, x_cm: float, length_cm: float = 20.0) -> np.ndarray:
@@ -104,3 +106,39 @@ def test_adc_saturates_at_the_range() -> None:
     adc = stream.next_slice().adc
     assert adc.max() == scenario.readout.adc_max
     assert adc.min() >= 0
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_channel_major_order_is_lexsort_by_channel_then_time(seed: int) -> None:
+    """The counting sort after a stable time sort: numpy's lexsort order, ties (same channel
+    and arrival) in arrival order, and each channel's first position."""
+    rng = np.random.default_rng(seed)
+    n, n_ch = 3000, 40
+    channel = rng.integers(0, n_ch, n).astype(np.int32)
+    t0 = rng.choice(rng.uniform(0, 100, 50), n)  # many ties
+    order, pointer = _channel_major(channel, np.argsort(t0, kind="stable"), n_ch)
+    assert_array_equal(order, np.lexsort((t0, channel)))
+    assert_array_equal(pointer, np.searchsorted(channel[order], np.arange(n_ch + 1)))
+    empty, none = _channel_major(channel[:0], np.zeros(0, np.int64), n_ch)
+    assert empty.size == 0
+    assert not none.any()
+
+
+def test_event_extents_are_the_collection_clusters_extremes() -> None:
+    rng = np.random.default_rng(9)
+    n, n_events, first_id = 2000, 60, 1000
+    clusters = np.zeros(n, dtype=DRIFT_CLUSTER_DTYPE)
+    clusters["event"] = first_id + rng.integers(0, n_events - 5, n)  # the last five: none
+    clusters["collection"] = rng.integers(0, 2, n)
+    clusters["channel"] = rng.integers(0, 2560, n)
+    clusters["t0"] = rng.uniform(-5, 9000, n)
+    truth = np.zeros(n_events, dtype=TRUTH_DTYPE)
+    _set_extents(truth, clusters, first_id)
+    for event in range(n_events):
+        mine = clusters[(clusters["event"] == first_id + event) & (clusters["collection"] == 1)]
+        got = [truth[event][k] for k in ("channel_min", "channel_max", "tick_min", "tick_max")]
+        if mine.size == 0:
+            assert got == [-1, -1, -1, -1]
+            continue
+        ticks = np.floor(mine["t0"]).astype(np.int64)
+        assert got == [mine["channel"].min(), mine["channel"].max(), ticks.min(), ticks.max()]

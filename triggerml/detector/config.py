@@ -392,6 +392,13 @@ class DetectorScenario:
             "slice_ticks",
             "must be a positive multiple of 64 (the WIBEth frame length)",
         )
+        from triggerml.detector.noise import BANK_LENGTH
+
+        require(
+            self.slice_ticks <= BANK_LENGTH,
+            "slice_ticks",
+            f"must be at most {BANK_LENGTH} (a slice reads each periodic noise row once)",
+        )
         for name, value in self.backgrounds.items():
             source = SOURCE_BY_NAME.get(name)
             if source is None:

@@ -213,8 +213,11 @@ def fill_slice(
 
     A first pass writes pedestal + noise for every sample in straight, vectorizable segments
     (unsigned indices: no wrap-around checks).  A second pass, only over the ticks a
-    channel's clusters reach, renders them through the response templates in float, rounds
-    once per sample, and rewrites those samples from the unclipped sum.
+    channel's clusters reach, renders them through the response templates in float32, rounds
+    once per sample, and rewrites those samples from the unclipped sum: added to the sample
+    already written when no sample of the run was clipped (it holds pedestal + noise
+    exactly), else from the noise recomputed.  The slice must not be longer than a noise row
+    (``DetectorScenario.validate`` checks it): a row wraps once at most.
     """
     n_ch, n_t = out.shape
     length = inc_bank.shape[1]
@@ -269,7 +272,7 @@ def fill_slice(
             if run_hi <= run_lo:
                 continue
             for t in range(run_lo, run_hi):
-                sig[t] = 0.0
+                sig[np.uint64(t)] = 0.0
             for k_c in range(run_start, c):
                 base_tick = np.int64(np.floor(cluster_t0[k_c]))
                 phase = min(np.int64((cluster_t0[k_c] - base_tick) * n_phase), n_phase - 1)
@@ -277,7 +280,17 @@ def fill_slice(
                 base = base_tick - PRE_TICKS - start
                 q = cluster_q[k_c]
                 for k in range(max(0, -base), min(n_tpl, n_t - base)):
-                    sig[base + k] += q * tpl[k]
+                    sig[np.uint64(base + k)] += q * tpl[np.uint64(k)]
+            # a sample the noise pass left unclipped holds pedestal + noise exactly: add the
+            # signal to it (one vector pass) unless some sample of the run was clipped
+            clipped = False
+            for t in range(run_lo, run_hi):
+                clipped |= (o[np.uint64(t)] <= 0) | (o[np.uint64(t)] >= top)
+            if not clipped:
+                for t in range(run_lo, run_hi):
+                    v = np.int32(o[np.uint64(t)]) + np.int32(np.rint(sig[np.uint64(t)]))
+                    o[np.uint64(t)] = np.int16(min(max(v, zero), top))
+                continue
             for t in range(run_lo, run_hi):
                 v = ped + _noise_at(row, off, crow, coff, length, t, sign, gain[ch])
                 v += np.int32(np.rint(sig[t]))

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from triggerml import records
 from triggerml.detector import catalogue, particles, photons, spectra, supernova
 from triggerml.detector.catalogue import Location, Source
 from triggerml.detector.config import (
@@ -209,8 +210,8 @@ class EventGenerator:
         self._supernova(t0, t1)
         self._singles(t0, t1)
         self._shower(deposits)
-        truth = np.concatenate([*self._blocks, _truth_from_rows(self._rows)])
-        truth = truth[np.argsort(truth["event_id"], kind="stable")]
+        truth = records.concatenate([*self._blocks, _truth_from_rows(self._rows)])
+        truth = records.take(truth, np.argsort(truth["event_id"], kind="stable"))
         return truth, deposits.array()
 
     # --- where sources sit ----------------------------------------------------------------

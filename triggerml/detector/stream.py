@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import numpy.typing as npt
 
+from triggerml import records
 from triggerml.detector import conditions
 from triggerml.detector.config import PLANES, DetectorScenario
 from triggerml.detector.drift import CLUSTER_DTYPE, deposits_to_clusters, inside
@@ -88,7 +90,7 @@ class ApaStream:
         start = self._next_index * ticks
         end = start + ticks
         truth = self._simulate_events(start, end)
-        adc = self._digitize(start, self._due_clusters(end))
+        adc = self._digitize(start, *self._due_clusters(end))
         self._next_index += 1
         return Slice(self._next_index - 1, start, adc, truth)
 
@@ -122,7 +124,7 @@ class ApaStream:
         )
         clusters = deposits_to_clusters(deposits, truth["time_tick"][local], self.scenario)
         _set_extents(truth, clusters, first_id)
-        self._pending = np.concatenate([self._pending, clusters])
+        self._pending = records.concatenate([self._pending, clusters])
         return truth
 
     def _add_injected(
@@ -146,22 +148,29 @@ class ApaStream:
             blocks.append(block)
         return np.concatenate([truth, rows]), np.concatenate(blocks)
 
-    def _due_clusters(self, end: int) -> npt.NDArray:
-        """Clusters whose pulse overlaps this slice, sorted by (channel, t0); those whose pulse
-        continues past ``end`` stay pending and are rendered again in the next slice."""
+    def _due_clusters(self, end: int) -> tuple[npt.NDArray, npt.NDArray[np.int64]]:
+        """Clusters whose pulse overlaps this slice, sorted by (channel, t0) (ties in arrival
+        order), and each channel's first cluster in them (``pointer[ch]:pointer[ch + 1]``);
+        those whose pulse continues past ``end`` stay pending and are rendered again in the
+        next slice."""
         first_tick = np.floor(self._pending["t0"]) - PRE_TICKS
-        due = self._pending[first_tick < end]
-        self._pending = self._pending[first_tick + TEMPLATE_TICKS > end]
-        return due[np.lexsort((due["t0"], due["channel"]))]
+        due = records.take(self._pending, first_tick < end)
+        self._pending = records.take(self._pending, first_tick + TEMPLATE_TICKS > end)
+        by_time = np.argsort(due["t0"], kind="stable")
+        order, pointer = _channel_major(
+            np.ascontiguousarray(due["channel"]), by_time, self.n_channels
+        )
+        return records.take(due, order), pointer
 
-    def _digitize(self, start: int, clusters: npt.NDArray) -> npt.NDArray[np.int16]:
+    def _digitize(
+        self, start: int, clusters: npt.NDArray, pointer: npt.NDArray[np.int64]
+    ) -> npt.NDArray[np.int16]:
         ticks = self.scenario.slice_ticks
         n_ch = self.n_channels
         rng = self._noise_rng
         n_groups = int(self._group[-1]) + 1
         adc = np.empty((n_ch, ticks), dtype=np.int16)
         pedestals = self.pedestals + conditions.pedestal_offset(self.scenario, start)
-        pointer = np.searchsorted(clusters["channel"], np.arange(n_ch + 1))
         fill_slice(
             adc,
             start,
@@ -191,29 +200,65 @@ class ApaStream:
         return adc
 
 
+@numba.njit(cache=True, nogil=True)
+def _channel_major(
+    channel: npt.NDArray[np.int32], by_time: npt.NDArray[np.int64], n_channels: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """``by_time`` (an order of the clusters) stably re-sorted by channel — a counting sort,
+    so ``lexsort((t0, channel))`` when ``by_time`` is a stable sort by t0 — and each
+    channel's first position in it (``pointer[n_channels]`` = the count)."""
+    pointer = np.zeros(n_channels + 1, dtype=np.int64)
+    for i in by_time:
+        pointer[channel[i] + 1] += 1
+    for ch in range(n_channels):
+        pointer[ch + 1] += pointer[ch]
+    fill = pointer[:-1].copy()
+    order = np.empty(by_time.size, dtype=np.int64)
+    for i in by_time:
+        order[fill[channel[i]]] = i
+        fill[channel[i]] += 1
+    return order, pointer
+
+
 def _set_extents(truth: npt.NDArray, clusters: npt.NDArray, first_id: int) -> None:
     """Collection-plane channel and arrival-tick extent of each event (-1: no charge)."""
-    truth["channel_min"] = -1
-    truth["channel_max"] = -1
-    truth["tick_min"] = -1
-    truth["tick_max"] = -1
-    col = clusters[clusters["collection"] == 1]
-    if col.size == 0:
-        return
-    local = col["event"] - first_id
-    n = truth.size
-    big = np.iinfo(np.int64).max
-    ch_min = np.full(n, big)
-    ch_max = np.full(n, -1)
-    t_min = np.full(n, big)
-    t_max = np.full(n, -1)
-    ticks = np.floor(col["t0"]).astype(np.int64)
-    np.minimum.at(ch_min, local, col["channel"])
-    np.maximum.at(ch_max, local, col["channel"])
-    np.minimum.at(t_min, local, ticks)
-    np.maximum.at(t_max, local, ticks)
-    has = ch_max >= 0
-    truth["channel_min"][has] = ch_min[has]
-    truth["channel_max"][has] = ch_max[has]
-    truth["tick_min"][has] = t_min[has]
-    truth["tick_max"][has] = t_max[has]
+    extents = _extents(
+        np.ascontiguousarray(clusters["event"]),
+        np.ascontiguousarray(clusters["collection"]),
+        np.ascontiguousarray(clusters["channel"]),
+        np.ascontiguousarray(clusters["t0"]),
+        first_id,
+        truth.size,
+    )
+    for column, name in enumerate(("channel_min", "channel_max", "tick_min", "tick_max")):
+        truth[name] = extents[column]
+
+
+@numba.njit(cache=True, nogil=True)
+def _extents(
+    event: npt.NDArray[np.int64],
+    collection: npt.NDArray[np.int8],
+    channel: npt.NDArray[np.int32],
+    t0: npt.NDArray[np.float64],
+    first_id: int,
+    n_events: int,
+) -> npt.NDArray[np.int64]:
+    """(channel_min, channel_max, tick_min, tick_max) × event in one pass over the
+    collection clusters (floor of the arrival tick); -1 where an event has none."""
+    out = np.full((4, n_events), -1, dtype=np.int64)
+    for i in range(event.size):
+        if collection[i] != 1:
+            continue
+        e = event[i] - first_id
+        tick = np.int64(np.floor(t0[i]))
+        if out[1, e] < 0:
+            out[0, e] = channel[i]
+            out[1, e] = channel[i]
+            out[2, e] = tick
+            out[3, e] = tick
+            continue
+        out[0, e] = min(out[0, e], channel[i])
+        out[1, e] = max(out[1, e], channel[i])
+        out[2, e] = min(out[2, e], tick)
+        out[3, e] = max(out[3, e], tick)
+    return out
