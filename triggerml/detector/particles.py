@@ -137,7 +137,7 @@ def shower(
     while pending_photons is not None or pending_electrons is not None:
         if pending_photons is not None and pending_photons[2].size:
             pos, directions, energies, events = pending_photons
-            births = photons.transport(
+            photon, xyz, direction, energy = photons.transport_columns(
                 rng,
                 pos,
                 directions,
@@ -146,12 +146,7 @@ def shower(
                 photon_box,
                 electron_box,
             )
-            born = (
-                np.stack([births["x"], births["y"], births["z"]], axis=1),
-                np.stack([births["dx"], births["dy"], births["dz"]], axis=1),
-                births["energy_mev"],
-                events[births["photon"]],
-            )
+            born = (xyz, direction, energy, events[photon])
             pending_electrons = (
                 born
                 if pending_electrons is None

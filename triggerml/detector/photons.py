@@ -170,12 +170,36 @@ def transport(
     returns the electrons they set moving inside ``electron_box`` (:data:`BIRTH_DTYPE`),
     each photon's electrons in the order they happened (the first is its first
     interaction).  Boxes are (lo, hi) corners in cm; None: unbounded."""
+    photon, xyz, direction, energy = transport_columns(
+        rng, positions, directions, energies, density_g_cm3, photon_box, electron_box
+    )
+    births = np.empty(photon.size, dtype=BIRTH_DTYPE)
+    births["photon"] = photon
+    for column, name in enumerate(("x", "y", "z")):
+        births[name] = xyz[:, column]
+        births["d" + name] = direction[:, column]
+    births["energy_mev"] = energy
+    return births
+
+
+def transport_columns(
+    rng: np.random.Generator,
+    positions: npt.NDArray[np.float64],
+    directions: npt.NDArray[np.float64],
+    energies: npt.NDArray[np.float64],
+    density_g_cm3: float,
+    photon_box: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+    electron_box: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray]:
+    """:func:`transport`'s electrons as (photon index, positions (n, 3), directions (n, 3),
+    energies): the columns the shower goes on with, without a record array between (the
+    same draws, the same numbers)."""
     positions = np.ascontiguousarray(np.atleast_2d(positions), dtype=np.float64)
     directions = np.ascontiguousarray(np.atleast_2d(directions), dtype=np.float64)
     energies = np.ascontiguousarray(np.atleast_1d(energies), dtype=np.float64)
     n = energies.shape[0]
     if n == 0:
-        return np.empty(0, dtype=BIRTH_DTYPE)
+        return np.empty(0, np.int64), np.empty((0, 3)), np.empty((0, 3)), np.empty(0)
     table = attenuation_table(density_g_cm3)
     unbounded = (np.full(3, -1e12), np.full(3, 1e12))
     g_lo, g_hi = (np.asarray(b, dtype=np.float64) for b in (photon_box or unbounded))
@@ -191,11 +215,8 @@ def transport(
         if count >= 0:
             break
         capacity *= 4  # the same seed replays the same histories
-    births = np.empty(count, dtype=BIRTH_DTYPE)
-    births["photon"] = out[:count, 0].astype(np.int64)
-    for column, name in enumerate(("x", "y", "z", "dx", "dy", "dz", "energy_mev"), start=1):
-        births[name] = out[:count, column]
-    return births
+    out = out[:count]
+    return out[:, 0].astype(np.int64), out[:, 1:4], out[:, 4:7], out[:, 7]
 
 
 @numba.njit(cache=True)

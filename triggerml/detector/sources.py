@@ -357,7 +357,7 @@ class EventGenerator:
         pos[:, 2] = rng.uniform(0, g.width_m * 100, n)
         energies = _sample_external(rng, str(emission.source.spectrum), n)
         directions = particles.isotropic(rng, n)
-        births = photons.transport(
+        photon, xyz, direction, energy = photons.transport_columns(
             rng,
             pos,
             directions,
@@ -366,20 +366,13 @@ class EventGenerator:
             (self.lo - PHOTON_MARGIN_CM, self.hi + PHOTON_MARGIN_CM),
             (self.lo - ELECTRON_MARGIN_CM, self.hi + ELECTRON_MARGIN_CM),
         )
-        if births.size == 0:
+        if photon.size == 0:
             return
-        hit, local = np.unique(births["photon"], return_inverse=True)
+        hit, local = np.unique(photon, return_inverse=True)
         events = self._truth_block(
             emission.source.name, "gamma", self._times(hit.size, t0, t1), energies[hit], pos[hit]
         )
-        self._electrons.append(
-            (
-                np.stack([births["x"], births["y"], births["z"]], axis=1),
-                np.stack([births["dx"], births["dy"], births["dz"]], axis=1),
-                births["energy_mev"],
-                events[local],
-            )
-        )
+        self._electrons.append((xyz, direction, energy, events[local]))
 
     def _shower(self, deposits: particles.Deposits) -> None:
         """Every queued photon and electron of the window, and all they set moving."""
