@@ -60,6 +60,8 @@ TRUTH_DTYPE = np.dtype(
 SURFACE_STEP_CM = 0.01  # an α or point β from a surface lands this far along its direction
 PHOTON_MARGIN_CM = 60.0  # photons are followed this far outside the active volume
 ELECTRON_MARGIN_CM = 3.0  # electrons born farther out cannot reach it (range ≤ 3 cm ≈ 6 MeV)
+BULK = (Location.CPA_FR4, Location.APA_BOARDS, Location.APA_STEEL)  # only their γ leave
+SURFACE = (Location.CATHODE, Location.PDS)  # α and β start a step into the argon
 STRIP_CM = 5.0  # half-size of the head-board and frame strips (≈)
 
 
@@ -171,6 +173,14 @@ class EventGenerator:
             decaying,
         )
         self._location = [e.source.location for e in self.emissions]
+        # each emission's location as its rank among the locations' names: sorting ranks
+        # places sources in the order sorting the names did (the order of the draws)
+        self._places = sorted({str(loc) for loc in self._location})
+        self._place_rank = np.array(
+            [self._places.index(str(loc)) for loc in self._location] or [0], dtype=np.int64
+        )
+        self._bulk = np.array([loc in BULK for loc in self._location] or [False], dtype=bool)
+        self._surface = np.array([loc in SURFACE for loc in self._location] or [False], dtype=bool)
         self._kind = np.array([e.source.name for e in self.emissions] or [""], dtype="S16")
         self._isotope = np.array([e.isotope for e in self.emissions] or [""], dtype="S8")
         self._sn_table = (
@@ -269,18 +279,19 @@ class EventGenerator:
             return
         table = self._decay_table
         which = table.emission[rows]
-        for index, count in zip(*np.unique(which, return_counts=True), strict=True):
-            self.emitted[self.emissions[index].source.name] += int(count)
+        counts = np.bincount(which, minlength=len(self.emissions))
+        for index in np.flatnonzero(counts):
+            self.emitted[self.emissions[index].source.name] += int(counts[index])
         positions = np.empty((n, 3))
-        locations = np.array([self._location[i] for i in which])
-        for location in sorted(set(locations.tolist())):  # fixed order: reproducible draws
-            mask = locations == location
-            positions[mask] = self._place(Location(location), int(mask.sum()))
+        rank = self._place_rank[which]
+        for place in np.flatnonzero(np.bincount(rank)):  # by name: reproducible draws
+            mask = rank == place
+            positions[mask] = self._place(Location(self._places[place]), int(mask.sum()))
         ids = self._truth_block(
             self._kind[which], self._isotope[which], self._times(n, t0, t1), energies, positions
         )
-        bulk = np.isin(locations, [Location.CPA_FR4, Location.APA_BOARDS, Location.APA_STEEL])
-        surface = np.isin(locations, [Location.CATHODE, Location.PDS])
+        bulk = self._bulk[which]
+        surface = self._surface[which]
         directions = particles.isotropic(self.rng, n)
         start = positions + SURFACE_STEP_CM * directions * surface[:, None]
         alpha = ~bulk & (table.alpha_mev[rows] > 0)
