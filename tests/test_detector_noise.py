@@ -18,11 +18,18 @@ from triggerml.detector.config import (
     Supernova,
 )
 from triggerml.detector.noise import (
+    BANK_LENGTH,
+    BANK_ROWS,
+    COHERENT_ROWS,
+    QUANTIZATION_VARIANCE,
+    NoiseBanks,
     expected_psd,
     fill_slice,
     int16_holds,
+    make_bank,
     narrowest,
     noise_reach,
+    noise_shape,
 )
 from triggerml.detector.response import PRE_TICKS, ResponseTemplates
 from triggerml.detector.stream import ApaStream
@@ -225,3 +232,42 @@ FILL_ARGS = (
     "coh_base", "coh_row", "coh_offset", "cluster_ptr", "cluster_t0", "cluster_q",
     "cluster_sigma", "cluster_kind",
 )  # fmt: skip
+
+
+def _bank_as_first_written(
+    rms: float, readout: Readout, rng: np.random.Generator, rows: int, length: int
+) -> np.ndarray:
+    """make_bank as it was first written (complex temporaries): its rows are the spec."""
+    freqs = np.fft.rfftfreq(length, d=1.0 / readout.sampling_hz)
+    amplitude = np.sqrt(noise_shape(freqs, readout))
+    amplitude[0] = 0.0
+    spectrum = (
+        rng.standard_normal((rows, freqs.size)) + 1j * rng.standard_normal((rows, freqs.size))
+    ) * amplitude
+    series = np.fft.irfft(spectrum, n=length, axis=1)
+    series /= series.std(axis=1, keepdims=True)
+    return np.rint(series * rms).astype(np.int16)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_banks_are_the_rows_first_written(seed: int) -> None:
+    """The same draws, the same rows: incoherent banks, and coherent banks made once and
+    scaled per plane equal to one made per plane from the shared seed."""
+    readout = Readout(adc_bits=14 if seed else 12)
+    for rms, rows, length in ((3.7, 4, 4096), (19.2, 3, 1 << 16)):
+        want = _bank_as_first_written(rms, readout, np.random.default_rng(seed), rows, length)
+        got = make_bank(rms, readout, np.random.default_rng(seed), rows, length)
+        assert_array_equal(got, want)
+    banks = NoiseBanks.build(readout, np.random.default_rng(seed))
+    check = np.random.default_rng(seed)
+    coherent_seed = int(check.integers(2**63))
+    for plane in PLANES:
+        total = readout.noise_rms(plane) ** 2
+        inc = np.sqrt((1 - readout.coherent_fraction) * total - QUANTIZATION_VARIANCE)
+        coh = np.sqrt(readout.coherent_fraction * total - QUANTIZATION_VARIANCE)
+        want_inc = _bank_as_first_written(inc, readout, check, BANK_ROWS, BANK_LENGTH)
+        want_coh = _bank_as_first_written(
+            coh, readout, np.random.default_rng(coherent_seed), COHERENT_ROWS, BANK_LENGTH
+        )
+        assert_array_equal(banks.incoherent[plane], want_inc)
+        assert_array_equal(banks.coherent[plane], want_coh)

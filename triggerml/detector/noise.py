@@ -62,15 +62,33 @@ def make_bank(
     length: int = BANK_LENGTH,
 ) -> npt.NDArray[np.int16]:
     """Periodic noise rows with the configured spectrum and analog rms, rounded to int16."""
+    return _rounded(unit_series(readout, rng, rows, length), rms_analog)
+
+
+def unit_series(
+    readout: Readout, rng: np.random.Generator, rows: int = BANK_ROWS, length: int = BANK_LENGTH
+) -> npt.NDArray[np.float64]:
+    """Periodic rows of the configured spectrum, each scaled to unit rms: Gaussian real and
+    imaginary parts (all real draws, then all imaginary) shaped in frequency, inverse FFT.
+
+    The spectrum is written part by part into one complex array (no ``a + 1j * b`` and
+    complex-by-real temporaries: a third of a bank's time, the same products)."""
     freqs = np.fft.rfftfreq(length, d=1.0 / readout.sampling_hz)
     amplitude = np.sqrt(noise_shape(freqs, readout))
     amplitude[0] = 0.0  # no DC: the pedestal carries it
-    spectrum = (
-        rng.standard_normal((rows, freqs.size)) + 1j * rng.standard_normal((rows, freqs.size))
-    ) * amplitude
+    draws = rng.standard_normal((2, rows, freqs.size))  # the stream of two (rows, f) calls
+    spectrum = np.empty((rows, freqs.size), dtype=np.complex128)
+    np.multiply(draws[0], amplitude, out=spectrum.real)
+    np.multiply(draws[1], amplitude, out=spectrum.imag)
     series = np.fft.irfft(spectrum, n=length, axis=1)
     series /= series.std(axis=1, keepdims=True)
-    return np.rint(series * rms_analog).astype(np.int16)
+    return series
+
+
+def _rounded(series: npt.NDArray[np.float64], rms: float) -> npt.NDArray[np.int16]:
+    scaled = series * rms
+    np.rint(scaled, out=scaled)
+    return scaled.astype(np.int16)
 
 
 @dataclass
@@ -84,16 +102,16 @@ class NoiseBanks:
     def build(cls, readout: Readout, rng: np.random.Generator) -> NoiseBanks:
         incoherent, coherent = {}, {}
         coherent_seed = int(rng.integers(2**63))
+        # The same draws for every plane: a group spanning planes shares one waveform, so
+        # its unit rows are made once and scaled per plane.
+        shared = unit_series(readout, np.random.default_rng(coherent_seed), COHERENT_ROWS)
         for plane in PLANES:
             total = readout.noise_rms(plane) ** 2
             frac = readout.coherent_fraction
             inc_var = max((1 - frac) * total - QUANTIZATION_VARIANCE, 0.0)
             incoherent[plane] = make_bank(np.sqrt(inc_var), readout, rng)
             coh_var = max(frac * total - QUANTIZATION_VARIANCE, 0.0) if frac > 0 else 0.0
-            # The same draws for every plane: a group spanning planes shares one waveform.
-            coherent[plane] = make_bank(
-                np.sqrt(coh_var), readout, np.random.default_rng(coherent_seed), rows=COHERENT_ROWS
-            )
+            coherent[plane] = _rounded(shared, np.sqrt(coh_var))
         return cls(incoherent, coherent)
 
     def stacked(self) -> tuple[npt.NDArray[np.integer], npt.NDArray[np.integer]]:

@@ -71,6 +71,18 @@ class ResponseTemplates:
         return cls(out)
 
 
+_BUILT: dict[str, ResponseTemplates] = {}
+
+
+def templates_for(readout: Readout) -> npt.NDArray[np.float32]:
+    """:meth:`ResponseTemplates.build`'s table, built once per readout configuration in a
+    process (≈ 20 ms each: a study's worker starts a stream per task).  Shared: read only."""
+    key = repr(readout)  # the dataclass's fields, all of them (a dict field: not hashable)
+    if key not in _BUILT:
+        _BUILT[key] = ResponseTemplates.build(readout)
+    return _BUILT[key].templates
+
+
 def _gaussian_smear(
     values: npt.NDArray[np.float64], sigma_samples: float
 ) -> npt.NDArray[np.float64]:

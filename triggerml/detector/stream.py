@@ -29,7 +29,7 @@ from triggerml.detector.noise import (
     int16_holds,
     noise_reach,
 )
-from triggerml.detector.response import PRE_TICKS, TEMPLATE_TICKS, ResponseTemplates, sigma_index
+from triggerml.detector.response import PRE_TICKS, TEMPLATE_TICKS, sigma_index, templates_for
 from triggerml.detector.sources import EventGenerator
 
 
@@ -65,13 +65,13 @@ class ApaStream:
         banks = NoiseBanks.build(readout, np.random.default_rng(seeds[3]))
         self._inc_bank, self._coh_bank = banks.stacked()
         self._noise_reach = noise_reach(self._inc_bank, self._coh_bank)
-        pedestal = np.array([readout.pedestal(PLANES[p]) for p in self.plane_of_channel])
+        pedestal = np.array([readout.pedestal(plane) for plane in PLANES])[self.plane_of_channel]
         spread = readout.pedestal_spread_adc_12bit * readout.adc_scale
         pedestal += np.random.default_rng(seeds[3].spawn(1)[0]).normal(0, spread, n_ch)
         self.pedestals = np.clip(np.rint(pedestal), 0, readout.adc_max).astype(np.int32)
         self._gains = conditions.channel_gains(scenario)
         self._group = np.arange(n_ch) // readout.coherent_group
-        self._templates = ResponseTemplates.build(readout).templates
+        self._templates = templates_for(readout)
         self._events = EventGenerator(scenario, self._physics_rng)
         self._pending = np.empty(0, dtype=CLUSTER_DTYPE)
         self._injected: list[tuple[int, npt.NDArray[np.float64], str, float]] = []
