@@ -156,9 +156,8 @@ class ApaStream:
         first_tick = np.floor(self._pending["t0"]) - PRE_TICKS
         due = records.take(self._pending, first_tick < end)
         self._pending = records.take(self._pending, first_tick + TEMPLATE_TICKS > end)
-        by_time = np.argsort(due["t0"], kind="stable")
         order, pointer = _channel_major(
-            np.ascontiguousarray(due["channel"]), by_time, self.n_channels
+            np.ascontiguousarray(due["channel"]), np.ascontiguousarray(due["t0"]), self.n_channels
         )
         return records.take(due, order), pointer
 
@@ -202,21 +201,36 @@ class ApaStream:
 
 @numba.njit(cache=True, nogil=True)
 def _channel_major(
-    channel: npt.NDArray[np.int32], by_time: npt.NDArray[np.int64], n_channels: int
+    channel: npt.NDArray[np.int32], t0: npt.NDArray[np.float64], n_channels: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-    """``by_time`` (an order of the clusters) stably re-sorted by channel — a counting sort,
-    so ``lexsort((t0, channel))`` when ``by_time`` is a stable sort by t0 — and each
-    channel's first position in it (``pointer[n_channels]`` = the count)."""
+    """The order of ``np.lexsort((t0, channel))`` — by channel, then arrival, ties in index
+    order — and each channel's first position in it (``pointer[n_channels]`` = the count).
+
+    A counting sort by channel (stable), then a stable sort by t0 inside each channel's
+    clusters: an insertion sort for the usual few (a cluster moves only past strictly later
+    ones), a merge sort past 32."""
     pointer = np.zeros(n_channels + 1, dtype=np.int64)
-    for i in by_time:
+    for i in range(channel.size):
         pointer[channel[i] + 1] += 1
     for ch in range(n_channels):
         pointer[ch + 1] += pointer[ch]
     fill = pointer[:-1].copy()
-    order = np.empty(by_time.size, dtype=np.int64)
-    for i in by_time:
+    order = np.empty(channel.size, dtype=np.int64)
+    for i in range(channel.size):
         order[fill[channel[i]]] = i
         fill[channel[i]] += 1
+    for ch in range(n_channels):
+        if pointer[ch + 1] - pointer[ch] > 32:  # a track along a wire: no quadratic sort
+            run = order[pointer[ch] : pointer[ch + 1]].copy()
+            order[pointer[ch] : pointer[ch + 1]] = run[np.argsort(t0[run], kind="mergesort")]
+            continue
+        for j in range(pointer[ch] + 1, pointer[ch + 1]):
+            item = order[j]
+            k = j - 1
+            while k >= pointer[ch] and t0[order[k]] > t0[item]:
+                order[k + 1] = order[k]
+                k -= 1
+            order[k + 1] = item
     return order, pointer
 
 
