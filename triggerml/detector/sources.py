@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from triggerml import records
-from triggerml.detector import catalogue, particles, photons, spectra, supernova
+from triggerml.detector import catalogue, particles, photons, sampling, spectra, supernova
 from triggerml.detector.catalogue import Location, Source
 from triggerml.detector.config import (
     ApaKind,
@@ -62,6 +62,16 @@ PHOTON_MARGIN_CM = 60.0  # photons are followed this far outside the active volu
 ELECTRON_MARGIN_CM = 3.0  # electrons born farther out cannot reach it (range ≤ 3 cm ≈ 6 MeV)
 BULK = (Location.CPA_FR4, Location.APA_BOARDS, Location.APA_STEEL)  # only their γ leave
 SURFACE = (Location.CATHODE, Location.PDS)  # α and β start a step into the argon
+PLACE_KIND = {  # the branch of EventGenerator._place (and sampling._place) per location
+    Location.LAR: sampling.PLACE_VOLUME,
+    Location.CAPTURE: sampling.PLACE_VOLUME,
+    Location.CATHODE: sampling.PLACE_SHEET,
+    Location.CPA_FR4: sampling.PLACE_SHEET,
+    Location.APA_BOARDS: sampling.PLACE_BOARDS,
+    Location.APA_STEEL: sampling.PLACE_FRAME,
+    Location.PDS: sampling.PLACE_PDS,
+    Location.EXTERNAL: sampling.PLACE_VOLUME,  # never placed: drawn from planes
+}
 STRIP_CM = 5.0  # half-size of the head-board and frame strips (≈)
 
 
@@ -149,8 +159,12 @@ class EventGenerator:
         scenario: DetectorScenario,
         rng: np.random.Generator,
         only: Collection[str] | None = None,
+        numba_draws: bool = True,
     ) -> None:
-        """``only``: simulate just these background sources (by name; signals as configured)."""
+        """``only``: simulate just these background sources (by name; signals as configured).
+        ``numba_draws``: decays and external photons by :mod:`sampling`'s kernels (False:
+        by the numpy code they are tested equal to)."""
+        self.numba_draws = numba_draws
         self.scenario = scenario
         self.rng = rng
         self.next_id = 0
@@ -179,6 +193,12 @@ class EventGenerator:
         self._place_rank = np.array(
             [self._places.index(str(loc)) for loc in self._location] or [0], dtype=np.int64
         )
+        self._place_kinds = np.array([PLACE_KIND[Location(name)] for name in self._places])
+        self._place_of_row = self._place_rank[self._decay_table.emission]
+        g = scenario.geometry
+        self._place_sizes = np.array(
+            [g.height_m * 100, g.width_m * 100, g.drift_length_m * 100, STRIP_CM]
+        )
         self._bulk = np.array([loc in BULK for loc in self._location] or [False], dtype=bool)
         self._surface = np.array([loc in SURFACE for loc in self._location] or [False], dtype=bool)
         self._kind = np.array([e.source.name for e in self.emissions] or [""], dtype="S16")
@@ -204,7 +224,7 @@ class EventGenerator:
         self._photons: list[tuple[npt.NDArray, ...]] = []  # queued for one shower call
         self._electrons: list[tuple[npt.NDArray, ...]] = []
         seconds = (t1 - t0) * self.tick_s
-        self._decays(*self._decay_table.draw(self.rng, seconds), t0, t1, deposits)
+        self._decays(seconds, t0, t1, deposits)
         for emission in self.emissions:
             location = emission.source.location
             if location not in (Location.EXTERNAL, Location.CAPTURE):
@@ -263,17 +283,11 @@ class EventGenerator:
         return pos
 
     # --- decays -------------------------------------------------------------------------
-    def _decays(
-        self,
-        rows: npt.NDArray[np.int64],
-        energies: npt.NDArray[np.float64],
-        t0: int,
-        t1: int,
-        deposits: particles.Deposits,
-    ) -> None:
-        """One window's decays (rows of the decay table): a truth row each; α and β stay in
-        bulk material (only its γ leave), surface decays emit them into the argon when
-        their direction points there."""
+    def _decays(self, seconds: float, t0: int, t1: int, deposits: particles.Deposits) -> None:
+        """One window's decays: a truth row each; α and β stay in bulk material (only its γ
+        leave), surface decays emit them into the argon when their direction points there."""
+        draws = self._decay_draws if self.numba_draws else self._decay_draws_numpy
+        rows, energies, positions, ticks, directions, slot_directions = draws(seconds, t0, t1)
         n = rows.size
         if n == 0:
             return
@@ -282,17 +296,9 @@ class EventGenerator:
         counts = np.bincount(which, minlength=len(self.emissions))
         for index in np.flatnonzero(counts):
             self.emitted[self.emissions[index].source.name] += int(counts[index])
-        positions = np.empty((n, 3))
-        rank = self._place_rank[which]
-        for place in np.flatnonzero(np.bincount(rank)):  # by name: reproducible draws
-            mask = rank == place
-            positions[mask] = self._place(Location(self._places[place]), int(mask.sum()))
-        ids = self._truth_block(
-            self._kind[which], self._isotope[which], self._times(n, t0, t1), energies, positions
-        )
+        ids = self._truth_block(self._kind[which], self._isotope[which], ticks, energies, positions)
         bulk = self._bulk[which]
         surface = self._surface[which]
-        directions = particles.isotropic(self.rng, n)
         start = positions + SURFACE_STEP_CM * directions * surface[:, None]
         alpha = ~bulk & (table.alpha_mev[rows] > 0)
         deposits.add_points(start[alpha], energies[alpha], ids[alpha], alpha=True)
@@ -302,7 +308,52 @@ class EventGenerator:
             gammas = table.gammas_mev[rows, slot]
             has = gammas > 0
             if has.any():
-                self._add_photons(positions[has], gammas[has], ids[has])
+                m = int(has.sum())
+                self._photons.append(
+                    (positions[has], slot_directions[slot][:m], gammas[has], ids[has])
+                )
+
+    def _decay_draws(self, seconds: float, t0: int, t1: int) -> tuple[npt.NDArray, ...]:
+        table = self._decay_table
+        return sampling.decay_window(
+            self.rng,
+            table.rate_hz * seconds,
+            table.beta_inverse_cdf,
+            table.beta_q_mev,
+            table.alpha_mev,
+            table.gammas_mev,
+            self._place_of_row,
+            self._place_kinds,
+            self.lo,
+            self.hi,
+            self._place_sizes,
+            self.scenario.apa_kind is ApaKind.CENTRAL,
+            max(self.scenario.structures.pds_modules, 1),
+            t0,
+            t1,
+        )
+
+    def _decay_draws_numpy(self, seconds: float, t0: int, t1: int) -> tuple[npt.NDArray, ...]:
+        """:func:`sampling.decay_window` in numpy: the decay table's draw, then placements
+        (by place name), times, directions and each γ slot's directions."""
+        table = self._decay_table
+        rows, energies = table.draw(self.rng, seconds)
+        n = rows.size
+        positions = np.empty((n, 3))
+        slot_directions = np.empty((table.gammas_mev.shape[1], n, 3))
+        if n == 0:
+            return rows, energies, positions, np.empty(0, np.int64), positions, slot_directions
+        rank = self._place_of_row[rows]
+        for place in np.flatnonzero(np.bincount(rank)):  # by name: reproducible draws
+            mask = rank == place
+            positions[mask] = self._place(Location(self._places[place]), int(mask.sum()))
+        ticks = self._times(n, t0, t1)
+        directions = particles.isotropic(self.rng, n)
+        for slot in range(table.gammas_mev.shape[1]):
+            m = int((table.gammas_mev[rows, slot] > 0).sum())
+            if m:
+                slot_directions[slot, :m] = particles.isotropic(self.rng, m)
+        return rows, energies, positions, ticks, directions, slot_directions
 
     def _truth_block(
         self,
@@ -355,6 +406,59 @@ class EventGenerator:
     def _external(self, emission: Emission, n: int, t0: int, t1: int) -> None:
         """Photons from a plane outside the volume; only those that set an electron moving
         near the active volume become events."""
+        draws = self._external_draws if self.numba_draws else self._external_draws_numpy
+        pos, energies, xyz, direction, energy, hit, local, ticks = draws(emission, n, t0, t1)
+        if hit.size == 0:
+            return
+        events = self._truth_block(emission.source.name, "gamma", ticks, energies[hit], pos[hit])
+        self._electrons.append((xyz, direction, energy, events[local]))
+
+    def _boxes(self) -> npt.NDArray[np.float64]:
+        """Photon box lo, hi and electron box lo, hi (cm)."""
+        return np.array(
+            [
+                self.lo - PHOTON_MARGIN_CM,
+                self.hi + PHOTON_MARGIN_CM,
+                self.lo - ELECTRON_MARGIN_CM,
+                self.hi + ELECTRON_MARGIN_CM,
+            ]
+        )
+
+    def _external_draws(
+        self, emission: Emission, n: int, t0: int, t1: int
+    ) -> tuple[npt.NDArray, ...]:
+        g = self.scenario.geometry
+        lines, (flat_lo, flat_hi, continuum) = catalogue.EXTERNAL_SPECTRA[
+            str(emission.source.spectrum)
+        ]
+        line_energies = np.array([e for e, _ in lines] + [np.nan])
+        weights = np.array([w for _, w in lines] + [continuum])
+        table = photons.attenuation_table(self.scenario.physics.argon_density_t_m3)
+        return sampling.external_window(
+            self.rng,
+            n,
+            emission.plane == "top",
+            self.lo,
+            self.hi,
+            g.height_m * 100,
+            g.width_m * 100,
+            self.scenario.structures.external_offset_cm,
+            line_energies,
+            weights / weights.sum(),
+            flat_lo,
+            flat_hi,
+            table.mu,
+            table.log_e0,
+            table.dlog,
+            self._boxes(),
+            t0,
+            t1,
+        )
+
+    def _external_draws_numpy(
+        self, emission: Emission, n: int, t0: int, t1: int
+    ) -> tuple[npt.NDArray, ...]:
+        """:func:`sampling.external_window` in numpy."""
         g = self.scenario.geometry
         offset = self.scenario.structures.external_offset_cm
         rng = self.rng
@@ -368,22 +472,21 @@ class EventGenerator:
         pos[:, 2] = rng.uniform(0, g.width_m * 100, n)
         energies = _sample_external(rng, str(emission.source.spectrum), n)
         directions = particles.isotropic(rng, n)
+        boxes = self._boxes()
         photon, xyz, direction, energy = photons.transport_columns(
             rng,
             pos,
             directions,
             energies,
             self.scenario.physics.argon_density_t_m3,
-            (self.lo - PHOTON_MARGIN_CM, self.hi + PHOTON_MARGIN_CM),
-            (self.lo - ELECTRON_MARGIN_CM, self.hi + ELECTRON_MARGIN_CM),
+            (boxes[0], boxes[1]),
+            (boxes[2], boxes[3]),
         )
         if photon.size == 0:
-            return
+            empty = np.empty(0, np.int64)
+            return pos, energies, xyz, direction, energy, empty, empty, empty
         hit, local = np.unique(photon, return_inverse=True)
-        events = self._truth_block(
-            emission.source.name, "gamma", self._times(hit.size, t0, t1), energies[hit], pos[hit]
-        )
-        self._electrons.append((xyz, direction, energy, events[local]))
+        return pos, energies, xyz, direction, energy, hit, local, self._times(hit.size, t0, t1)
 
     def _shower(self, deposits: particles.Deposits) -> None:
         """Every queued photon and electron of the window, and all they set moving."""
