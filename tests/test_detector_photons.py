@@ -25,13 +25,13 @@ def test_gamma_attenuation_follows_xcom(energy: float) -> None:
         np.full(n, energy),
         1.396,
     )
-    photon, first = np.unique(births["photon"], return_index=True)
-    interacted_within = int((births["x"][first] < 10.0).sum())
+    photon, first = np.unique(births.photon, return_index=True)
+    interacted_within = int((births.xyz[first, 0] < 10.0).sum())
     survived = 1 - interacted_within / n
     mu_measured = -np.log(survived) / 10.0
     assert mu_measured == pytest.approx(XCOM_MU_RHO[energy] * 1.396, rel=0.03)
     # and every photon's energy ends up in electrons (no box: nothing escapes)
-    assert births["energy_mev"].sum() == pytest.approx(n * energy, rel=1e-9)
+    assert births.energy_mev.sum() == pytest.approx(n * energy, rel=1e-9)
     assert photon.size == n
 
 

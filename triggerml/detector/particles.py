@@ -137,7 +137,7 @@ def shower(
     while pending_photons is not None or pending_electrons is not None:
         if pending_photons is not None and pending_photons[2].size:
             pos, directions, energies, events = pending_photons
-            photon, xyz, direction, energy = photons.transport_columns(
+            photon, xyz, direction, energy = photons.transport(
                 rng,
                 pos,
                 directions,

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numba
 import numpy as np
@@ -86,19 +87,16 @@ XCOM_ARGON_BARNS = np.array(
 )
 PROCESSES = ("compton", "photoelectric", "pair")
 GRID_POINTS = 4096
-# electron birth record: the photon it came from, where, which way, kinetic energy
-BIRTH_DTYPE = np.dtype(
-    [
-        ("photon", np.int64),
-        ("x", np.float64),
-        ("y", np.float64),
-        ("z", np.float64),
-        ("dx", np.float64),
-        ("dy", np.float64),
-        ("dz", np.float64),
-        ("energy_mev", np.float64),
-    ]
-)
+
+
+class Births(NamedTuple):
+    """Electrons set moving by photons: the photon each came from, where (n, 3, cm), which
+    way (n, 3, unit vectors) and its kinetic energy (MeV)."""
+
+    photon: npt.NDArray[np.int64]
+    xyz: npt.NDArray[np.float64]
+    direction: npt.NDArray[np.float64]
+    energy_mev: npt.NDArray[np.float64]
 
 
 def mass_attenuation(energy_mev: npt.ArrayLike) -> dict[str, npt.NDArray[np.float64]]:
@@ -165,41 +163,17 @@ def transport(
     density_g_cm3: float,
     photon_box: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
     electron_box: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
-) -> npt.NDArray:
+) -> Births:
     """Follow photons (cm, unit vectors, MeV) to absorption or out of ``photon_box``;
-    returns the electrons they set moving inside ``electron_box`` (:data:`BIRTH_DTYPE`),
-    each photon's electrons in the order they happened (the first is its first
-    interaction).  Boxes are (lo, hi) corners in cm; None: unbounded."""
-    photon, xyz, direction, energy = transport_columns(
-        rng, positions, directions, energies, density_g_cm3, photon_box, electron_box
-    )
-    births = np.empty(photon.size, dtype=BIRTH_DTYPE)
-    births["photon"] = photon
-    for column, name in enumerate(("x", "y", "z")):
-        births[name] = xyz[:, column]
-        births["d" + name] = direction[:, column]
-    births["energy_mev"] = energy
-    return births
-
-
-def transport_columns(
-    rng: np.random.Generator,
-    positions: npt.NDArray[np.float64],
-    directions: npt.NDArray[np.float64],
-    energies: npt.NDArray[np.float64],
-    density_g_cm3: float,
-    photon_box: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
-    electron_box: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray]:
-    """:func:`transport`'s electrons as (photon index, positions (n, 3), directions (n, 3),
-    energies): the columns the shower goes on with, without a record array between (the
-    same draws, the same numbers)."""
+    returns the electrons they set moving inside ``electron_box``, each photon's electrons
+    in the order they happened (the first is its first interaction).  Boxes are (lo, hi)
+    corners in cm; None: unbounded."""
     positions = np.ascontiguousarray(np.atleast_2d(positions), dtype=np.float64)
     directions = np.ascontiguousarray(np.atleast_2d(directions), dtype=np.float64)
     energies = np.ascontiguousarray(np.atleast_1d(energies), dtype=np.float64)
     n = energies.shape[0]
     if n == 0:
-        return np.empty(0, np.int64), np.empty((0, 3)), np.empty((0, 3)), np.empty(0)
+        return Births(np.empty(0, np.int64), np.empty((0, 3)), np.empty((0, 3)), np.empty(0))
     table = attenuation_table(density_g_cm3)
     unbounded = (np.full(3, -1e12), np.full(3, 1e12))
     g_lo, g_hi = (np.asarray(b, dtype=np.float64) for b in (photon_box or unbounded))
@@ -216,7 +190,7 @@ def transport_columns(
             break
         capacity *= 4  # the same seed replays the same histories
     out = out[:count]
-    return out[:, 0].astype(np.int64), out[:, 1:4], out[:, 4:7], out[:, 7]
+    return Births(out[:, 0].astype(np.int64), out[:, 1:4], out[:, 4:7], out[:, 7])
 
 
 @numba.njit(cache=True)

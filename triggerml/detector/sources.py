@@ -473,7 +473,7 @@ class EventGenerator:
         energies = _sample_external(rng, str(emission.source.spectrum), n)
         directions = particles.isotropic(rng, n)
         boxes = self._boxes()
-        photon, xyz, direction, energy = photons.transport_columns(
+        photon, xyz, direction, energy = photons.transport(
             rng,
             pos,
             directions,
