@@ -428,11 +428,9 @@ class EventGenerator:
         self, emission: Emission, n: int, t0: int, t1: int
     ) -> tuple[npt.NDArray, ...]:
         g = self.scenario.geometry
-        lines, (flat_lo, flat_hi, continuum) = catalogue.EXTERNAL_SPECTRA[
+        line_energies, probabilities, (flat_lo, flat_hi) = _external_lines(
             str(emission.source.spectrum)
-        ]
-        line_energies = np.array([e for e, _ in lines] + [np.nan])
-        weights = np.array([w for _, w in lines] + [continuum])
+        )
         table = photons.attenuation_table(self.scenario.physics.argon_density_t_m3)
         return sampling.external_window(
             self.rng,
@@ -444,7 +442,7 @@ class EventGenerator:
             g.width_m * 100,
             self.scenario.structures.external_offset_cm,
             line_energies,
-            weights / weights.sum(),
+            probabilities,
             flat_lo,
             flat_hi,
             table.mu,
@@ -596,12 +594,21 @@ class EventGenerator:
         return event
 
 
-def _sample_external(rng: np.random.Generator, spectrum: str, n: int) -> npt.NDArray[np.float64]:
-    """Energies from a line + flat-continuum spectrum of :data:`catalogue.EXTERNAL_SPECTRA`."""
+def _external_lines(
+    spectrum: str,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], tuple[float, float]]:
+    """A spectrum of :data:`catalogue.EXTERNAL_SPECTRA` as its line energies (NaN: the flat
+    continuum), their probabilities, and the continuum's range."""
     lines, (lo, hi, continuum) = catalogue.EXTERNAL_SPECTRA[spectrum]
     energies = np.array([e for e, _ in lines] + [np.nan])
     weights = np.array([w for _, w in lines] + [continuum])
-    pick = rng.choice(len(energies), size=n, p=weights / weights.sum())
+    return energies, weights / weights.sum(), (lo, hi)
+
+
+def _sample_external(rng: np.random.Generator, spectrum: str, n: int) -> npt.NDArray[np.float64]:
+    """Energies from a line + flat-continuum spectrum of :data:`catalogue.EXTERNAL_SPECTRA`."""
+    energies, probabilities, (lo, hi) = _external_lines(spectrum)
+    pick = rng.choice(len(energies), size=n, p=probabilities)
     out = energies[pick]
     flat = np.isnan(out)
     out[flat] = rng.uniform(lo, hi, int(flat.sum()))
