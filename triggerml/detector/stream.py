@@ -149,8 +149,8 @@ class ApaStream:
         return np.concatenate([truth, rows]), np.concatenate(blocks)
 
     def _due_clusters(self, end: int) -> tuple[npt.NDArray, npt.NDArray[np.int64]]:
-        """Clusters whose pulse overlaps this slice, sorted by (channel, t0) (ties in arrival
-        order), and each channel's first cluster in them (``pointer[ch]:pointer[ch + 1]``);
+        """Clusters whose pulse overlaps this slice, sorted by (channel, t0) (ties in the
+        order they were made), and each channel's first in them (``pointer[ch]:pointer[ch+1]``);
         those whose pulse continues past ``end`` stay pending and are rendered again in the
         next slice."""
         first_tick = np.floor(self._pending["t0"]) - PRE_TICKS
