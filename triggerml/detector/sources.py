@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from triggerml import records
-from triggerml.detector import catalogue, particles, photons, sampling, spectra, supernova
+from triggerml.detector import catalogue, particles, photons, spectra, supernova
 from triggerml.detector.catalogue import Location, Source
 from triggerml.detector.config import (
     ApaKind,
@@ -62,16 +62,6 @@ PHOTON_MARGIN_CM = 60.0  # photons are followed this far outside the active volu
 ELECTRON_MARGIN_CM = 3.0  # electrons born farther out cannot reach it (range ≤ 3 cm ≈ 6 MeV)
 BULK = (Location.CPA_FR4, Location.APA_BOARDS, Location.APA_STEEL)  # only their γ leave
 SURFACE = (Location.CATHODE, Location.PDS)  # α and β start a step into the argon
-PLACE_KIND = {  # the branch of EventGenerator._place (and sampling._place) per location
-    Location.LAR: sampling.PLACE_VOLUME,
-    Location.CAPTURE: sampling.PLACE_VOLUME,
-    Location.CATHODE: sampling.PLACE_SHEET,
-    Location.CPA_FR4: sampling.PLACE_SHEET,
-    Location.APA_BOARDS: sampling.PLACE_BOARDS,
-    Location.APA_STEEL: sampling.PLACE_FRAME,
-    Location.PDS: sampling.PLACE_PDS,
-    Location.EXTERNAL: sampling.PLACE_VOLUME,  # never placed: drawn from planes
-}
 STRIP_CM = 5.0  # half-size of the head-board and frame strips (≈)
 
 
@@ -159,12 +149,8 @@ class EventGenerator:
         scenario: DetectorScenario,
         rng: np.random.Generator,
         only: Collection[str] | None = None,
-        numba_draws: bool = True,
     ) -> None:
-        """``only``: simulate just these background sources (by name; signals as configured).
-        ``numba_draws``: decays and external photons by :mod:`sampling`'s kernels (False:
-        by the numpy code they are tested equal to)."""
-        self.numba_draws = numba_draws
+        """``only``: simulate just these background sources (by name; signals as configured)."""
         self.scenario = scenario
         self.rng = rng
         self.next_id = 0
@@ -193,12 +179,7 @@ class EventGenerator:
         self._place_rank = np.array(
             [self._places.index(str(loc)) for loc in self._location] or [0], dtype=np.int64
         )
-        self._place_kinds = np.array([PLACE_KIND[Location(name)] for name in self._places])
         self._place_of_row = self._place_rank[self._decay_table.emission]
-        g = scenario.geometry
-        self._place_sizes = np.array(
-            [g.height_m * 100, g.width_m * 100, g.drift_length_m * 100, STRIP_CM]
-        )
         self._bulk = np.array([loc in BULK for loc in self._location] or [False], dtype=bool)
         self._surface = np.array([loc in SURFACE for loc in self._location] or [False], dtype=bool)
         self._kind = np.array([e.source.name for e in self.emissions] or [""], dtype="S16")
@@ -286,8 +267,9 @@ class EventGenerator:
     def _decays(self, seconds: float, t0: int, t1: int, deposits: particles.Deposits) -> None:
         """One window's decays: a truth row each; α and β stay in bulk material (only its γ
         leave), surface decays emit them into the argon when their direction points there."""
-        draws = self._decay_draws if self.numba_draws else self._decay_draws_numpy
-        rows, energies, positions, ticks, directions, slot_directions = draws(seconds, t0, t1)
+        rows, energies, positions, ticks, directions, slot_directions = self._decay_draws(
+            seconds, t0, t1
+        )
         n = rows.size
         if n == 0:
             return
@@ -314,28 +296,8 @@ class EventGenerator:
                 )
 
     def _decay_draws(self, seconds: float, t0: int, t1: int) -> tuple[npt.NDArray, ...]:
-        table = self._decay_table
-        return sampling.decay_window(
-            self.rng,
-            table.rate_hz * seconds,
-            table.beta_inverse_cdf,
-            table.beta_q_mev,
-            table.alpha_mev,
-            table.gammas_mev,
-            self._place_of_row,
-            self._place_kinds,
-            self.lo,
-            self.hi,
-            self._place_sizes,
-            self.scenario.apa_kind is ApaKind.CENTRAL,
-            max(self.scenario.structures.pds_modules, 1),
-            t0,
-            t1,
-        )
-
-    def _decay_draws_numpy(self, seconds: float, t0: int, t1: int) -> tuple[npt.NDArray, ...]:
-        """:func:`sampling.decay_window` in numpy: the decay table's draw, then placements
-        (by place name), times, directions and each γ slot's directions."""
+        """The decay table's draw, then placements (by place name), times, directions and
+        each γ slot's directions."""
         table = self._decay_table
         rows, energies = table.draw(self.rng, seconds)
         n = rows.size
@@ -406,8 +368,9 @@ class EventGenerator:
     def _external(self, emission: Emission, n: int, t0: int, t1: int) -> None:
         """Photons from a plane outside the volume; only those that set an electron moving
         near the active volume become events."""
-        draws = self._external_draws if self.numba_draws else self._external_draws_numpy
-        pos, energies, xyz, direction, energy, hit, local, ticks = draws(emission, n, t0, t1)
+        pos, energies, xyz, direction, energy, hit, local, ticks = self._external_draws(
+            emission, n, t0, t1
+        )
         if hit.size == 0:
             return
         events = self._truth_block(emission.source.name, "gamma", ticks, energies[hit], pos[hit])
@@ -427,36 +390,8 @@ class EventGenerator:
     def _external_draws(
         self, emission: Emission, n: int, t0: int, t1: int
     ) -> tuple[npt.NDArray, ...]:
-        g = self.scenario.geometry
-        line_energies, probabilities, (flat_lo, flat_hi) = _external_lines(
-            str(emission.source.spectrum)
-        )
-        table = photons.attenuation_table(self.scenario.physics.argon_density_t_m3)
-        return sampling.external_window(
-            self.rng,
-            n,
-            emission.plane == "top",
-            self.lo,
-            self.hi,
-            g.height_m * 100,
-            g.width_m * 100,
-            self.scenario.structures.external_offset_cm,
-            line_energies,
-            probabilities,
-            flat_lo,
-            flat_hi,
-            table.mu,
-            table.log_e0,
-            table.dlog,
-            self._boxes(),
-            t0,
-            t1,
-        )
-
-    def _external_draws_numpy(
-        self, emission: Emission, n: int, t0: int, t1: int
-    ) -> tuple[npt.NDArray, ...]:
-        """:func:`sampling.external_window` in numpy."""
+        """Start points, energies, directions and transport of ``n`` photons of one plane,
+        and a time for each photon that set an electron moving."""
         g = self.scenario.geometry
         offset = self.scenario.structures.external_offset_cm
         rng = self.rng
