@@ -267,20 +267,26 @@ class EventGenerator:
     def _decays(self, seconds: float, t0: int, t1: int, deposits: particles.Deposits) -> None:
         """One window's decays: a truth row each; α and β stay in bulk material (only its γ
         leave), surface decays emit them into the argon when their direction points there."""
-        rows, energies, positions, ticks, directions, slot_directions = self._decay_draws(
-            seconds, t0, t1
-        )
+        table = self._decay_table
+        rows, energies = table.draw(self.rng, seconds)
         n = rows.size
         if n == 0:
             return
-        table = self._decay_table
         which = table.emission[rows]
         counts = np.bincount(which, minlength=len(self.emissions))
         for index in np.flatnonzero(counts):
             self.emitted[self.emissions[index].source.name] += int(counts[index])
-        ids = self._truth_block(self._kind[which], self._isotope[which], ticks, energies, positions)
+        positions = np.empty((n, 3))
+        rank = self._place_of_row[rows]
+        for place in np.flatnonzero(np.bincount(rank)):  # by name: reproducible draws
+            mask = rank == place
+            positions[mask] = self._place(Location(self._places[place]), int(mask.sum()))
+        ids = self._truth_block(
+            self._kind[which], self._isotope[which], self._times(n, t0, t1), energies, positions
+        )
         bulk = self._bulk[which]
         surface = self._surface[which]
+        directions = particles.isotropic(self.rng, n)
         start = positions + SURFACE_STEP_CM * directions * surface[:, None]
         alpha = ~bulk & (table.alpha_mev[rows] > 0)
         deposits.add_points(start[alpha], energies[alpha], ids[alpha], alpha=True)
@@ -290,32 +296,7 @@ class EventGenerator:
             gammas = table.gammas_mev[rows, slot]
             has = gammas > 0
             if has.any():
-                m = int(has.sum())
-                self._photons.append(
-                    (positions[has], slot_directions[slot][:m], gammas[has], ids[has])
-                )
-
-    def _decay_draws(self, seconds: float, t0: int, t1: int) -> tuple[npt.NDArray, ...]:
-        """The decay table's draw, then placements (by place name), times, directions and
-        each γ slot's directions."""
-        table = self._decay_table
-        rows, energies = table.draw(self.rng, seconds)
-        n = rows.size
-        positions = np.empty((n, 3))
-        slot_directions = np.empty((table.gammas_mev.shape[1], n, 3))
-        if n == 0:
-            return rows, energies, positions, np.empty(0, np.int64), positions, slot_directions
-        rank = self._place_of_row[rows]
-        for place in np.flatnonzero(np.bincount(rank)):  # by name: reproducible draws
-            mask = rank == place
-            positions[mask] = self._place(Location(self._places[place]), int(mask.sum()))
-        ticks = self._times(n, t0, t1)
-        directions = particles.isotropic(self.rng, n)
-        for slot in range(table.gammas_mev.shape[1]):
-            m = int((table.gammas_mev[rows, slot] > 0).sum())
-            if m:
-                slot_directions[slot, :m] = particles.isotropic(self.rng, m)
-        return rows, energies, positions, ticks, directions, slot_directions
+                self._add_photons(positions[has], gammas[has], ids[has])
 
     def _truth_block(
         self,
@@ -368,30 +349,6 @@ class EventGenerator:
     def _external(self, emission: Emission, n: int, t0: int, t1: int) -> None:
         """Photons from a plane outside the volume; only those that set an electron moving
         near the active volume become events."""
-        pos, energies, xyz, direction, energy, hit, local, ticks = self._external_draws(
-            emission, n, t0, t1
-        )
-        if hit.size == 0:
-            return
-        events = self._truth_block(emission.source.name, "gamma", ticks, energies[hit], pos[hit])
-        self._electrons.append((xyz, direction, energy, events[local]))
-
-    def _boxes(self) -> npt.NDArray[np.float64]:
-        """Photon box lo, hi and electron box lo, hi (cm)."""
-        return np.array(
-            [
-                self.lo - PHOTON_MARGIN_CM,
-                self.hi + PHOTON_MARGIN_CM,
-                self.lo - ELECTRON_MARGIN_CM,
-                self.hi + ELECTRON_MARGIN_CM,
-            ]
-        )
-
-    def _external_draws(
-        self, emission: Emission, n: int, t0: int, t1: int
-    ) -> tuple[npt.NDArray, ...]:
-        """Start points, energies, directions and transport of ``n`` photons of one plane,
-        and a time for each photon that set an electron moving."""
         g = self.scenario.geometry
         offset = self.scenario.structures.external_offset_cm
         rng = self.rng
@@ -405,21 +362,22 @@ class EventGenerator:
         pos[:, 2] = rng.uniform(0, g.width_m * 100, n)
         energies = _sample_external(rng, str(emission.source.spectrum), n)
         directions = particles.isotropic(rng, n)
-        boxes = self._boxes()
-        photon, xyz, direction, energy = photons.transport(
+        births = photons.transport(
             rng,
             pos,
             directions,
             energies,
             self.scenario.physics.argon_density_t_m3,
-            (boxes[0], boxes[1]),
-            (boxes[2], boxes[3]),
+            (self.lo - PHOTON_MARGIN_CM, self.hi + PHOTON_MARGIN_CM),
+            (self.lo - ELECTRON_MARGIN_CM, self.hi + ELECTRON_MARGIN_CM),
         )
-        if photon.size == 0:
-            empty = np.empty(0, np.int64)
-            return pos, energies, xyz, direction, energy, empty, empty, empty
-        hit, local = np.unique(photon, return_inverse=True)
-        return pos, energies, xyz, direction, energy, hit, local, self._times(hit.size, t0, t1)
+        if births.photon.size == 0:
+            return
+        hit, local = np.unique(births.photon, return_inverse=True)
+        events = self._truth_block(
+            emission.source.name, "gamma", self._times(hit.size, t0, t1), energies[hit], pos[hit]
+        )
+        self._electrons.append((births.xyz, births.direction, births.energy_mev, events[local]))
 
     def _shower(self, deposits: particles.Deposits) -> None:
         """Every queued photon and electron of the window, and all they set moving."""
@@ -529,21 +487,12 @@ class EventGenerator:
         return event
 
 
-def _external_lines(
-    spectrum: str,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], tuple[float, float]]:
-    """A spectrum of :data:`catalogue.EXTERNAL_SPECTRA` as its line energies (NaN: the flat
-    continuum), their probabilities, and the continuum's range."""
+def _sample_external(rng: np.random.Generator, spectrum: str, n: int) -> npt.NDArray[np.float64]:
+    """Energies from a line + flat-continuum spectrum of :data:`catalogue.EXTERNAL_SPECTRA`."""
     lines, (lo, hi, continuum) = catalogue.EXTERNAL_SPECTRA[spectrum]
     energies = np.array([e for e, _ in lines] + [np.nan])
     weights = np.array([w for _, w in lines] + [continuum])
-    return energies, weights / weights.sum(), (lo, hi)
-
-
-def _sample_external(rng: np.random.Generator, spectrum: str, n: int) -> npt.NDArray[np.float64]:
-    """Energies from a line + flat-continuum spectrum of :data:`catalogue.EXTERNAL_SPECTRA`."""
-    energies, probabilities, (lo, hi) = _external_lines(spectrum)
-    pick = rng.choice(len(energies), size=n, p=probabilities)
+    pick = rng.choice(len(energies), size=n, p=weights / weights.sum())
     out = energies[pick]
     flat = np.isnan(out)
     out[flat] = rng.uniform(lo, hi, int(flat.sum()))
