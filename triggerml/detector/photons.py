@@ -163,11 +163,13 @@ def transport(
     density_g_cm3: float,
     photon_box: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
     electron_box: tuple[npt.ArrayLike, npt.ArrayLike] | None = None,
+    seed: int | None = None,
 ) -> Births:
     """Follow photons (cm, unit vectors, MeV) to absorption or out of ``photon_box``;
     returns the electrons they set moving inside ``electron_box``, each photon's electrons
     in the order they happened (the first is its first interaction).  Boxes are (lo, hi)
-    corners in cm; None: unbounded."""
+    corners in cm; None: unbounded.  The histories' seed is drawn from ``rng`` unless
+    ``seed`` is given (drawn already, in the same place, by a numba kernel)."""
     positions = np.ascontiguousarray(np.atleast_2d(positions), dtype=np.float64)
     directions = np.ascontiguousarray(np.atleast_2d(directions), dtype=np.float64)
     energies = np.ascontiguousarray(np.atleast_1d(energies), dtype=np.float64)
@@ -178,7 +180,8 @@ def transport(
     unbounded = (np.full(3, -1e12), np.full(3, 1e12))
     g_lo, g_hi = (np.asarray(b, dtype=np.float64) for b in (photon_box or unbounded))
     e_lo, e_hi = (np.asarray(b, dtype=np.float64) for b in (electron_box or unbounded))
-    seed = int(rng.integers(0, 2**62))
+    if seed is None:
+        seed = int(rng.integers(0, 2**62))
     capacity = 8 * n + 64
     while True:
         out = np.empty((capacity, 8), dtype=np.float64)

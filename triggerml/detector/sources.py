@@ -27,7 +27,15 @@ import numpy as np
 import numpy.typing as npt
 
 from triggerml import records
-from triggerml.detector import catalogue, particles, photons, spectra, supernova
+from triggerml.detector import (
+    bitgen,
+    catalogue,
+    particles,
+    photons,
+    sampling,
+    spectra,
+    supernova,
+)
 from triggerml.detector.catalogue import Location, Source
 from triggerml.detector.config import (
     ApaKind,
@@ -62,6 +70,16 @@ PHOTON_MARGIN_CM = 60.0  # photons are followed this far outside the active volu
 ELECTRON_MARGIN_CM = 3.0  # electrons born farther out cannot reach it (range ≤ 3 cm ≈ 6 MeV)
 BULK = (Location.CPA_FR4, Location.APA_BOARDS, Location.APA_STEEL)  # only their γ leave
 SURFACE = (Location.CATHODE, Location.PDS)  # α and β start a step into the argon
+PLACE_KIND = {  # the branch of EventGenerator._place (and sampling._place) per location
+    Location.LAR: sampling.PLACE_VOLUME,
+    Location.CAPTURE: sampling.PLACE_VOLUME,
+    Location.CATHODE: sampling.PLACE_SHEET,
+    Location.CPA_FR4: sampling.PLACE_SHEET,
+    Location.APA_BOARDS: sampling.PLACE_BOARDS,
+    Location.APA_STEEL: sampling.PLACE_FRAME,
+    Location.PDS: sampling.PLACE_PDS,
+    Location.EXTERNAL: sampling.PLACE_VOLUME,  # never placed: drawn from planes
+}
 STRIP_CM = 5.0  # half-size of the head-board and frame strips (≈)
 
 
@@ -149,10 +167,15 @@ class EventGenerator:
         scenario: DetectorScenario,
         rng: np.random.Generator,
         only: Collection[str] | None = None,
+        numba_draws: bool = True,
     ) -> None:
-        """``only``: simulate just these background sources (by name; signals as configured)."""
+        """``only``: simulate just these background sources (by name; signals as configured).
+        ``numba_draws``: decays and external photons by :mod:`sampling`'s kernels (False:
+        by the numpy code they are tested equal to)."""
+        self.numba_draws = numba_draws
         self.scenario = scenario
-        self.rng = rng
+        self._rng = rng
+        self._rng_at = bitgen.addresses(rng)  # the kernels' handle on it (valid while rng is)
         self.next_id = 0
         self.lo, self.hi = volume_bounds_cm(scenario)
         self.tick_s = scenario.readout.tick_ns * 1e-9
@@ -179,7 +202,12 @@ class EventGenerator:
         self._place_rank = np.array(
             [self._places.index(str(loc)) for loc in self._location] or [0], dtype=np.int64
         )
+        self._place_kinds = np.array([PLACE_KIND[Location(name)] for name in self._places])
         self._place_of_row = self._place_rank[self._decay_table.emission]
+        g = scenario.geometry
+        self._place_sizes = np.array(
+            [g.height_m * 100, g.width_m * 100, g.drift_length_m * 100, STRIP_CM]
+        )
         self._bulk = np.array([loc in BULK for loc in self._location] or [False], dtype=bool)
         self._surface = np.array([loc in SURFACE for loc in self._location] or [False], dtype=bool)
         self._kind = np.array([e.source.name for e in self.emissions] or [""], dtype="S16")
@@ -189,6 +217,11 @@ class EventGenerator:
             if scenario.supernova.distance_kpc
             else None
         )
+
+    @property
+    def rng(self) -> np.random.Generator:
+        """The generator every draw comes from (fixed: the kernels hold its addresses)."""
+        return self._rng
 
     def _positions(self, n: int) -> npt.NDArray[np.float64]:
         return self.rng.uniform(self.lo, self.hi, (n, 3))
@@ -267,26 +300,19 @@ class EventGenerator:
     def _decays(self, seconds: float, t0: int, t1: int, deposits: particles.Deposits) -> None:
         """One window's decays: a truth row each; α and β stay in bulk material (only its γ
         leave), surface decays emit them into the argon when their direction points there."""
-        table = self._decay_table
-        rows, energies = table.draw(self.rng, seconds)
+        draws = self._decay_draws if self.numba_draws else self._decay_draws_numpy
+        rows, energies, positions, ticks, directions, slot_directions = draws(seconds, t0, t1)
         n = rows.size
         if n == 0:
             return
+        table = self._decay_table
         which = table.emission[rows]
         counts = np.bincount(which, minlength=len(self.emissions))
         for index in np.flatnonzero(counts):
             self.emitted[self.emissions[index].source.name] += int(counts[index])
-        positions = np.empty((n, 3))
-        rank = self._place_of_row[rows]
-        for place in np.flatnonzero(np.bincount(rank)):  # by name: reproducible draws
-            mask = rank == place
-            positions[mask] = self._place(Location(self._places[place]), int(mask.sum()))
-        ids = self._truth_block(
-            self._kind[which], self._isotope[which], self._times(n, t0, t1), energies, positions
-        )
+        ids = self._truth_block(self._kind[which], self._isotope[which], ticks, energies, positions)
         bulk = self._bulk[which]
         surface = self._surface[which]
-        directions = particles.isotropic(self.rng, n)
         start = positions + SURFACE_STEP_CM * directions * surface[:, None]
         alpha = ~bulk & (table.alpha_mev[rows] > 0)
         deposits.add_points(start[alpha], energies[alpha], ids[alpha], alpha=True)
@@ -296,7 +322,67 @@ class EventGenerator:
             gammas = table.gammas_mev[rows, slot]
             has = gammas > 0
             if has.any():
-                self._add_photons(positions[has], gammas[has], ids[has])
+                m = int(has.sum())
+                self._photons.append(
+                    (positions[has], slot_directions[slot][:m], gammas[has], ids[has])
+                )
+
+    def _decay_draws(self, seconds: float, t0: int, t1: int) -> tuple[npt.NDArray, ...]:
+        table = self._decay_table
+        counts = np.empty(table.rate_hz.size, dtype=np.int64)
+        n = sampling.decay_counts(self._rng_at, table.rate_hz * seconds, counts)
+        rows = np.empty(n, dtype=np.int64)
+        energies = np.empty(n)
+        positions = np.empty((n, 3))
+        ticks = np.empty(n, dtype=np.int64)
+        directions = np.empty((n, 3))
+        slot_directions = np.empty((table.gammas_mev.shape[1], n, 3))
+        sampling.decay_fill(
+            self._rng_at,
+            counts,
+            table.beta_inverse_cdf,
+            table.beta_q_mev,
+            table.alpha_mev,
+            table.gammas_mev,
+            self._place_of_row,
+            self._place_kinds,
+            self.lo,
+            self.hi,
+            self._place_sizes,
+            self.scenario.apa_kind is ApaKind.CENTRAL,
+            max(self.scenario.structures.pds_modules, 1),
+            t0,
+            t1,
+            rows,
+            energies,
+            positions,
+            ticks,
+            directions,
+            slot_directions,
+        )
+        return rows, energies, positions, ticks, directions, slot_directions
+
+    def _decay_draws_numpy(self, seconds: float, t0: int, t1: int) -> tuple[npt.NDArray, ...]:
+        """:func:`sampling.decay_window` in numpy: the decay table's draw, then placements
+        (by place name), times, directions and each γ slot's directions."""
+        table = self._decay_table
+        rows, energies = table.draw(self.rng, seconds)
+        n = rows.size
+        positions = np.empty((n, 3))
+        slot_directions = np.empty((table.gammas_mev.shape[1], n, 3))
+        if n == 0:
+            return rows, energies, positions, np.empty(0, np.int64), positions, slot_directions
+        rank = self._place_of_row[rows]
+        for place in np.flatnonzero(np.bincount(rank)):  # by name: reproducible draws
+            mask = rank == place
+            positions[mask] = self._place(Location(self._places[place]), int(mask.sum()))
+        ticks = self._times(n, t0, t1)
+        directions = particles.isotropic(self.rng, n)
+        for slot in range(table.gammas_mev.shape[1]):
+            m = int((table.gammas_mev[rows, slot] > 0).sum())
+            if m:
+                slot_directions[slot, :m] = particles.isotropic(self.rng, m)
+        return rows, energies, positions, ticks, directions, slot_directions
 
     def _truth_block(
         self,
@@ -349,6 +435,71 @@ class EventGenerator:
     def _external(self, emission: Emission, n: int, t0: int, t1: int) -> None:
         """Photons from a plane outside the volume; only those that set an electron moving
         near the active volume become events."""
+        draws = self._external_draws if self.numba_draws else self._external_draws_numpy
+        pos, energies, xyz, direction, energy, hit, local, ticks = draws(emission, n, t0, t1)
+        if hit.size == 0:
+            return
+        events = self._truth_block(emission.source.name, "gamma", ticks, energies[hit], pos[hit])
+        self._electrons.append((xyz, direction, energy, events[local]))
+
+    def _transport(
+        self,
+        pos: npt.NDArray[np.float64],
+        directions: npt.NDArray[np.float64],
+        energies: npt.NDArray[np.float64],
+        seed: int | None = None,
+    ) -> photons.Births:
+        """Plane photons followed within ``PHOTON_MARGIN_CM`` of the active volume; their
+        electrons kept within ``ELECTRON_MARGIN_CM``."""
+        return photons.transport(
+            self.rng,
+            pos,
+            directions,
+            energies,
+            self.scenario.physics.argon_density_t_m3,
+            (self.lo - PHOTON_MARGIN_CM, self.hi + PHOTON_MARGIN_CM),
+            (self.lo - ELECTRON_MARGIN_CM, self.hi + ELECTRON_MARGIN_CM),
+            seed,
+        )
+
+    def _external_draws(
+        self, emission: Emission, n: int, t0: int, t1: int
+    ) -> tuple[npt.NDArray, ...]:
+        g = self.scenario.geometry
+        line_energies, probabilities, (flat_lo, flat_hi) = _external_lines(
+            str(emission.source.spectrum)
+        )
+        pos = np.empty((n, 3))
+        energies = np.empty(n)
+        directions = np.empty((n, 3))
+        seed = sampling.external_photons(
+            self._rng_at,
+            emission.plane == "top",
+            self.lo,
+            self.hi,
+            g.height_m * 100,
+            g.width_m * 100,
+            self.scenario.structures.external_offset_cm,
+            line_energies,
+            probabilities,
+            flat_lo,
+            flat_hi,
+            pos,
+            energies,
+            directions,
+        )
+        photon, xyz, direction, energy = self._transport(pos, directions, energies, seed)
+        hit = np.empty(photon.size, dtype=np.int64)
+        local = np.empty(photon.size, dtype=np.int64)
+        hit = hit[: sampling.photon_runs(photon, hit, local)]
+        ticks = np.empty(hit.size, dtype=np.int64)
+        sampling.sorted_ticks_into(self._rng_at, t0, t1, ticks)
+        return pos, energies, xyz, direction, energy, hit, local, ticks
+
+    def _external_draws_numpy(
+        self, emission: Emission, n: int, t0: int, t1: int
+    ) -> tuple[npt.NDArray, ...]:
+        """:func:`sampling.external_window` in numpy."""
         g = self.scenario.geometry
         offset = self.scenario.structures.external_offset_cm
         rng = self.rng
@@ -362,22 +513,12 @@ class EventGenerator:
         pos[:, 2] = rng.uniform(0, g.width_m * 100, n)
         energies = _sample_external(rng, str(emission.source.spectrum), n)
         directions = particles.isotropic(rng, n)
-        births = photons.transport(
-            rng,
-            pos,
-            directions,
-            energies,
-            self.scenario.physics.argon_density_t_m3,
-            (self.lo - PHOTON_MARGIN_CM, self.hi + PHOTON_MARGIN_CM),
-            (self.lo - ELECTRON_MARGIN_CM, self.hi + ELECTRON_MARGIN_CM),
-        )
-        if births.photon.size == 0:
-            return
-        hit, local = np.unique(births.photon, return_inverse=True)
-        events = self._truth_block(
-            emission.source.name, "gamma", self._times(hit.size, t0, t1), energies[hit], pos[hit]
-        )
-        self._electrons.append((births.xyz, births.direction, births.energy_mev, events[local]))
+        photon, xyz, direction, energy = self._transport(pos, directions, energies)
+        if photon.size == 0:
+            empty = np.empty(0, np.int64)
+            return pos, energies, xyz, direction, energy, empty, empty, empty
+        hit, local = np.unique(photon, return_inverse=True)
+        return pos, energies, xyz, direction, energy, hit, local, self._times(hit.size, t0, t1)
 
     def _shower(self, deposits: particles.Deposits) -> None:
         """Every queued photon and electron of the window, and all they set moving."""
@@ -487,12 +628,21 @@ class EventGenerator:
         return event
 
 
-def _sample_external(rng: np.random.Generator, spectrum: str, n: int) -> npt.NDArray[np.float64]:
-    """Energies from a line + flat-continuum spectrum of :data:`catalogue.EXTERNAL_SPECTRA`."""
+def _external_lines(
+    spectrum: str,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], tuple[float, float]]:
+    """A spectrum of :data:`catalogue.EXTERNAL_SPECTRA` as its line energies (NaN: the flat
+    continuum), their probabilities, and the continuum's range."""
     lines, (lo, hi, continuum) = catalogue.EXTERNAL_SPECTRA[spectrum]
     energies = np.array([e for e, _ in lines] + [np.nan])
     weights = np.array([w for _, w in lines] + [continuum])
-    pick = rng.choice(len(energies), size=n, p=weights / weights.sum())
+    return energies, weights / weights.sum(), (lo, hi)
+
+
+def _sample_external(rng: np.random.Generator, spectrum: str, n: int) -> npt.NDArray[np.float64]:
+    """Energies from a line + flat-continuum spectrum of :data:`catalogue.EXTERNAL_SPECTRA`."""
+    energies, probabilities, (lo, hi) = _external_lines(spectrum)
+    pick = rng.choice(len(energies), size=n, p=probabilities)
     out = energies[pick]
     flat = np.isnan(out)
     out[flat] = rng.uniform(lo, hi, int(flat.sum()))
