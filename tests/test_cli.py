@@ -191,6 +191,38 @@ def test_a_signal_stops_a_long_command_with_one_line(
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
+def test_an_interrupt_wrapped_by_c_code_still_exits_as_the_signal(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """numba's boxing of a returned array calls Python (``_numba_unpickle``); a SIGTERM
+    handled there reaches the CLI as a SystemError caused by the interrupt.  It still exits
+    143 with the interrupt's one line, not as a failure."""
+    from triggerml import cli
+
+    def wrapped() -> None:
+        try:
+            raise cli.Interrupted(signal.SIGTERM)
+        except cli.Interrupted as interrupt:
+            raise SystemError("returned a result with an exception set") from interrupt
+
+    monkeypatch.setattr(cli, "app", wrapped)
+    monkeypatch.setattr(signal, "signal", lambda *args: None)  # leave pytest's handlers
+    with pytest.raises(SystemExit) as stop:
+        cli.main()
+    assert stop.value.code == 143
+    stderr = capsys.readouterr().err.strip().splitlines()
+    assert len(stderr) == 1, stderr
+    assert "SIGTERM" in stderr[0]
+
+    def unrelated() -> None:
+        raise SystemError("a real failure")
+
+    monkeypatch.setattr(cli, "app", unrelated)
+    with pytest.raises(SystemExit) as stop:
+        cli.main()
+    assert stop.value.code not in (0, 130, 143)
+
+
 def test_help_shows_bare_flags_and_click_style_arguments() -> None:
     """#16.12: typer 0.29 printed `--force <bool>` and `build [OPTIONS] {model}`; the help
     now reads as click's does, with the value types kept for options that take a value."""

@@ -40,6 +40,33 @@ def _raise_interrupted(signum: int, _frame: object) -> None:
     raise Interrupted(signum)
 
 
+def _interrupt_behind(error: BaseException) -> BaseException | None:
+    """The signal's exception when ``error`` was raised while handling it: C code that calls
+    back into Python (numba boxing a returned array, say) can run the signal handler there
+    and turn its exception into a ``SystemError`` whose cause is the interrupt."""
+    seen: set[int] = set()
+    link: BaseException | None = error
+    while link is not None and id(link) not in seen:
+        if isinstance(link, (Interrupted, KeyboardInterrupt)):
+            return link
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
+    return None
+
+
+def _exit_interrupted(error: BaseException) -> NoReturn:
+    signum = error.signum if isinstance(error, Interrupted) else signal.SIGINT
+    name = signal.Signals(signum).name
+    err_console.print(
+        f"interrupted by {name}: finished work is kept (a study resumes from its task "
+        "files); partial outputs were discarded",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    sys.exit(128 + int(signum))
+
+
 def main() -> None:
     """Console-script entry point: one-line errors unless --debug; SIGINT/SIGTERM stop the
     command at once with one line and exit 130/143 (128 + the signal number)."""
@@ -49,16 +76,7 @@ def main() -> None:
     try:
         app()
     except (Interrupted, KeyboardInterrupt) as error:
-        signum = error.signum if isinstance(error, Interrupted) else signal.SIGINT
-        name = signal.Signals(signum).name
-        err_console.print(
-            f"interrupted by {name}: finished work is kept (a study resumes from its task "
-            "files); partial outputs were discarded",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
-        sys.exit(128 + int(signum))
+        _exit_interrupted(error)
     except ToolNotFoundError as error:
         if debug:
             raise
@@ -84,6 +102,9 @@ def main() -> None:
         err_console.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(EXIT_USAGE)
     except Exception as error:  # the CLI's last line of defense: one line, no traceback
+        interrupt = _interrupt_behind(error)
+        if interrupt is not None:
+            _exit_interrupted(interrupt)
         if debug:
             raise
         _one_line_failure(error)
