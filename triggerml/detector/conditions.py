@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from triggerml.detector import libm
 from triggerml.detector.config import DetectorScenario
 
 
@@ -54,7 +55,9 @@ def apply_after_digitization(
             length = min(c.coherent_noise_duration_ticks, adc.shape[1] - t0)
             t = np.arange(length)
             wave = (
-                c.coherent_noise_amplitude_adc * np.sin(2 * np.pi * t / 25.0) * np.exp(-t / length)
+                c.coherent_noise_amplitude_adc
+                * libm.sin(2 * np.pi * t / 25.0)
+                * libm.exp(-t / length)
             )
             group_rows = slice(first, min(first + group, adc.shape[0]))
             block = adc[group_rows, t0 : t0 + length].astype(np.int32) + np.rint(wave).astype(

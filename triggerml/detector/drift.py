@@ -19,6 +19,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from triggerml.detector import libm
 from triggerml.detector.config import ApaKind, DetectorScenario
 
 CLUSTER_DTYPE = np.dtype(
@@ -44,7 +45,7 @@ def _erf_fast(x: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     poly = t * (
         0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
     )
-    return sign * (1.0 - poly * np.exp(-a * a))
+    return sign * (1.0 - poly * libm.exp(-a * a))
 
 
 def wire_coordinates(
@@ -77,7 +78,7 @@ def collected_electrons(
     recomb = np.where(deposits[:, 5] > 0, phys.alpha_recombination, phys.recombination)
     electrons = deposits[:, 3] * 1e6 / phys.w_ion_ev * recomb
     lifetime_us = phys.electron_lifetime_ms * 1e3
-    return electrons * np.exp(-drift_time_us(deposits, scenario) / lifetime_us)
+    return electrons * libm.exp(-drift_time_us(deposits, scenario) / lifetime_us)
 
 
 def visible_energy_mev(
@@ -98,10 +99,9 @@ def deposits_to_clusters(
     ``event_ticks[i]`` is the interaction tick of the deposit's event.  Ordered plane by
     plane (u, v, x), wire offset by offset, deposit by deposit.
 
-    Two numba passes around numpy's ``exp`` (numpy's SIMD exp and libm's may differ in the
-    last bit; the rest — IEEE arithmetic, ``sqrt``, ``floor`` — is the same in both):
-    the numbers of :func:`reference_clusters` (the numpy specification, tested equal) at a
-    fraction of its ≈ 50 numpy calls a slice.
+    One numba pass with the C library's ``exp`` (:mod:`libm`): the numbers of
+    :func:`reference_clusters` (the numpy specification, tested equal) at a fraction of its
+    ≈ 50 numpy calls a slice.
     """
     if deposits.shape[0] == 0:
         return np.empty(0, dtype=CLUSTER_DTYPE)
@@ -109,8 +109,8 @@ def deposits_to_clusters(
     deposits = np.ascontiguousarray(deposits, dtype=np.float64)
     angle = math.radians(g.wire_angle_deg)
     tick_us = ro.tick_ns / 1e3
-    pitches = np.array([g.pitch_u_mm, g.pitch_v_mm, g.pitch_x_mm])
-    drift_us, arrival, sigma_t, nearest, edge_x, neg_square = _cluster_geometry(
+    out = np.empty(3 * (2 * TRANSVERSE_SPAN + 1) * deposits.shape[0], dtype=CLUSTER_DTYPE)
+    count = _clusters_into(
         deposits,
         np.ascontiguousarray(event_ticks, dtype=np.int64),
         g.drift_velocity_mm_per_us,
@@ -121,32 +121,21 @@ def deposits_to_clusters(
         g.width_m * 1000,
         math.cos(angle),
         math.sin(angle),
-        pitches,
-    )
-    lifetime_us = phys.electron_lifetime_ms * 1e3
-    attenuation = np.exp(-drift_us / lifetime_us)
-    edge_exp = np.exp(neg_square)
-    plane_channels = np.array([g.plane_channels[p] for p in ("u", "v", "x")], dtype=np.int64)
-    first = np.array([g.first_channel[p] for p in ("u", "v", "x")], dtype=np.int64)
-    return _clusters_from_edges(
-        deposits,
-        arrival,
-        sigma_t,
-        attenuation,
-        nearest,
-        edge_x,
-        edge_exp,
+        np.array([g.pitch_u_mm, g.pitch_v_mm, g.pitch_x_mm]),
+        phys.electron_lifetime_ms * 1e3,
         phys.w_ion_ev,
         phys.alpha_recombination,
         phys.recombination,
-        plane_channels,
-        first,
+        np.array([g.plane_channels[p] for p in ("u", "v", "x")], dtype=np.int64),
+        np.array([g.first_channel[p] for p in ("u", "v", "x")], dtype=np.int64),
         g.channels_x_per_face,
+        out,
     )
+    return out[:count]
 
 
 @numba.njit(cache=True, nogil=True)
-def _cluster_geometry(
+def _clusters_into(
     deposits: np.ndarray,
     event_ticks: np.ndarray,
     velocity_mm_us: float,
@@ -158,24 +147,35 @@ def _cluster_geometry(
     cos_a: float,
     sin_a: float,
     pitches: np.ndarray,
-) -> tuple:
-    """Per deposit: drift time, arrival tick, longitudinal σ; per (edge, plane, deposit):
-    the erf argument at each wire edge and −a² for its exp (numpy's, afterwards)."""
+    lifetime_us: float,
+    w_ion_ev: float,
+    alpha_recombination: float,
+    recombination: float,
+    plane_channels: np.ndarray,
+    first: np.ndarray,
+    x_per_face: int,
+    out: np.ndarray,
+) -> int:
+    """:func:`deposits_to_clusters` into ``out``; returns how many clusters.  Per deposit:
+    drift, arrival, longitudinal σ, collected electrons, and the erf (Abramowitz–Stegun
+    7.1.26, as :func:`_erf_fast`) at each wire edge of each plane; then the shares above
+    :data:`MIN_ELECTRONS` plane by plane, offset by offset, deposit by deposit."""
     n = deposits.shape[0]
-    drift_us = np.empty(n)
+    n_edges = 2 * TRANSVERSE_SPAN + 2
     arrival = np.empty(n)
     sigma_t = np.empty(n)
+    electrons = np.empty(n)
     nearest = np.empty((3, n), dtype=np.int64)
-    edge_x = np.empty((2 * TRANSVERSE_SPAN + 2, 3, n))
-    neg_square = np.empty((2 * TRANSVERSE_SPAN + 2, 3, n))
+    erf_edge = np.empty((n_edges, 3, n))
     w = np.empty(3)
     for d in range(n):
         drift = abs(deposits[d, 0] * 10) / velocity_mm_us
-        drift_us[d] = drift
         arrival[d] = event_ticks[d] + drift / tick_us
         drift_s = drift * 1e-6
         sigma_t[d] = math.sqrt(two_d_long * drift_s) * 10 / velocity_tick
         sigma_trans_mm = math.sqrt(two_d_trans * drift_s) * 10
+        recomb = alpha_recombination if deposits[d, 5] > 0 else recombination
+        electrons[d] = deposits[d, 3] * 1e6 / w_ion_ev * recomb * libm.c_exp(-drift / lifetime_us)
         y = deposits[d, 1] * 10
         z = deposits[d, 2] * 10
         z_face = width_mm - z if deposits[d, 0] < 0 else z
@@ -187,49 +187,14 @@ def _cluster_geometry(
             wire = np.int64(math.floor(w[p]))
             nearest[p, d] = wire
             scale = SQRT2 * sigma_w
-            for e in range(2 * TRANSVERSE_SPAN + 2):
+            for e in range(n_edges):
                 x = (np.float64(wire + e - TRANSVERSE_SPAN) - w[p]) / scale
-                edge_x[e, p, d] = x
-                a = abs(x)
-                neg_square[e, p, d] = -a * a
-    return drift_us, arrival, sigma_t, nearest, edge_x, neg_square
-
-
-@numba.njit(cache=True, nogil=True)
-def _clusters_from_edges(
-    deposits: np.ndarray,
-    arrival: np.ndarray,
-    sigma_t: np.ndarray,
-    attenuation: np.ndarray,
-    nearest: np.ndarray,
-    edge_x: np.ndarray,
-    edge_exp: np.ndarray,
-    w_ion_ev: float,
-    alpha_recombination: float,
-    recombination: float,
-    plane_channels: np.ndarray,
-    first: np.ndarray,
-    x_per_face: int,
-) -> np.ndarray:
-    """Charge shares from the erf at the wire edges (Abramowitz–Stegun 7.1.26, as
-    :func:`_erf_fast`), the shares above :data:`MIN_ELECTRONS` on a wire as clusters."""
-    n = deposits.shape[0]
-    n_edges = 2 * TRANSVERSE_SPAN + 2
-    electrons = np.empty(n)
-    for d in range(n):
-        recomb = alpha_recombination if deposits[d, 5] > 0 else recombination
-        electrons[d] = deposits[d, 3] * 1e6 / w_ion_ev * recomb * attenuation[d]
-    out = np.empty(3 * (n_edges - 1) * n, dtype=CLUSTER_DTYPE)
+                erf_edge[e, p, d] = _erf(x)
     count = 0
     for p in range(3):
         for o in range(n_edges - 1):
             for d in range(n):
-                x_lo = edge_x[o, p, d]
-                x_hi = edge_x[o + 1, p, d]
-                share = 0.5 * (
-                    _erf_from(x_hi, edge_exp[o + 1, p, d]) - _erf_from(x_lo, edge_exp[o, p, d])
-                )
-                q = electrons[d] * share
+                q = electrons[d] * (0.5 * (erf_edge[o + 1, p, d] - erf_edge[o, p, d]))
                 wire = nearest[p, d] + o - TRANSVERSE_SPAN
                 if p == 2:
                     if wire < 0 or wire >= x_per_face:
@@ -247,19 +212,19 @@ def _clusters_from_edges(
                 rec.collection = p == 2
                 rec.event = np.int64(deposits[d, 4])
                 count += 1
-    return out[:count]
+    return count
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _erf_from(x: float, exp_neg_square: float) -> float:
-    """:func:`_erf_fast` at one point, given numpy's exp(−x²)."""
+def _erf(x: float) -> float:
+    """:func:`_erf_fast` at one point."""
     sign = 1.0 if x > 0 else (-1.0 if x < 0 else 0.0)
     a = abs(x)
     t = 1.0 / (1.0 + 0.3275911 * a)
     poly = t * (
         0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))
     )
-    return sign * (1.0 - poly * exp_neg_square)
+    return sign * (1.0 - poly * libm.c_exp(-a * a))
 
 
 def reference_clusters(

@@ -17,6 +17,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from triggerml.detector import libm
 from triggerml.detector.config import PLANES, Readout
 from triggerml.detector.response import PRE_TICKS
 
@@ -33,7 +34,7 @@ def noise_shape(freqs_hz: npt.NDArray[np.float64], readout: Readout) -> npt.NDAr
     corner = readout.pink_corner_khz * 1e3
     white = np.full_like(freqs_hz, 1.0 / nyquist)
     pink_raw = 1.0 / (corner + freqs_hz)
-    pink_norm = np.log((corner + nyquist) / corner)
+    pink_norm = libm.log((corner + nyquist) / corner)
     pink = pink_raw / pink_norm
     return (1.0 - readout.pink_fraction) * white + readout.pink_fraction * pink
 

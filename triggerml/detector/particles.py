@@ -19,7 +19,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from triggerml.detector import photons
+from triggerml.detector import libm, photons
 from triggerml.detector.config import Physics
 
 ELECTRON_MASS = 0.511
@@ -76,7 +76,7 @@ def isotropic(rng: np.random.Generator, n: int | None = None) -> npt.NDArray[np.
     cos_t = rng.uniform(-1, 1, size)
     phi = rng.uniform(0, 2 * np.pi, size)
     sin_t = np.sqrt(1 - cos_t**2)
-    out = np.stack([sin_t * np.cos(phi), sin_t * np.sin(phi), cos_t], axis=1)
+    out = np.stack([sin_t * libm.cos(phi), sin_t * libm.sin(phi), cos_t], axis=1)
     return out[0] if n is None else out
 
 

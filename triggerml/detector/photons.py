@@ -31,6 +31,8 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from triggerml.detector import libm
+
 ELECTRON_MASS_MEV = 0.51099895  # CODATA 2018
 AVOGADRO_PER_BARN = 0.602214076  # N_A × 1e-24 cm²/barn
 ARGON_MOLAR_MASS = 39.948  # g/mol, IUPAC
@@ -104,13 +106,13 @@ def mass_attenuation(energy_mev: npt.ArrayLike) -> dict[str, npt.NDArray[np.floa
     shape = np.shape(energy_mev)
     energy = np.atleast_1d(np.asarray(energy_mev, dtype=np.float64))
     table = XCOM_ARGON_BARNS
-    log_e = np.log(table[:, 0])
+    log_e = libm.log(table[:, 0])
     scale = AVOGADRO_PER_BARN / ARGON_MOLAR_MASS
     out = {}
     for name, columns in (("compton", (1,)), ("photoelectric", (2,)), ("pair", (3, 4))):
         sigma = np.zeros_like(energy)
         for column in columns:
-            sigma = sigma + _loglog(np.log(energy), log_e, table[:, column])
+            sigma = sigma + _loglog(libm.log(energy), log_e, table[:, column])
         out[name] = (sigma * scale).reshape(shape)
     return out
 
@@ -124,8 +126,8 @@ def _loglog(
     if positive.sum() >= 2:
         first = int(np.argmax(positive))
         above = log_x >= log_grid[first]
-        logv = np.interp(log_x[above], log_grid[positive], np.log(values[positive]))
-        out[above] = np.exp(logv)
+        logv = np.interp(log_x[above], log_grid[positive], libm.log(values[positive]))
+        out[above] = libm.exp(logv)
     return out
 
 
@@ -141,7 +143,7 @@ class AttenuationTable:
     def build(density_g_cm3: float) -> AttenuationTable:
         lo, hi = math.log(PHOTON_CUT_MEV), math.log(float(XCOM_ARGON_BARNS[-1, 0]))
         grid = np.linspace(lo, hi, GRID_POINTS)
-        parts = mass_attenuation(np.exp(grid))
+        parts = mass_attenuation(libm.exp(grid))
         mu = np.stack([parts[name] * density_g_cm3 for name in PROCESSES], axis=1)
         return AttenuationTable(lo, (hi - lo) / (GRID_POINTS - 1), np.ascontiguousarray(mu))
 

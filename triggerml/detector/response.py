@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from triggerml.detector import libm
 from triggerml.detector.config import Readout
 
 TEMPLATE_TICKS = 64
@@ -29,7 +30,7 @@ def collection_pulse(t_ticks: npt.NDArray[np.float64], readout: Readout) -> npt.
     """Unipolar CR-RC⁴ pulse per electron, in ADC, with area = the charge calibration."""
     tau = readout.shaping_time_us * 1e3 / readout.tick_ns / 4.0  # peak at 4τ
     s = np.clip(t_ticks / tau, 0.0, None)
-    shape = s**4 * np.exp(-s)
+    shape = libm.power(s, 4.0) * libm.exp(-s)
     area_per_electron = readout.adc_tick_per_ke_12bit * readout.adc_scale / 1e3
     return shape * area_per_electron / (24.0 * tau)  # ∫ s⁴e^{-s} = 4! = 24
 
@@ -90,7 +91,7 @@ def _gaussian_smear(
         return values
     half = int(np.ceil(5 * sigma_samples))
     x = np.arange(-half, half + 1)
-    kernel = np.exp(-0.5 * (x / sigma_samples) ** 2)
+    kernel = libm.exp(-0.5 * (x / sigma_samples) ** 2)
     kernel /= kernel.sum()
     return np.convolve(values, kernel, mode="same")
 

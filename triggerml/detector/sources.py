@@ -30,6 +30,7 @@ from triggerml import records
 from triggerml.detector import (
     bitgen,
     catalogue,
+    libm,
     particles,
     photons,
     sampling,
@@ -677,11 +678,13 @@ def profile_cdf(sn: Supernova, t: float) -> float:
     t = float(np.clip(t, 0.0, sn.duration_s))
     if sn.time_profile is TimeProfile.FLAT:
         return t / sn.duration_s
-    return (1 - np.exp(-t / sn.decay_time_s)) / (1 - np.exp(-sn.duration_s / sn.decay_time_s))
+    return float(
+        (1 - libm.exp(-t / sn.decay_time_s)) / (1 - libm.exp(-sn.duration_s / sn.decay_time_s))
+    )
 
 
 def _profile_inverse(sn: Supernova, u: np.ndarray) -> np.ndarray:
     if sn.time_profile is TimeProfile.FLAT:
         return u * sn.duration_s
-    norm = 1 - np.exp(-sn.duration_s / sn.decay_time_s)
-    return -sn.decay_time_s * np.log(1 - u * norm)
+    norm = 1 - libm.exp(-sn.duration_s / sn.decay_time_s)
+    return -sn.decay_time_s * libm.log(1 - u * norm)

@@ -13,6 +13,8 @@ from functools import cache
 import numpy as np
 import numpy.typing as npt
 
+from triggerml.detector import libm
+
 ELECTRON_MASS = 0.511
 FINE_STRUCTURE = 1 / 137.036
 
@@ -38,7 +40,7 @@ def beta_shape(
     total = kinetic + ELECTRON_MASS
     momentum = np.sqrt(np.clip(total**2 - ELECTRON_MASS**2, 1e-12, None))
     eta = daughter_z * FINE_STRUCTURE * total / momentum
-    fermi = 2 * np.pi * eta / (1 - np.exp(-2 * np.pi * eta))
+    fermi = 2 * np.pi * eta / (1 - libm.exp(-2 * np.pi * eta))
     return np.clip(momentum * total * (q - kinetic) ** 2 * fermi, 0, None)
 
 
@@ -54,7 +56,7 @@ def pinched_fd(
     energy: npt.NDArray[np.float64], mean: float, alpha: float
 ) -> npt.NDArray[np.float64]:
     """Pinched Fermi–Dirac (Keil–Raffelt) flux shape: E^α exp(-(α+1)E/⟨E⟩)."""
-    return energy**alpha * np.exp(-(alpha + 1) * energy / mean)
+    return libm.power(energy, alpha) * libm.exp(-(alpha + 1) * energy / mean)
 
 
 def sample_table(

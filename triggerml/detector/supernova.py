@@ -26,7 +26,7 @@ import numpy.typing as npt
 from scipy.integrate import trapezoid
 from scipy.special import gamma as gamma_function
 
-from triggerml.detector import spectra
+from triggerml.detector import libm, spectra
 from triggerml.detector.config import SpectrumKind, Supernova
 
 Q_GROUND_MEV = 1.5044  # M(⁴⁰K) − M(⁴⁰Ar), atomic masses (AME 2020)
@@ -96,7 +96,7 @@ K40_GAMMAS: dict[float, tuple[tuple[float, float], ...]] = {
 def cross_section_cm2(energy_mev: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """Total νe–⁴⁰Ar CC cross section (cm²) at neutrino energies in MeV (SNOwGLoBES)."""
     energy = np.asarray(energy_mev, dtype=np.float64)
-    log_e = np.log10(np.maximum(energy, 1e-9) / 1000.0)
+    log_e = libm.log10(np.maximum(energy, 1e-9) / 1000.0)
     per_gev = np.interp(log_e, _XS_LOG10_GEV, _XS_PER_GEV, left=0.0)
     return per_gev * 1e-38 * energy / 1000.0
 
