@@ -19,49 +19,51 @@ not a dependency — and vectorizes a loop with it.)
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba
 from numba import types
 
 _UNARY = types.float64(types.float64)
-c_exp = types.ExternalFunction("exp", _UNARY)  # for numba kernels, as math.exp without SVML
-_c_log = types.ExternalFunction("log", _UNARY)
-_c_log10 = types.ExternalFunction("log10", _UNARY)
-c_sin = types.ExternalFunction("sin", _UNARY)
-c_cos = types.ExternalFunction("cos", _UNARY)
-_c_pow = types.ExternalFunction("pow", types.float64(types.float64, types.float64))
+c_exp: Any = types.ExternalFunction("exp", _UNARY)  # for numba kernels, as math.exp without SVML
+_c_log: Any = types.ExternalFunction("log", _UNARY)
+_c_log10: Any = types.ExternalFunction("log10", _UNARY)
+c_sin: Any = types.ExternalFunction("sin", _UNARY)
+c_cos: Any = types.ExternalFunction("cos", _UNARY)
+_c_pow: Any = types.ExternalFunction("pow", types.float64(types.float64, types.float64))
 
 
 @numba.vectorize(["float64(float64)"], cache=True)
 def exp(x: float) -> float:
     """The C library's ``exp``."""
-    return c_exp(x)  # type: ignore[call-overload]
+    return c_exp(x)
 
 
 @numba.vectorize(["float64(float64)"], cache=True)
 def log(x: float) -> float:
     """The C library's ``log``."""
-    return _c_log(x)  # type: ignore[call-overload]
+    return _c_log(x)
 
 
 @numba.vectorize(["float64(float64)"], cache=True)
 def log10(x: float) -> float:
     """The C library's ``log10``."""
-    return _c_log10(x)  # type: ignore[call-overload]
+    return _c_log10(x)
 
 
 @numba.vectorize(["float64(float64)"], cache=True)
 def sin(x: float) -> float:
     """The C library's ``sin``."""
-    return c_sin(x)  # type: ignore[call-overload]
+    return c_sin(x)
 
 
 @numba.vectorize(["float64(float64)"], cache=True)
 def cos(x: float) -> float:
     """The C library's ``cos``."""
-    return c_cos(x)  # type: ignore[call-overload]
+    return c_cos(x)
 
 
 @numba.vectorize(["float64(float64, float64)"], cache=True)
 def power(x: float, y: float) -> float:
     """The C library's ``pow``."""
-    return _c_pow(x, y)  # type: ignore[call-overload]
+    return _c_pow(x, y)
