@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import Any
 
 import numba
+import numpy as np
 from numba import types
 
 _UNARY = types.float64(types.float64)
@@ -34,36 +35,45 @@ _c_pow: Any = types.ExternalFunction("pow", types.float64(types.float64, types.f
 
 
 @numba.vectorize(["float64(float64)"], cache=True)
-def exp(x: float) -> float:
+def _exp(x: float) -> float:
     """The C library's ``exp``."""
     return c_exp(x)
 
 
 @numba.vectorize(["float64(float64)"], cache=True)
-def log(x: float) -> float:
+def _log(x: float) -> float:
     """The C library's ``log``."""
     return _c_log(x)
 
 
 @numba.vectorize(["float64(float64)"], cache=True)
-def log10(x: float) -> float:
+def _log10(x: float) -> float:
     """The C library's ``log10``."""
     return _c_log10(x)
 
 
 @numba.vectorize(["float64(float64)"], cache=True)
-def sin(x: float) -> float:
+def _sin(x: float) -> float:
     """The C library's ``sin``."""
     return c_sin(x)
 
 
 @numba.vectorize(["float64(float64)"], cache=True)
-def cos(x: float) -> float:
+def _cos(x: float) -> float:
     """The C library's ``cos``."""
     return c_cos(x)
 
 
 @numba.vectorize(["float64(float64, float64)"], cache=True)
-def power(x: float, y: float) -> float:
+def _power(x: float, y: float) -> float:
     """The C library's ``pow``."""
     return _c_pow(x, y)
+
+
+# the plain numpy ufuncs numba compiled (calling numba's DUFunc wrappers costs ≈ 1 µs more)
+exp: np.ufunc = _exp.ufunc
+log: np.ufunc = _log.ufunc
+log10: np.ufunc = _log10.ufunc
+sin: np.ufunc = _sin.ufunc
+cos: np.ufunc = _cos.ufunc
+power: np.ufunc = _power.ufunc

@@ -218,6 +218,8 @@ class EventGenerator:
             if scenario.supernova.distance_kpc
             else None
         )
+        # the burst's νe-CC events in this APA (a 4,000-point integral: once, not per window)
+        self._sn_events = scenario.supernova.expected_events(scenario.mass_per_apa_t)
 
     @property
     def rng(self) -> np.random.Generator:
@@ -550,7 +552,7 @@ class EventGenerator:
         fraction = profile_cdf(sn, (t1 - start) * self.tick_s) - profile_cdf(
             sn, (t0 - start) * self.tick_s
         )
-        n = self.rng.poisson(sn.expected_events(self.scenario.mass_per_apa_t) * fraction)
+        n = self.rng.poisson(self._sn_events * fraction)
         if n == 0:
             return
         lo_u = profile_cdf(sn, (t0 - start) * self.tick_s)
