@@ -3,7 +3,9 @@ counts, Q values, outer APAs, plate-out, single particles."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import pickle
 import signal
 import subprocess
 import sys
@@ -211,6 +213,21 @@ def test_numba_draws_are_the_numpy_codes_events(kind: ApaKind) -> None:
     assert fast.emitted == spec.emitted
     assert fast.rng.bit_generator.state == spec.rng.bit_generator.state
     assert sum(fast.emitted.values()) > 10_000
+
+
+def test_a_copied_or_unpickled_generator_draws_from_its_own_generator() -> None:
+    """The kernels hold the Generator's addresses: a deep copy or a pickle round trip must
+    read its own, or it would draw from the original's generator (or from freed memory)."""
+    original = EventGenerator(DetectorScenario(seed=4), np.random.default_rng(9))
+    original.window(0, 4096)
+    twins = [copy.deepcopy(original), pickle.loads(pickle.dumps(original))]
+    want_truth, want_deposits = original.window(4096, 8192)
+    for twin in twins:
+        got_truth, got_deposits = twin.window(4096, 8192)
+        assert got_truth.tobytes() == want_truth.tobytes()
+        np.testing.assert_array_equal(got_deposits, want_deposits)
+        assert twin.rng is not original.rng
+    assert sum(original.emitted.values()) > 0
 
 
 INTERRUPTED_WINDOWS = """

@@ -226,6 +226,12 @@ class EventGenerator:
         """The generator every draw comes from (fixed: the kernels hold its addresses)."""
         return self._rng
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """A copy or an unpickled generator has its own Generator: re-read its addresses
+        (the copied ones point at the original's, or into another process)."""
+        self.__dict__.update(state)
+        self._rng_at = bitgen.addresses(self._rng)
+
     def _positions(self, n: int) -> npt.NDArray[np.float64]:
         return self.rng.uniform(self.lo, self.hi, (n, 3))
 
