@@ -337,6 +337,8 @@ class EventGenerator:
                 )
 
     def _decay_draws(self, seconds: float, t0: int, t1: int) -> tuple[npt.NDArray, ...]:
+        """A window's decays by :func:`sampling.decay_counts` and :func:`sampling.decay_fill`:
+        rows, energies, positions, ticks, directions, each γ slot's directions."""
         table = self._decay_table
         counts = np.empty(table.rate_hz.size, dtype=np.int64)
         n = sampling.decay_counts(self._rng_at, table.rate_hz * seconds, counts)
@@ -372,8 +374,8 @@ class EventGenerator:
         return rows, energies, positions, ticks, directions, slot_directions
 
     def _decay_draws_numpy(self, seconds: float, t0: int, t1: int) -> tuple[npt.NDArray, ...]:
-        """:func:`sampling.decay_window` in numpy: the decay table's draw, then placements
-        (by place name), times, directions and each γ slot's directions."""
+        """:meth:`_decay_draws` in numpy: the decay table's draw, then placements (by place
+        name), times, directions and each γ slot's directions."""
         table = self._decay_table
         rows, energies = table.draw(self.rng, seconds)
         n = rows.size
@@ -474,6 +476,10 @@ class EventGenerator:
     def _external_draws(
         self, emission: Emission, n: int, t0: int, t1: int
     ) -> tuple[npt.NDArray, ...]:
+        """``n`` photons of one plane drawn by :func:`sampling.external_photons`, followed,
+        and a tick for each photon that set an electron moving: (starts, energies, the
+        births' positions, directions and energies, the photons that made any, each birth's
+        index among them, their ticks)."""
         g = self.scenario.geometry
         line_energies, probabilities, (flat_lo, flat_hi) = _external_lines(
             str(emission.source.spectrum)
@@ -508,7 +514,7 @@ class EventGenerator:
     def _external_draws_numpy(
         self, emission: Emission, n: int, t0: int, t1: int
     ) -> tuple[npt.NDArray, ...]:
-        """:func:`sampling.external_window` in numpy."""
+        """:meth:`_external_draws` in numpy."""
         g = self.scenario.geometry
         offset = self.scenario.structures.external_offset_cm
         rng = self.rng
