@@ -111,3 +111,16 @@ def test_the_simulator_calls_no_numpy_transcendental() -> None:
             ):
                 found.append(f"{path.name}:{node.lineno} np.{node.attr}")
     assert not found, found
+
+
+def test_manifests_name_the_c_library_the_bits_depend_on() -> None:
+    """Slices are bit-identical between machines sharing the C library: every manifest's
+    versions say which one made them."""
+    import platform
+
+    from triggerml.io import versions
+
+    libc, version = platform.libc_ver()
+    assert versions()["libc"] == (f"{libc} {version}" if libc else None)
+    if libc:
+        assert version in versions()["libc"]  # type: ignore[operator]

@@ -9,6 +9,7 @@ import hashlib
 import importlib.metadata
 import json
 import os
+import platform
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
@@ -114,13 +115,17 @@ def sha256_json(data: Any) -> str:
 
 
 def versions() -> dict[str, str | None]:
-    """Versions of triggerml and the stack, from package metadata (no imports)."""
+    """Versions of triggerml and the stack, from package metadata (no imports), and the C
+    library: the simulator's exp, log, sin, cos and pow are its (``detector/libm.py``), so
+    simulated slices are bit-identical between machines that share it."""
     found: dict[str, str | None] = {"triggerml": __version__}
     for name in PROVENANCE_PACKAGES:
         try:
             found[name] = importlib.metadata.version(name)
         except importlib.metadata.PackageNotFoundError:
             found[name] = None
+    libc, libc_version = platform.libc_ver()
+    found["libc"] = f"{libc} {libc_version}" if libc else None
     return found
 
 
