@@ -3,14 +3,17 @@
 numba's ``np.random.Generator`` support draws from the caller's bit generator with numpy's
 own algorithms (``uniform``, ``integers``, ``random``, ``poisson``: tested equal), so a
 kernel that makes the same calls in the same order draws the same numbers and leaves the
-generator where numpy would.  The kernels take the generator as :func:`bitgen.addresses`,
-not as a Generator argument: numba unboxes that through Python calls, where a signal
-handler's exception is lost (see :mod:`triggerml.detector.bitgen`).  The arithmetic around
-the draws is the numpy code's too: IEEE operations, ``sqrt``, and the C library's ``sin``
-and ``cos`` (:mod:`libm`).  What this buys:
-the window's ≈ 40 numpy calls per decay block and ≈ 30 per photon plane become one call
-each — the same events, bit for bit (the stream's slices are tested equal to the numpy
-code's).
+generator where numpy would.  The arithmetic around the draws is the numpy code's too: IEEE
+operations, ``sqrt``, and the C library's ``sin`` and ``cos`` (:mod:`libm`).  What this
+buys: the window's ≈ 40 numpy calls per decay block and ≈ 30 per photon plane become a few
+calls each — the same events, bit for bit (tested window by window against the numpy code).
+
+Signals: the kernels take the generator as :func:`bitgen.addresses`, not as a Generator
+argument (numba unboxes that through Python calls, where a signal handler's exception is
+lost: see :mod:`triggerml.detector.bitgen`), and they fill arrays their caller allocates,
+returning at most a number — numba boxes a returned array through a Python function
+(``_numba_unpickle``), where a signal becomes a ``SystemError`` (the CLI still exits as the
+signal: ``triggerml.cli._interrupt_behind``).
 
 :class:`~triggerml.detector.sources.EventGenerator` keeps the numpy specification of each
 kernel beside it (``_decay_draws_numpy``, ``_external_draws_numpy``) for the equality tests.
