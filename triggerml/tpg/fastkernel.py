@@ -74,6 +74,7 @@ from triggerml.tpg.lanes import (
     R_S0,
     R_THR,
     ROWS,
+    TILE,
     numba_intrinsic,
     threshold_init,
     tile_ticks,
@@ -81,7 +82,6 @@ from triggerml.tpg.lanes import (
 )
 from triggerml.tpg.shuffle import transpose8x8
 
-TILE = 64  # ticks per transposed tile (64: 1.13× faster than 32, 128 no further)
 BLOCK = 8  # the transpose's register block
 INT16_MAX = (1 << 15) - 1
 INT32_MAX = (1 << 31) - 1
