@@ -55,3 +55,30 @@ def test_concatenate_equals_numpy_and_leaves_mixed_dtypes_to_numpy() -> None:
     # same field names, other layout: numpy's own (field-wise) promotion decides
     other = np.zeros(2, np.dtype(PACKED.descr, align=True))
     assert_array_equal(records.concatenate([parts[1], other]), np.concatenate([parts[1], other]))
+
+
+def test_byte_views_run_no_python_helper_that_swallows_signals() -> None:
+    """Making a ``void`` dtype calls numpy's Python helper ``npy_ctypes_check`` and discards
+    its exceptions, so a signal handler raising there (Ctrl-C, SIGTERM) was lost: the
+    simulator's every-window gathers and joins must not call it after their first use.
+    (numpy's ``_view_is_safe`` still runs; its exceptions propagate.)"""
+    import sys
+
+    dtype = np.dtype([("a", np.int64), ("b", np.float32), ("c", "S3")])
+    parts = [np.zeros(5, dtype), np.ones(3, dtype)]
+    records.concatenate(parts)  # the first use may make the dtype
+    numpy_calls: list[str] = []
+
+    def profile(frame: object, event: str, arg: object) -> None:
+        code = frame.f_code  # type: ignore[attr-defined]
+        if event == "call" and f"{np.__name__}/" in code.co_filename.replace("\\", "/"):
+            numpy_calls.append(code.co_name)
+
+    sys.setprofile(profile)
+    try:
+        joined = records.concatenate(parts)
+        taken = records.take(joined, np.array([6, 0]))
+    finally:
+        sys.setprofile(None)
+    assert "npy_ctypes_check" not in numpy_calls, numpy_calls
+    assert taken.tobytes() == np.concatenate(parts)[[6, 0]].tobytes()

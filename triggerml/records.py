@@ -10,14 +10,23 @@ same bytes, so the same records.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
 
 
+@cache
+def _void(itemsize: int) -> np.dtype:
+    """The opaque ``void`` dtype of ``itemsize`` bytes, made once.  Making it calls numpy's
+    Python helper ``npy_ctypes_check``, whose exceptions numpy discards: a signal handler
+    that raised there (Ctrl-C, the CLI's SIGTERM) was lost, and a study ran on."""
+    return np.dtype((np.void, itemsize))
+
+
 def _as_bytes(records: npt.NDArray) -> npt.NDArray[np.void]:
     records = np.ascontiguousarray(records)
-    return records.view(np.dtype((np.void, records.dtype.itemsize)))
+    return records.view(_void(records.dtype.itemsize))
 
 
 def take(records: npt.NDArray, index: npt.NDArray) -> npt.NDArray:
