@@ -10,9 +10,8 @@ import pytest
 from triggerml.detector.bitgen import addresses, generator_at
 
 
-@numba.njit
-def _mixed_draws(where: np.ndarray, n: int) -> np.ndarray:
-    rng = generator_at(where)
+def _numpy_draws(rng: np.random.Generator, n: int) -> np.ndarray:
+    """Draws of every kind the simulator's kernels make, in a fixed order."""
     out = np.empty((n, 7))
     for i in range(n):
         out[i, 0] = rng.random()
@@ -25,17 +24,12 @@ def _mixed_draws(where: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
-def _numpy_draws(rng: np.random.Generator, n: int) -> np.ndarray:
-    out = np.empty((n, 7))
-    for i in range(n):
-        out[i, 0] = rng.random()
-        out[i, 1] = rng.uniform(-3.0, 7.5)
-        out[i, 2] = rng.integers(0, 1000)
-        out[i, 3] = rng.integers(0, 2**62)
-        out[i, 4] = rng.poisson(0.3 + i % 50)
-        out[i, 5] = rng.standard_normal()
-        out[i, 6] = rng.integers(0, 2)
-    return out
+_jitted_draws = numba.njit(_numpy_draws)  # the same calls, numba's Generator methods
+
+
+@numba.njit
+def _mixed_draws(where: np.ndarray, n: int) -> np.ndarray:
+    return _jitted_draws(generator_at(where), n)
 
 
 @pytest.mark.parametrize("bit_generator", [np.random.PCG64, np.random.SFC64, np.random.Philox])
