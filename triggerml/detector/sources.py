@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -643,11 +644,13 @@ class EventGenerator:
         return event
 
 
+@cache
 def _external_lines(
     spectrum: str,
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], tuple[float, float]]:
     """A spectrum of :data:`catalogue.EXTERNAL_SPECTRA` as its line energies (NaN: the flat
-    continuum), their probabilities, and the continuum's range."""
+    continuum), their probabilities, and the continuum's range; made once per spectrum
+    (every window asks), read only."""
     lines, (lo, hi, continuum) = catalogue.EXTERNAL_SPECTRA[spectrum]
     energies = np.array([e for e, _ in lines] + [np.nan])
     weights = np.array([w for _, w in lines] + [continuum])
